@@ -1,0 +1,147 @@
+"""What a backend is: a handful of array operations on channels-last images.
+
+Model families never touch torch or PIL; they describe steps, and the steps call these operations.
+A backend works on its own "native" image type (NumPy arrays for ``pil``, torch tensors for
+``torchvision``); images are always ``(height, width, channels)`` inside the pipeline and become
+``(channels, height, width)`` only when written into the output batch.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..errors import InvalidArgumentError
+
+# PIL's resampling filter numbers, the form configs store them in.
+NEAREST, LANCZOS, BILINEAR, BICUBIC, BOX, HAMMING = 0, 1, 2, 3, 4, 5
+RESAMPLE_NAMES = {NEAREST: "nearest", LANCZOS: "lanczos", BILINEAR: "bilinear", BICUBIC: "bicubic", BOX: "box", HAMMING: "hamming"}
+
+
+class Backend(ABC):
+    """The array operations one backend implements. Subclass it and register it to add a backend."""
+
+    name: ClassVar[str] = ""
+
+    def __init__(self, device: Any = None) -> None:
+        self.device = device
+
+    @abstractmethod
+    def from_canonical(self, image: Any) -> Any:
+        """Take an HWC image from the input layer (NumPy array or torch tensor) into this backend's type."""
+
+    @abstractmethod
+    def size(self, image: Any) -> tuple[int, int]:
+        """``(height, width)`` of a native image."""
+
+    @abstractmethod
+    def resize(self, image: Any, size: tuple[int, int], resample: int) -> Any:
+        """Resize to ``size`` = (height, width) with a PIL resampling filter number."""
+
+    @abstractmethod
+    def crop(self, image: Any, top: int, left: int, height: int, width: int) -> Any:
+        """The ``height`` x ``width`` region at (top, left); the region lies inside the image."""
+
+    @abstractmethod
+    def pad(self, image: Any, top: int, bottom: int, left: int, right: int, fill: float = 0) -> Any:
+        """Surround the image with a constant border."""
+
+    @abstractmethod
+    def allocate(self, shape: tuple[int, ...], dtype: str) -> Any:
+        """A zero-filled output array of ``shape``; ``dtype`` is ``"float32"`` or the images' own ``"uint8"``."""
+
+    @abstractmethod
+    def write_chw(self, image: Any, out: Any, affine: "Affine | None") -> None:
+        """Write an HWC image into the CHW slot ``out``, applying rescale/normalize (``affine``) on the way."""
+
+    @abstractmethod
+    def to_numpy(self, array: Any) -> np.ndarray:
+        """A NumPy view or copy of a native array (output tensors included)."""
+
+    def to_torch(self, array: Any) -> Any:
+        """A torch tensor of a native array (output tensors included)."""
+        import torch
+
+        return torch.from_numpy(np.ascontiguousarray(self.to_numpy(array)))
+
+    def channels(self, image: Any) -> int:
+        """Number of channels of a native HWC image."""
+        return int(image.shape[-1])
+
+    def is_uint8(self, image: Any) -> bool:
+        """True when the image holds 8-bit integers (the common, LUT-accelerated case)."""
+        return str(image.dtype).endswith("uint8")
+
+    def describe(self) -> str:
+        """Name and device, for ``repr``."""
+        return self.name if self.device is None else f"{self.name} ({self.device})"
+
+
+class Affine:
+    """Rescale and normalize as one per-channel map, evaluated with the arithmetic of one backend.
+
+    ``formula`` names the reference arithmetic to reproduce bit for bit: ``"numpy"`` (rescale in
+    float64, round to float32, then subtract and divide in float32, as transformers' pil backend does)
+    or ``"torch"`` (float32 throughout, with mean and std pre-multiplied by 1/scale when both steps are
+    on, as transformers' torchvision backend does).
+    """
+
+    def __init__(
+        self,
+        scale: float | None,
+        mean: tuple[float, ...] | None,
+        std: tuple[float, ...] | None,
+        channels: int,
+        formula: str,
+    ) -> None:
+        if mean is not None and len(mean) not in (1, channels):
+            raise InvalidArgumentError(
+                f"image_mean has {len(mean)} values but the image has {channels} channel(s); pass do_convert_rgb=True "
+                "for grayscale or RGBA inputs, or a mean with one value per channel"
+            )
+        if std is not None and len(std) not in (1, channels):
+            raise InvalidArgumentError(
+                f"image_std has {len(std)} values but the image has {channels} channel(s); pass do_convert_rgb=True "
+                "for grayscale or RGBA inputs, or a std with one value per channel"
+            )
+        self.scale = scale
+        self.channels = channels
+        self.mean = None if mean is None else tuple(float(m) for m in np.broadcast_to(mean, (channels,)))
+        self.std = None if std is None else tuple(float(s) for s in np.broadcast_to(std, (channels,)))
+        self.formula = formula
+        self.lut = self.apply(np.tile(np.arange(256, dtype=np.uint8)[:, None], (1, channels))).T.copy()  # (C, 256)
+
+    @property
+    def output_float(self) -> bool:
+        """Whether the map produces floats (anything but the identity does)."""
+        return self.scale is not None or self.mean is not None
+
+    def apply(self, values: np.ndarray) -> np.ndarray:
+        """Apply the map to a channels-last NumPy array with the reference arithmetic."""
+        scale = self.scale
+        if self.formula == "torch":
+            if self.mean is None:
+                return values.astype(np.float32) * np.float32(scale) if scale is not None else values
+            x = values.astype(np.float32)
+            mean, std = np.asarray(self.mean, np.float32), np.asarray(self.std, np.float32)
+            if scale is not None:
+                inv = np.float32(1.0 / scale)
+                mean, std = mean * inv, std * inv
+            return (x - mean) / std
+        x = values
+        if scale is not None:
+            x = (x.astype(np.float64) * scale).astype(np.float32)
+        if self.mean is not None:
+            if not np.issubdtype(x.dtype, np.floating):
+                x = x.astype(np.float32)
+            x = (x - np.asarray(self.mean, x.dtype)) / np.asarray(self.std, x.dtype)
+        return x
+
+
+def channel_broadcast_target(channels: int, mean: tuple[float, ...] | None) -> int:
+    """Channels an image must have before normalizing: a 1-channel image meets a 3-value mean as RGB."""
+    if channels == 1 and mean is not None and len(mean) == 3:
+        return 3
+    return channels

@@ -1,0 +1,120 @@
+"""The ``torchvision`` backend: torch tensors on the CPU or a GPU, resized with torchvision's kernels.
+
+Images stay channels-last views of their source memory: torch's antialiased uint8 resize runs on a
+channels-last view directly, and is far faster there than on a contiguous CHW copy.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+from torchvision.transforms.v2 import InterpolationMode
+from torchvision.transforms.v2 import functional as tvF
+
+from ..errors import InvalidArgumentError
+from .base import BICUBIC, BILINEAR, BOX, HAMMING, LANCZOS, NEAREST, Affine, Backend
+
+_INTERPOLATION = {
+    NEAREST: InterpolationMode.NEAREST_EXACT,
+    BILINEAR: InterpolationMode.BILINEAR,
+    BICUBIC: InterpolationMode.BICUBIC,
+    LANCZOS: InterpolationMode.LANCZOS,
+    BOX: InterpolationMode.BOX,
+    HAMMING: InterpolationMode.HAMMING,
+}
+
+# Arrays decoded by Pillow are read-only; we never write into their tensors, so torch's one-time
+# warning about that is noise. Trigger it here, silenced, once per process.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    _readonly = np.zeros(1, np.uint8)
+    _readonly.flags.writeable = False
+    torch.from_numpy(_readonly)
+
+
+class TorchvisionBackend(Backend):
+    """torch + torchvision, matching transformers' torchvision image processors."""
+
+    name = "torchvision"
+    formula = "torch"
+
+    def __init__(self, device: Any = None) -> None:
+        super().__init__(torch.device(device) if device is not None else None)
+
+    def from_canonical(self, image: Any) -> torch.Tensor:
+        tensor = torch.from_numpy(image) if isinstance(image, np.ndarray) else image
+        if self.device is not None and tensor.device != self.device:
+            tensor = tensor.to(self.device, non_blocking=True)
+        return tensor
+
+    def size(self, image: torch.Tensor) -> tuple[int, int]:
+        return int(image.shape[0]), int(image.shape[1])
+
+    def resize(self, image: torch.Tensor, size: tuple[int, int], resample: int) -> torch.Tensor:
+        interpolation = _INTERPOLATION.get(resample)
+        if interpolation is None:
+            raise InvalidArgumentError(f"resample={resample} is not a PIL resampling filter number (0-5)")
+        if interpolation in (InterpolationMode.BOX, InterpolationMode.HAMMING):
+            raise InvalidArgumentError(
+                f"resample={interpolation.value!r} is not supported on tensors by torchvision; use backend='pil'"
+            )
+        if interpolation == InterpolationMode.LANCZOS and image.device.type != "cpu":
+            raise InvalidArgumentError("LANCZOS resizing runs on the CPU only; use device='cpu' or backend='pil'")
+        chw = image.permute(2, 0, 1)
+        if image.dtype == torch.float64:
+            chw = chw.float()
+        resized = tvF.resize(chw, list(size), interpolation=interpolation, antialias=True)
+        return resized.permute(1, 2, 0)
+
+    def crop(self, image: torch.Tensor, top: int, left: int, height: int, width: int) -> torch.Tensor:
+        return image[top : top + height, left : left + width]
+
+    def pad(self, image: torch.Tensor, top: int, bottom: int, left: int, right: int, fill: float = 0) -> torch.Tensor:
+        out = torch.full(
+            (image.shape[0] + top + bottom, image.shape[1] + left + right, image.shape[2]),
+            fill,
+            dtype=image.dtype,
+            device=image.device,
+        )
+        out[top : top + image.shape[0], left : left + image.shape[1]] = image
+        return out
+
+    def allocate(self, shape: tuple[int, ...], dtype: str) -> torch.Tensor:
+        return torch.zeros(shape, dtype=getattr(torch, dtype), device=self.device)
+
+    def write_chw(self, image: torch.Tensor, out: torch.Tensor, affine: Affine | None) -> None:
+        chw = image.permute(2, 0, 1)
+        if affine is None or not affine.output_float:
+            out.copy_(chw)
+            return
+        if image.dtype == torch.uint8 and image.device.type == "cpu":
+            pixels, target = image.numpy(), out.numpy()
+            for c in range(pixels.shape[2]):
+                np.take(affine.lut[c], pixels[:, :, c], out=target[c], mode="clip")
+            return
+        if image.dtype == torch.uint8:
+            lut = torch.from_numpy(affine.lut).to(image.device)
+            for c in range(chw.shape[0]):
+                out[c] = lut[c][chw[c].long()]
+            return
+        out.copy_(self._affine_torch(chw.float(), affine))
+
+    @staticmethod
+    def _affine_torch(chw: torch.Tensor, affine: Affine) -> torch.Tensor:
+        """The torchvision arithmetic on float tensors (any device)."""
+        if affine.mean is None:
+            return chw * affine.scale
+        mean = torch.tensor(affine.mean, dtype=torch.float32, device=chw.device)
+        std = torch.tensor(affine.std, dtype=torch.float32, device=chw.device)
+        if affine.scale is not None:
+            mean, std = mean * (1.0 / affine.scale), std * (1.0 / affine.scale)
+        return (chw - mean[:, None, None]) / std[:, None, None]
+
+    def to_numpy(self, array: Any) -> np.ndarray:
+        return array.detach().cpu().numpy() if isinstance(array, torch.Tensor) else np.asarray(array)
+
+    def to_torch(self, array: Any) -> torch.Tensor:
+        return array if isinstance(array, torch.Tensor) else torch.from_numpy(np.asarray(array))

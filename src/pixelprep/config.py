@@ -1,0 +1,143 @@
+"""Finding and reading processor configs: a JSON file, a local folder, or a model on the Hugging Face hub.
+
+Configs are only ever parsed as JSON; nothing in them is executed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ConfigError, ConfigNotFoundError
+
+PREPROCESSOR_CONFIG = "preprocessor_config.json"
+PROCESSOR_CONFIG = "processor_config.json"
+MODEL_CONFIG = "config.json"
+HUB_KWARGS = frozenset({"cache_dir", "force_download", "local_files_only", "token", "revision", "subfolder"})
+
+
+@dataclass
+class LoadedConfig:
+    """A processor config and what was found beside it."""
+
+    config: dict[str, Any]
+    source: str
+    model_config: dict[str, Any] = field(default_factory=dict)
+
+
+def read_json_config(path: str | os.PathLike) -> dict[str, Any]:
+    """Parse a JSON config file into a dict, with our errors for missing, unreadable or non-object files."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except FileNotFoundError as exc:
+        raise ConfigNotFoundError(f"{path}: no such config file") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config: {exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a config must be a JSON object, got {type(data).__name__}")
+    return data
+
+
+def _nested_image_processor(path: str) -> dict[str, Any] | None:
+    """The ``image_processor`` entry of a ``processor_config.json``, if it has one."""
+    nested = read_json_config(path).get("image_processor")
+    if nested is not None and not isinstance(nested, dict):
+        raise ConfigError(f"{path}: 'image_processor' must be a JSON object")
+    return nested
+
+
+def _from_folder(folder: str) -> LoadedConfig:
+    preprocessor = os.path.join(folder, PREPROCESSOR_CONFIG)
+    processor = os.path.join(folder, PROCESSOR_CONFIG)
+    model = os.path.join(folder, MODEL_CONFIG)
+    config = None
+    source = preprocessor
+    if os.path.isfile(processor):
+        config = _nested_image_processor(processor)
+        source = processor
+    if config is None and os.path.isfile(preprocessor):
+        config, source = read_json_config(preprocessor), preprocessor
+    if config is None:
+        raise ConfigNotFoundError(f"{folder}: no {PREPROCESSOR_CONFIG} (nor an 'image_processor' entry in {PROCESSOR_CONFIG})")
+    model_config = read_json_config(model) if os.path.isfile(model) else {}
+    return LoadedConfig(config, source, model_config)
+
+
+def _hub_file(repo_id: str, filename: str, **hub: Any) -> str | None:
+    """Path of ``filename`` from the hub cache (downloading unless ``local_files_only``), or None if absent."""
+    try:
+        from huggingface_hub import hf_hub_download
+        from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError
+    except ImportError as exc:  # pragma: no cover - huggingface_hub is a core dependency
+        raise ConfigNotFoundError(f"{repo_id}: loading from the hub needs huggingface_hub") from exc
+    try:
+        return hf_hub_download(repo_id, filename, **{k: v for k, v in hub.items() if v is not None})
+    except EntryNotFoundError:
+        return None
+    except LocalEntryNotFoundError as exc:
+        if hub.get("local_files_only"):
+            return None
+        raise ConfigNotFoundError(f"{repo_id}: could not download {filename} (offline or unreachable): {exc}") from exc
+    except (RepositoryNotFoundError, RevisionNotFoundError) as exc:
+        raise ConfigNotFoundError(f"{repo_id}: {exc}") from exc
+    except (OSError, ValueError) as exc:
+        raise ConfigNotFoundError(f"{repo_id}: could not fetch {filename}: {exc}") from exc
+
+
+def _from_hub(repo_id: str, **hub: Any) -> LoadedConfig:
+    config = None
+    source = f"{repo_id}/{PREPROCESSOR_CONFIG}"
+    path = _hub_file(repo_id, PREPROCESSOR_CONFIG, **hub)
+    if path is not None:
+        config = read_json_config(path)
+    else:
+        processor_path = _hub_file(repo_id, PROCESSOR_CONFIG, **hub)
+        if processor_path is not None:
+            config, source = _nested_image_processor(processor_path), f"{repo_id}/{PROCESSOR_CONFIG}"
+    if config is None:
+        where = "in the local cache (local_files_only=True)" if hub.get("local_files_only") else "in the repository"
+        raise ConfigNotFoundError(f"{repo_id}: no {PREPROCESSOR_CONFIG} or {PROCESSOR_CONFIG} found {where}")
+    model_path = _hub_file(repo_id, MODEL_CONFIG, **hub)
+    model_config = read_json_config(model_path) if model_path else {}
+    return LoadedConfig(config, source, model_config)
+
+
+def load_config(
+    pretrained_model_name_or_path: str | os.PathLike,
+    cache_dir: str | os.PathLike | None = None,
+    force_download: bool = False,
+    local_files_only: bool = False,
+    token: str | bool | None = None,
+    revision: str | None = None,
+    subfolder: str | None = None,
+) -> LoadedConfig:
+    """Find a processor config: a JSON file, a folder holding one, or a hub model id.
+
+    ``local_files_only`` never touches the network (the ``HF_HUB_OFFLINE`` environment variable does the same).
+    """
+    location = os.fspath(pretrained_model_name_or_path)
+    if subfolder and os.path.isdir(location):
+        location = os.path.join(location, subfolder)
+    if os.path.isfile(location):
+        folder = os.path.dirname(location)
+        model = os.path.join(folder, MODEL_CONFIG)
+        model_config = read_json_config(model) if os.path.isfile(model) and os.path.abspath(model) != os.path.abspath(location) else {}
+        return LoadedConfig(read_json_config(location), location, model_config)
+    if os.path.isdir(location):
+        return _from_folder(location)
+    if location.count("/") > 1 or location.startswith((".", "/", "~")) or location.endswith(".json"):
+        raise ConfigNotFoundError(f"{location}: no such file or folder")
+    hub = {
+        "cache_dir": cache_dir,
+        "force_download": force_download or None,
+        "local_files_only": local_files_only or None,
+        "token": token,
+        "revision": revision,
+        "subfolder": subfolder,
+    }
+    return _from_hub(location, **hub)

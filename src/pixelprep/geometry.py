@@ -1,0 +1,124 @@
+"""Pure integer geometry: output sizes for every resize rule, crop windows and padding amounts.
+
+Every backend takes its sizes from here, so no two backends can disagree on arithmetic. Sizes are
+``(height, width)`` tuples of Python ints.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .errors import InvalidArgumentError
+
+Size = tuple[int, int]
+
+
+def shortest_edge_size(height: int, width: int, shortest_edge: int) -> Size:
+    """Scale so the shorter side equals ``shortest_edge``; the longer side is truncated, as transformers does."""
+    short, long = (width, height) if width <= height else (height, width)
+    new_short, new_long = shortest_edge, int(shortest_edge * long / short)
+    return (new_long, new_short) if width <= height else (new_short, new_long)
+
+
+def shortest_longest_edge_size(height: int, width: int, shortest_edge: int, longest_edge: int) -> Size:
+    """Shorter side to ``shortest_edge`` unless that pushes the longer side past ``longest_edge`` (DETR rule)."""
+    size = shortest_edge
+    raw_size: float | None = None
+    short, long = float(min(height, width)), float(max(height, width))
+    if long / short * size > longest_edge:
+        raw_size = longest_edge * short / long
+        size = int(round(raw_size))
+    if (height <= width and height == size) or (width <= height and width == size):
+        return height, width
+    scale_from = raw_size if raw_size is not None else size
+    if width < height:
+        return int(scale_from * height / width), size
+    return size, int(scale_from * width / height)
+
+
+def longest_edge_size(height: int, width: int, longest_edge: int) -> Size:
+    """Scale so the longer side equals ``longest_edge``, rounding the other side to nearest (SAM rule)."""
+    scale = longest_edge / max(height, width)
+    return int(height * scale + 0.5), int(width * scale + 0.5)
+
+
+def max_height_width_size(height: int, width: int, max_height: int, max_width: int) -> Size:
+    """Largest size with the same aspect ratio that fits inside ``max_height`` x ``max_width``."""
+    scale = min(max_height / height, max_width / width)
+    return int(height * scale), int(width * scale)
+
+
+def scaled_shortest_edge(shortest_edge: int, ratio: float) -> int:
+    """``int(ratio * shortest_edge)``: LeViT's 256/224 enlargement before its crop."""
+    return int(ratio * shortest_edge)
+
+
+def crop_pct_shortest_edge(shortest_edge: int, crop_pct: float) -> int:
+    """``int(shortest_edge / crop_pct)``: the edge to resize to so a ``shortest_edge`` crop keeps ``crop_pct`` of it."""
+    return int(shortest_edge / crop_pct)
+
+
+def resize_output_size(height: int, width: int, size: dict[str, int]) -> Size:
+    """Output size of a resize for any supported size dict form."""
+    if size.get("shortest_edge") and size.get("longest_edge"):
+        return shortest_longest_edge_size(height, width, size["shortest_edge"], size["longest_edge"])
+    if size.get("shortest_edge"):
+        return shortest_edge_size(height, width, size["shortest_edge"])
+    if size.get("longest_edge"):
+        return longest_edge_size(height, width, size["longest_edge"])
+    if size.get("max_height") and size.get("max_width"):
+        return max_height_width_size(height, width, size["max_height"], size["max_width"])
+    if size.get("height") and size.get("width"):
+        return size["height"], size["width"]
+    raise InvalidArgumentError(
+        "size must have 'height' and 'width', 'shortest_edge' (optionally with 'longest_edge'), "
+        f"'longest_edge', or 'max_height' and 'max_width'; got {size}"
+    )
+
+
+@dataclass(frozen=True)
+class CropWindow:
+    """Where a center crop reads from the image, and how much zero padding surrounds it first."""
+
+    top: int
+    left: int
+    pad_top: int
+    pad_bottom: int
+    pad_left: int
+    pad_right: int
+
+    @property
+    def needs_padding(self) -> bool:
+        """True when the crop is larger than the image along some side."""
+        return bool(self.pad_top or self.pad_bottom or self.pad_left or self.pad_right)
+
+
+def _center_offset(length: int, crop: int) -> tuple[int, int, int]:
+    """Offset into the (padded) axis and the padding before/after it.
+
+    The offset is ``(length - crop) / 2`` rounded toward zero, so the odd pixel is dropped from, or
+    added to, the bottom/right in both the crop and the pad case (torchvision's convention, used by
+    both our backends).
+    """
+    if crop <= length:
+        return int((length - crop) / 2.0), 0, 0
+    before = (crop - length) // 2
+    return 0, before, crop - length - before
+
+
+def center_crop_window(height: int, width: int, crop_height: int, crop_width: int) -> CropWindow:
+    """The window of a ``crop_height`` x ``crop_width`` center crop, zero-padding where the image is smaller."""
+    top, pad_top, pad_bottom = _center_offset(height, crop_height)
+    left, pad_left, pad_right = _center_offset(width, crop_width)
+    return CropWindow(top, left, pad_top, pad_bottom, pad_left, pad_right)
+
+
+def pad_to_multiple(height: int, width: int, multiple: int) -> Size:
+    """The smallest size at least ``height`` x ``width`` whose sides are multiples of ``multiple``."""
+    return math.ceil(height / multiple) * multiple, math.ceil(width / multiple) * multiple
+
+
+def max_size(sizes: list[Size]) -> Size:
+    """The elementwise maximum of a list of sizes (the canvas a padded batch needs)."""
+    return max(h for h, _ in sizes), max(w for _, w in sizes)

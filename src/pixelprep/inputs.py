@@ -1,0 +1,329 @@
+"""Turn anything a user passes into a flat list of images in one canonical form.
+
+The canonical form is a channels-last array, ``(height, width, channels)``: a NumPy array for
+everything that starts on the CPU, a torch tensor for tensors that live on another device. Decoding
+(paths, bytes, URLs), EXIF orientation, mode conversion and input validation all happen here, and
+every failure becomes one of our own errors naming the input.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import pathlib
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import (
+    DecompressionBombError,
+    DownloadError,
+    ImageDecodeError,
+    ImageNotFoundError,
+    InvalidArgumentError,
+    InvalidImageError,
+    UnsupportedInputError,
+)
+
+URL_TIMEOUT_S = 20.0
+URL_MAX_BYTES = 64 * 1024 * 1024
+_EXIF_ORIENTATION = 0x0112
+_SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """How raw inputs become canonical images: RGB conversion and the channel layout of arrays."""
+
+    convert_rgb: bool = False
+    input_data_format: str | None = None  # "channels_first", "channels_last" or None to infer
+
+
+def _pil():
+    from PIL import Image
+
+    return Image
+
+
+def _is_torch_tensor(obj: Any) -> bool:
+    return type(obj).__module__.startswith("torch") and hasattr(obj, "dim") and hasattr(obj, "device")
+
+
+def _is_pil_image(obj: Any) -> bool:
+    module = type(obj).__module__
+    return module.startswith("PIL.") and hasattr(obj, "getbands")
+
+
+def is_image_like(obj: Any) -> bool:
+    """True for one image of any supported kind (not for a list of them)."""
+    if isinstance(obj, (str, os.PathLike, bytes, bytearray, memoryview)) or _is_pil_image(obj):
+        return True
+    if isinstance(obj, np.ndarray) or _is_torch_tensor(obj):
+        return obj.ndim in (2, 3)
+    return hasattr(obj, "read")
+
+
+def flatten_inputs(images: Any) -> list[Any]:
+    """Flatten one image, a list, a nested list, or a 4-D batch array into a flat list of single images."""
+    if isinstance(images, (list, tuple)):
+        flat: list[Any] = []
+        for item in images:
+            flat.extend(flatten_inputs(item))
+        return flat
+    if isinstance(images, np.ndarray) or _is_torch_tensor(images):
+        if images.ndim == 4:
+            return list(images)
+        if images.ndim not in (2, 3):
+            raise InvalidImageError(
+                f"an image array must have 2 (HW), 3 (HWC or CHW) or 4 (batch) dimensions; got shape {tuple(images.shape)}"
+            )
+        return [images]
+    if is_image_like(images):
+        return [images]
+    raise UnsupportedInputError(
+        f"cannot use an object of type {type(images).__name__} as an image: pass a path, URL, bytes, PIL image, "
+        "numpy array, torch tensor, or a list of these"
+    )
+
+
+def describe(obj: Any) -> str:
+    """A short name for an input, used in error messages and manifests."""
+    if isinstance(obj, (str, os.PathLike)):
+        return str(obj)
+    if isinstance(obj, (bytes, bytearray, memoryview)):
+        return f"<{len(obj)} bytes>"
+    if isinstance(obj, np.ndarray) or _is_torch_tensor(obj):
+        return f"<{type(obj).__name__} shape={tuple(obj.shape)} dtype={obj.dtype}>"
+    return f"<{type(obj).__name__}>"
+
+
+# --------------------------------------------------------------------------------------------- decoding
+
+
+def _fetch_url(url: str, timeout: float = URL_TIMEOUT_S, max_bytes: int = URL_MAX_BYTES) -> bytes:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - http(s) only, checked by caller
+            declared = response.headers.get("Content-Length")
+            if declared is not None and int(declared) > max_bytes:
+                raise DownloadError(f"{url}: {declared} bytes is over the {max_bytes}-byte download cap")
+            data = response.read(max_bytes + 1)
+    except DownloadError:
+        raise
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        raise DownloadError(f"{url}: download failed: {exc}") from exc
+    if len(data) > max_bytes:
+        raise DownloadError(f"{url}: more than the {max_bytes}-byte download cap")
+    return data
+
+
+def open_image(source: Any, name: str | None = None):
+    """Decode a path, URL, data URI, byte string or file object into a loaded PIL image, EXIF-oriented.
+
+    Animated images give their first frame. Raises our errors for missing, corrupt, truncated, empty
+    or oversized files.
+    """
+    Image = _pil()
+    label = name or describe(source)
+    if isinstance(source, (str, os.PathLike)):
+        text = os.fspath(source)
+        if isinstance(text, str) and text.startswith(("http://", "https://")):
+            source = _fetch_url(text)
+        elif isinstance(text, str) and text.startswith("data:image/"):
+            try:
+                source = base64.b64decode(text.split(",", 1)[1], validate=False)
+            except (ValueError, IndexError) as exc:
+                raise ImageDecodeError(f"{label[:60]}...: not a valid base64 data URI") from exc
+        elif not os.path.isfile(text):
+            raise ImageNotFoundError(f"{text}: no such image file")
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        if len(source) == 0:
+            raise ImageDecodeError(f"{label}: empty input, no image data")
+        source = io.BytesIO(bytes(source))
+    elif isinstance(source, (str, os.PathLike)) and os.path.getsize(source) == 0:
+        raise ImageDecodeError(f"{label}: empty file, no image data")
+    try:
+        image = Image.open(source)
+        limit = Image.MAX_IMAGE_PIXELS
+        if limit and image.size[0] * image.size[1] > limit:
+            raise DecompressionBombError(
+                f"{label}: {image.size[0]}x{image.size[1]} pixels is over Pillow's MAX_IMAGE_PIXELS limit of "
+                f"{limit} (a possible decompression bomb); raise PIL.Image.MAX_IMAGE_PIXELS to allow it"
+            )
+        image.load()
+    except DecompressionBombError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise DecompressionBombError(f"{label}: {exc}") from exc
+    except FileNotFoundError as exc:
+        raise ImageNotFoundError(f"{label}: no such image file") from exc
+    except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
+        raise ImageDecodeError(f"{label}: cannot decode image: {exc}") from exc
+    try:
+        orientation = image.getexif().get(_EXIF_ORIENTATION, 1)
+    except Exception:  # a malformed EXIF block must not make a good image unreadable
+        orientation = 1
+    if orientation not in (1, None):
+        from PIL import ImageOps
+
+        image = ImageOps.exif_transpose(image)
+    return image
+
+
+# ---------------------------------------------------------------------------------------- mode handling
+
+
+def _sixteen_to_eight_bit(array: np.ndarray) -> np.ndarray:
+    """Scale a 16-bit image to 8 bits by value (65535 -> 255), not by clipping."""
+    return np.round(array.astype(np.float32) * (255.0 / 65535.0)).astype(np.uint8)
+
+
+def _pil_to_array(image, convert_rgb: bool) -> np.ndarray:
+    """A PIL image as an HWC uint8 array, converted the way transformers' ``convert_rgb`` does.
+
+    Differences from transformers, on purpose: 16-bit images are scaled to 8 bits instead of clipped,
+    and palette (P) and CMYK images always become RGB(A) rather than palette indices or 4 ink channels.
+    """
+    Image = _pil()
+    if image.mode in _SIXTEEN_BIT_MODES:
+        gray = _sixteen_to_eight_bit(np.clip(np.asarray(image), 0, 65535))
+        image = Image.fromarray(gray, mode="L")
+    elif image.mode == "F":
+        raise InvalidImageError("32-bit float PIL images (mode 'F') are not supported; pass a numpy array instead")
+    if convert_rgb:
+        has_alpha = "A" in image.getbands() or image.info.get("transparency") is not None
+        if has_alpha:
+            rgba = image.convert("RGBA")
+            background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            image = Image.alpha_composite(background, rgba).convert("RGB")
+        elif image.mode != "RGB":
+            image = image.convert("RGB")
+    elif image.mode == "P":
+        image = image.convert("RGBA" if image.info.get("transparency") is not None else "RGB")
+    elif image.mode in ("CMYK", "YCbCr", "LAB", "HSV"):
+        image = image.convert("RGB")
+    elif image.mode == "1":
+        image = image.convert("L")
+    array = np.asarray(image)
+    return array[:, :, None] if array.ndim == 2 else array
+
+
+def _infer_channels_last(shape: Sequence[int], input_data_format: str | None, label: str) -> bool:
+    """Whether a 3-D array is HWC (True) or CHW (False); ambiguous shapes count as channels-first."""
+    if input_data_format is not None:
+        fmt = str(getattr(input_data_format, "value", input_data_format))
+        if fmt in ("channels_last", "last"):
+            return True
+        if fmt in ("channels_first", "first"):
+            return False
+        raise InvalidArgumentError(f"input_data_format must be 'channels_first' or 'channels_last', got {input_data_format!r}")
+    first, last = shape[0], shape[-1]
+    if first in (1, 3, 4):
+        return False
+    if last in (1, 3, 4):
+        return True
+    raise InvalidImageError(
+        f"{label}: cannot tell the channel axis of an array of shape {tuple(shape)}: an image needs 1, 3 or 4 "
+        "channels first or last (pass input_data_format to say which)"
+    )
+
+
+def _array_to_hwc(array: Any, input_data_format: str | None, label: str) -> Any:
+    """A 2-D or 3-D numpy array / torch tensor as an HWC view (no copy)."""
+    if array.ndim == 2:
+        return array[:, :, None]
+    if array.ndim != 3:
+        raise InvalidImageError(f"{label}: an image must have 2 or 3 dimensions, got shape {tuple(array.shape)}")
+    if _infer_channels_last(array.shape, input_data_format, label):
+        return array
+    return array.permute(1, 2, 0) if _is_torch_tensor(array) else np.moveaxis(array, 0, -1)
+
+
+def _normalise_dtype(array: np.ndarray, label: str) -> np.ndarray:
+    """uint8 and float arrays pass through; bool, 16-bit and small integer arrays become uint8."""
+    if array.dtype == np.uint8 or np.issubdtype(array.dtype, np.floating):
+        if np.issubdtype(array.dtype, np.floating) and array.dtype != np.float32 and array.dtype != np.float64:
+            return array.astype(np.float32)
+        return array
+    if array.dtype == np.bool_:
+        return array.astype(np.uint8) * 255
+    if array.dtype == np.uint16:
+        return _sixteen_to_eight_bit(array)
+    if np.issubdtype(array.dtype, np.integer):
+        low, high = (int(array.min()), int(array.max())) if array.size else (0, 0)
+        if low < 0 or high > 255:
+            raise InvalidImageError(
+                f"{label}: integer image values must lie in [0, 255] (or be uint16), got [{low}, {high}] in dtype {array.dtype}"
+            )
+        return array.astype(np.uint8)
+    raise InvalidImageError(f"{label}: unsupported image dtype {array.dtype}")
+
+
+def _to_rgb(array: Any, label: str) -> Any:
+    """1-channel -> 3 (replicated); 2 (gray+alpha) and 4 (RGBA) channels -> blended onto white."""
+    channels = array.shape[-1]
+    if channels == 3:
+        return array
+    if channels == 1:
+        return array.expand(-1, -1, 3) if _is_torch_tensor(array) else np.repeat(array, 3, axis=-1)
+    if channels not in (2, 4):
+        raise InvalidImageError(f"{label}: cannot convert an image with {channels} channels to RGB")
+    is_torch = _is_torch_tensor(array)
+    floating = array.is_floating_point() if is_torch else np.issubdtype(array.dtype, np.floating)
+    if floating and (float(array.min()) < 0.0 or float(array.max()) > 1.0):
+        raise InvalidImageError(
+            f"{label}: an image with alpha must hold values in [0, 1] (float) or [0, 255] (uint8) to be blended "
+            f"onto white; got [{float(array.min())}, {float(array.max())}]"
+        )
+    white = 1.0 if floating else 255.0
+    color = array[..., :-1]
+    if channels == 2:
+        color = color.expand(-1, -1, 3) if is_torch else np.repeat(color, 3, axis=-1)
+    if is_torch:
+        alpha = array[..., -1:].double() / white
+        blended = alpha * color.double() + (1 - alpha) * white
+        return (blended if floating else blended.round()).to(array.dtype)
+    alpha = array[..., -1:] / white
+    blended = alpha * color + (1 - alpha) * white
+    return (blended if floating else np.round(blended)).astype(array.dtype)
+
+
+def to_canonical(obj: Any, options: LoadOptions) -> Any:
+    """One raw input -> an HWC image (numpy, or a torch tensor when it lives off the CPU)."""
+    label = describe(obj)
+    if _is_pil_image(obj):
+        image = obj
+        if getattr(image, "n_frames", 1) > 1 and image.tell() != 0:
+            image.seek(0)
+        return _pil_to_array(image, options.convert_rgb)
+    if _is_torch_tensor(obj):
+        if obj.device.type == "cpu":
+            obj = obj.detach().numpy() if obj.dtype.is_floating_point or str(obj.dtype) != "torch.bfloat16" else obj.float().numpy()
+        else:
+            if obj.dtype.is_floating_point is False and str(obj.dtype) != "torch.uint8":
+                raise InvalidImageError(f"{label}: device tensors must be uint8 or floating point, got {obj.dtype}")
+            hwc = _array_to_hwc(obj.detach(), options.input_data_format, label)
+            return _to_rgb(hwc, label) if options.convert_rgb else hwc
+    if isinstance(obj, np.ndarray):
+        if obj.size == 0:
+            raise InvalidImageError(f"{label}: empty image array")
+        hwc = _array_to_hwc(obj, options.input_data_format, label)
+        hwc = _normalise_dtype(hwc, label)
+        if np.issubdtype(hwc.dtype, np.floating) and not np.isfinite(hwc).all():
+            raise InvalidImageError(f"{label}: image contains NaN or infinite values")
+        return _to_rgb(hwc, label) if options.convert_rgb else hwc
+    if isinstance(obj, pathlib.PurePath) or isinstance(obj, (str, bytes, bytearray, memoryview)) or hasattr(obj, "read"):
+        return _pil_to_array(open_image(obj, label), options.convert_rgb)
+    raise UnsupportedInputError(f"cannot use an object of type {type(obj).__name__} as an image")
+
+
+def load_images(images: Any, options: LoadOptions) -> list[Any]:
+    """Flatten ``images`` and convert each to the canonical HWC form."""
+    flat = flatten_inputs(images)
+    if not flat:
+        raise InvalidArgumentError("images is empty: pass at least one image")
+    return [to_canonical(item, options) for item in flat]

@@ -1,0 +1,181 @@
+"""Validation and normalisation of processor parameters, shared by configs and call-time kwargs.
+
+Each parameter has one normaliser that turns every accepted spelling (ints, lists, enums, legacy
+forms) into one canonical value, or raises an error naming the parameter and what was wrong.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from .backends.base import BICUBIC, BILINEAR, BOX, HAMMING, LANCZOS, NEAREST, RESAMPLE_NAMES
+from .errors import InvalidArgumentError
+
+SIZE_KEY_SETS = (
+    {"height", "width"},
+    {"shortest_edge"},
+    {"shortest_edge", "longest_edge"},
+    {"longest_edge"},
+    {"max_height", "max_width"},
+)
+_RESAMPLE_BY_NAME = {name: number for number, name in RESAMPLE_NAMES.items()} | {
+    "nearest_exact": NEAREST,
+    "antialias": LANCZOS,
+    "cubic": BICUBIC,
+    "linear": BILINEAR,
+}
+
+
+def _positive_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value or value <= 0:
+        raise InvalidArgumentError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def normalize_size(value: Any, name: str = "size", default_to_square: bool = True) -> dict[str, int] | None:
+    """A size as a dict with one of the valid key sets; ints and (height, width) pairs are converted."""
+    if value is None:
+        return None
+    if isinstance(value, dict) or hasattr(value, "keys"):
+        size = {k: v for k, v in dict(value).items() if v is not None}
+    elif isinstance(value, (list, tuple)):
+        if len(value) != 2:
+            raise InvalidArgumentError(f"{name} as a sequence must be (height, width), got {value!r}")
+        size = {"height": value[0], "width": value[1]}
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        size = {"height": value, "width": value} if default_to_square else {"shortest_edge": value}
+    else:
+        raise InvalidArgumentError(f"{name} must be an int, a (height, width) pair or a dict, got {value!r}")
+    if set(size) not in SIZE_KEY_SETS:
+        valid = " | ".join("{" + ", ".join(sorted(keys)) + "}" for keys in SIZE_KEY_SETS)
+        raise InvalidArgumentError(f"{name} must have one of the key sets {valid}; got keys {sorted(size)}")
+    normalized = {key: _positive_int(v, f"{name}[{key!r}]") for key, v in size.items()}
+    if "shortest_edge" in normalized and "longest_edge" in normalized:
+        if normalized["longest_edge"] < normalized["shortest_edge"]:
+            raise InvalidArgumentError(f"{name}: longest_edge {normalized['longest_edge']} is smaller than shortest_edge {normalized['shortest_edge']}")
+    return normalized
+
+
+def normalize_square_size(value: Any, name: str) -> dict[str, int] | None:
+    """A height/width size (crop and pad sizes): an int means a square."""
+    size = normalize_size(value, name, default_to_square=True)
+    if size is not None and set(size) != {"height", "width"}:
+        raise InvalidArgumentError(f"{name} must give 'height' and 'width', got {size}")
+    return size
+
+
+def normalize_resample(value: Any, name: str = "resample") -> int | None:
+    """A PIL filter number from an int, a PIL enum, a name ("bicubic") or a torchvision InterpolationMode."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        key = value.strip().lower()
+        if key not in _RESAMPLE_BY_NAME:
+            raise InvalidArgumentError(f"{name} {value!r} is not a known filter; use one of {sorted(set(_RESAMPLE_BY_NAME))}")
+        return _RESAMPLE_BY_NAME[key]
+    enum_value = getattr(value, "value", value)
+    if isinstance(enum_value, str):
+        return normalize_resample(enum_value, name)
+    if isinstance(enum_value, bool) or not isinstance(enum_value, int) or enum_value not in RESAMPLE_NAMES:
+        raise InvalidArgumentError(
+            f"{name} must be a PIL filter number 0-5 ({NEAREST}=nearest, {LANCZOS}=lanczos, {BILINEAR}=bilinear, "
+            f"{BICUBIC}=bicubic, {BOX}=box, {HAMMING}=hamming) or its name, got {value!r}"
+        )
+    return int(enum_value)
+
+
+def normalize_bool(value: Any, name: str) -> bool | None:
+    """True/False (or None for "use the default")."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    raise InvalidArgumentError(f"{name} must be True or False, got {value!r}")
+
+
+def normalize_positive_float(value: Any, name: str) -> float | None:
+    """A finite number greater than zero."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise InvalidArgumentError(f"{name} must be a finite number greater than 0, got {value!r}")
+    return float(value)
+
+
+def _floats(value: Any, name: str, nonzero: bool) -> tuple[float, ...] | None:
+    if value is None:
+        return None
+    items = [value] if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+    try:
+        floats = tuple(float(v) for v in items)
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(f"{name} must be a number or a list of numbers, got {value!r}") from None
+    if not floats or not all(math.isfinite(v) for v in floats):
+        raise InvalidArgumentError(f"{name} must hold finite numbers, got {value!r}")
+    if nonzero and any(v == 0 for v in floats):
+        raise InvalidArgumentError(f"{name} must not contain 0 (it divides), got {value!r}")
+    return floats
+
+
+def normalize_mean(value: Any, name: str = "image_mean") -> tuple[float, ...] | None:
+    """Per-channel means as a tuple of floats."""
+    return _floats(value, name, nonzero=False)
+
+
+def normalize_std(value: Any, name: str = "image_std") -> tuple[float, ...] | None:
+    """Per-channel standard deviations as a tuple of non-zero floats."""
+    return _floats(value, name, nonzero=True)
+
+
+def normalize_data_format(value: Any, name: str = "data_format") -> str | None:
+    """"channels_first" or "channels_last" (transformers' ChannelDimension enum accepted)."""
+    if value is None:
+        return None
+    text = str(getattr(value, "value", value))
+    if text not in ("channels_first", "channels_last"):
+        raise InvalidArgumentError(f"{name} must be 'channels_first' or 'channels_last', got {value!r}")
+    return text
+
+
+def normalize_return_tensors(value: Any, name: str = "return_tensors") -> str | None:
+    """"pt", "np", "jax", "mlx" or None."""
+    from .features import _tensor_type_name
+
+    return _tensor_type_name(value)
+
+
+def normalize_device(value: Any, name: str = "device") -> Any:
+    """A device spec kept as given ("cpu", "cuda", "cuda:1" or a torch.device)."""
+    if value is None or isinstance(value, str) or type(value).__name__ == "device":
+        return value
+    raise InvalidArgumentError(f"{name} must be a device name such as 'cpu' or 'cuda', got {value!r}")
+
+
+# name -> normaliser. "size" is special-cased by the processor because it depends on default_to_square.
+COMMON_PARAMS: dict[str, Callable[[Any, str], Any]] = {
+    "do_resize": normalize_bool,
+    "size": normalize_size,
+    "resample": normalize_resample,
+    "default_to_square": normalize_bool,
+    "do_center_crop": normalize_bool,
+    "crop_size": normalize_square_size,
+    "do_rescale": normalize_bool,
+    "rescale_factor": normalize_positive_float,
+    "do_normalize": normalize_bool,
+    "image_mean": normalize_mean,
+    "image_std": normalize_std,
+    "do_convert_rgb": normalize_bool,
+    "do_pad": normalize_bool,
+    "pad_size": normalize_square_size,
+    "size_divisor": lambda v, n: None if v is None else _positive_int(v, n),
+    "return_pixel_mask": normalize_bool,
+    "data_format": normalize_data_format,
+    "input_data_format": normalize_data_format,
+    "return_tensors": normalize_return_tensors,
+    "device": normalize_device,
+}
+
+# Parameters that describe a call rather than a model; they are never written to a config file.
+CALL_ONLY_PARAMS = frozenset({"return_tensors", "device", "input_data_format"})

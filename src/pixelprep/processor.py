@@ -1,0 +1,505 @@
+"""The image processor: a family's settings, resolved into a pipeline of steps run on a backend.
+
+A family subclasses :class:`ImageProcessor` and, in the common case, only declares ``defaults``.
+Families with special steps override :meth:`ImageProcessor.resize_steps` or
+:meth:`ImageProcessor.finalize`. Every step is written against backend operations, so one family
+serves every backend.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from . import geometry
+from .backends import Affine, Backend, create_backend
+from .backends.base import LANCZOS, RESAMPLE_NAMES, channel_broadcast_target
+from .errors import InvalidArgumentError, InvalidImageError, UnknownArgumentError
+from .features import BatchFeature
+from .inputs import LoadOptions, flatten_inputs, to_canonical
+from .params import CALL_ONLY_PARAMS, COMMON_PARAMS, normalize_size
+
+CONFIG_NAME = "preprocessor_config.json"
+# Keys that describe the file rather than the processor; never kept as unknown settings.
+SERVICE_KEYS = frozenset({"image_processor_type", "feature_extractor_type", "_valid_processor_keys", "_valid_kwargs_names", "auto_map"})
+
+
+# ------------------------------------------------------------------------------------------------ steps
+
+
+@dataclass(frozen=True)
+class Resize:
+    """Resize by a size rule (see :func:`geometry.resize_output_size`)."""
+
+    size: dict[str, int]
+    resample: int
+
+    def apply(self, backend: Backend, image: Any) -> Any:
+        height, width = backend.size(image)
+        target = geometry.resize_output_size(height, width, self.size)
+        if min(target) < 1:
+            raise InvalidImageError(f"resizing a {height}x{width} image with size={self.size} gives an empty {target[0]}x{target[1]} image")
+        return image if target == (height, width) else backend.resize(image, target, self.resample)
+
+    def describe(self) -> str:
+        size = self.size
+        if "height" in size:
+            rule = f"to {size['height']}x{size['width']}"
+        elif "max_height" in size:
+            rule = f"to fit {size['max_height']}x{size['max_width']}"
+        elif "shortest_edge" in size and "longest_edge" in size:
+            rule = f"shortest edge {size['shortest_edge']}, longest edge at most {size['longest_edge']}"
+        elif "shortest_edge" in size:
+            rule = f"shortest edge {size['shortest_edge']}"
+        else:
+            rule = f"longest edge {size['longest_edge']}"
+        return f"resize {rule} {RESAMPLE_NAMES[self.resample]}"
+
+
+@dataclass(frozen=True)
+class CenterCrop:
+    """Center crop, zero-padding first where the image is smaller than the crop."""
+
+    height: int
+    width: int
+
+    def apply(self, backend: Backend, image: Any) -> Any:
+        height, width = backend.size(image)
+        window = geometry.center_crop_window(height, width, self.height, self.width)
+        if window.needs_padding:
+            image = backend.pad(image, window.pad_top, window.pad_bottom, window.pad_left, window.pad_right, 0)
+        return backend.crop(image, window.top, window.left, self.height, self.width)
+
+    def describe(self) -> str:
+        return f"center crop {self.height}x{self.width}"
+
+
+def _describe_scale(factor: float) -> str:
+    inverse = 1.0 / factor
+    return f"1/{round(inverse)}" if abs(inverse - round(inverse)) < 1e-6 else f"{factor:g}"
+
+
+def _fmt(values: tuple[float, ...]) -> str:
+    return "[" + ", ".join(f"{v:.4g}" for v in values) + "]"
+
+
+# ----------------------------------------------------------------------------------------- thread pool
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1), thread_name_prefix="pixelprep")
+        return _POOL
+
+
+def _map(function: Callable[[Any], Any], items: list[Any], threads: int) -> list[Any]:
+    """``map`` over a shared thread pool (decode and resize release the GIL); inline for one item."""
+    if threads <= 1 or len(items) <= 1 or threading.current_thread().name.startswith("pixelprep"):
+        return [function(item) for item in items]
+    return list(_pool().map(function, items))
+
+
+# ------------------------------------------------------------------------------------------- processor
+
+
+class ImageProcessor:
+    """Base of every family. Construct with parameters, call with images, get a :class:`BatchFeature`."""
+
+    #: The transformers class whose behaviour this family reproduces; written to saved configs.
+    transformers_class: ClassVar[str] = "BaseImageProcessor"
+    #: ``model_type`` values (from a checkpoint's config.json) that use this family.
+    model_types: ClassVar[tuple[str, ...]] = ()
+    #: Other class names that load this family (legacy or sibling names).
+    class_aliases: ClassVar[tuple[str, ...]] = ()
+    #: Default parameter values; merged with the parents' in subclasses.
+    defaults: ClassVar[dict[str, Any]] = {
+        "do_resize": None,
+        "size": None,
+        "resample": 2,
+        "default_to_square": True,
+        "do_center_crop": None,
+        "crop_size": None,
+        "do_rescale": None,
+        "rescale_factor": 1 / 255,
+        "do_normalize": None,
+        "image_mean": None,
+        "image_std": None,
+        "do_convert_rgb": None,
+        "do_pad": None,
+        "pad_size": None,
+        "size_divisor": None,
+        "return_pixel_mask": None,
+        "data_format": "channels_first",
+        "input_data_format": None,
+        "return_tensors": None,
+        "device": None,
+    }
+    #: Normalisers of family-specific parameters (name -> callable(value, name)); merged like ``defaults``.
+    extra_params: ClassVar[dict[str, Callable[[Any, str], Any]]] = {}
+    model_input_names: ClassVar[list[str]] = ["pixel_values"]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        merged_defaults: dict[str, Any] = {}
+        merged_params: dict[str, Callable[[Any, str], Any]] = {}
+        for klass in reversed(cls.__mro__):
+            merged_defaults.update(klass.__dict__.get("defaults", {}))
+            merged_params.update(klass.__dict__.get("extra_params", {}))
+        cls.defaults = merged_defaults
+        cls.extra_params = merged_params
+
+    def __init__(self, *, backend: str | None = None, num_threads: int | None = None, **params: Any) -> None:
+        """Build a processor from parameters; unknown names raise :class:`UnknownArgumentError`."""
+        unknown = [name for name in params if name not in self.param_names()]
+        if unknown:
+            raise UnknownArgumentError(unknown, self.param_names(), type(self).__name__)
+        self._setup(params, extra={}, backend=backend, num_threads=num_threads)
+
+    def _setup(self, params: dict[str, Any], extra: dict[str, Any], backend: str | None, num_threads: int | None) -> None:
+        values = dict(self.defaults)
+        values.update({k: v for k, v in params.items() if v is not None})
+        object.__setattr__(self, "_params", self._normalize(values, partial=False))
+        object.__setattr__(self, "extra", dict(extra))
+        object.__setattr__(self, "num_threads", num_threads or min(8, os.cpu_count() or 1))
+        object.__setattr__(self, "_requested_backend", backend)
+        object.__setattr__(self, "_backends", {})
+        object.__setattr__(self, "_lock", threading.Lock())
+        self.backend  # build now so a missing backend fails (or falls back) at construction
+
+    # ---------------------------------------------------------------------------------- parameters
+
+    @classmethod
+    def param_names(cls) -> list[str]:
+        """Every parameter name this family accepts, at construction and at call time."""
+        return sorted(set(COMMON_PARAMS) | set(cls.extra_params))
+
+    @classmethod
+    def _normalize(cls, values: dict[str, Any], partial: bool) -> dict[str, Any]:
+        """Normalise each parameter; ``size`` uses the (possibly overridden) ``default_to_square``."""
+        out = {}
+        for name, value in values.items():
+            if name == "size":
+                continue
+            normalizer = cls.extra_params.get(name) or COMMON_PARAMS[name]
+            out[name] = normalizer(value, name)
+        if "size" in values:
+            square = out.get("default_to_square", cls.defaults.get("default_to_square", True))
+            out["size"] = normalize_size(values["size"], "size", default_to_square=True if square is None else square)
+        return out
+
+    def __getattr__(self, name: str) -> Any:
+        params = self.__dict__.get("_params")
+        if params is not None and name in params:
+            return params[name]
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in self.param_names():
+            updated = dict(self._params)
+            updated[name] = value
+            object.__setattr__(self, "_params", self._normalize(updated, partial=False))
+            if name == "device":
+                self._backends.clear()
+        else:
+            object.__setattr__(self, name, value)
+
+    def resolve(self, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The parameters for one call: the processor's own, with non-None ``overrides`` applied and checked."""
+        overrides = {k: v for k, v in (overrides or {}).items()}
+        unknown = [name for name in overrides if name not in self.param_names()]
+        if unknown:
+            raise UnknownArgumentError(unknown, self.param_names(), f"{type(self).__name__}.__call__")
+        given = {k: v for k, v in overrides.items() if v is not None}
+        if not given:
+            return self._params
+        merged = dict(self._params)
+        if "default_to_square" in given and "size" not in given and merged.get("size") is not None:
+            given["size"] = merged["size"]
+        merged.update(self._normalize(given, partial=True))
+        return merged
+
+    # ------------------------------------------------------------------------------------- backend
+
+    @property
+    def backend(self) -> Backend:
+        """The backend this processor runs on (built on first use)."""
+        return self._backend_for(self._params.get("device"))
+
+    @property
+    def backend_name(self) -> str:
+        """Name of the backend in use."""
+        return self.backend.name
+
+    def _backend_for(self, device: Any) -> Backend:
+        key = str(device)
+        backend = self._backends.get(key)
+        if backend is None:
+            with self._lock:
+                backend = self._backends.get(key)
+                if backend is None:
+                    prefer_pil = self._params.get("resample") == LANCZOS
+                    backend = create_backend(self._requested_backend, type(self), device=device, prefer_pil=prefer_pil)
+                    self._backends[key] = backend
+        return backend
+
+    # -------------------------------------------------------------------------------------- pipeline
+
+    def resize_steps(self, params: dict[str, Any]) -> list[Any]:
+        """The resize part of the pipeline; families with their own resize rule override this."""
+        if params.get("size") is None:
+            raise InvalidArgumentError("do_resize is True but size is not set")
+        return [Resize(params["size"], params["resample"])]
+
+    def steps(self, params: dict[str, Any]) -> list[Any]:
+        """Per-image geometric steps, in order, for the resolved ``params``."""
+        steps: list[Any] = []
+        if params.get("do_resize"):
+            steps.extend(self.resize_steps(params))
+        if params.get("do_center_crop"):
+            crop = params.get("crop_size")
+            if crop is None:
+                raise InvalidArgumentError("do_center_crop is True but crop_size is not set")
+            steps.append(CenterCrop(crop["height"], crop["width"]))
+        return steps
+
+    def _affine_parts(self, params: dict[str, Any]) -> tuple[float | None, tuple | None, tuple | None]:
+        scale = params["rescale_factor"] if params.get("do_rescale") else None
+        if params.get("do_normalize"):
+            if params.get("image_mean") is None or params.get("image_std") is None:
+                raise InvalidArgumentError("do_normalize is True but image_mean or image_std is not set")
+            return scale, params["image_mean"], params["image_std"]
+        return scale, None, None
+
+    def describe_pipeline(self, params: dict[str, Any] | None = None) -> list[str]:
+        """One line per step, in order: what this processor does to every image."""
+        params = self._params if params is None else params
+        lines = ["convert to RGB"] if params.get("do_convert_rgb") else []
+        lines += [step.describe() for step in self.steps(params)]
+        scale, mean, std = self._affine_parts(params)
+        if scale is not None:
+            lines.append(f"rescale {_describe_scale(scale)}")
+        if mean is not None:
+            lines.append(f"normalize mean={_fmt(mean)} std={_fmt(std)}")
+        if params.get("do_pad"):
+            target = params.get("pad_size")
+            where = f"{target['height']}x{target['width']}" if target else "the largest image in the batch"
+            if params.get("size_divisor"):
+                where += f", then to a multiple of {params['size_divisor']}"
+            lines.append(f"pad bottom/right to {where}")
+        lines += self.describe_finalize(params)
+        return lines
+
+    def describe_finalize(self, params: dict[str, Any]) -> list[str]:
+        """Lines for family-specific output steps (see :meth:`finalize`)."""
+        return []
+
+    def __repr__(self) -> str:
+        steps = "\n".join(("    " if i == 0 else "  → ") + line for i, line in enumerate(self.describe_pipeline()))
+        return f"{type(self).__name__}(backend={self.backend.describe()!r})\n{steps}"
+
+    # ------------------------------------------------------------------------------------------ call
+
+    def __call__(self, images: Any, **kwargs: Any) -> BatchFeature:
+        """Preprocess one image or many; keyword arguments override the processor's parameters for this call."""
+        return self.preprocess(images, **kwargs)
+
+    def preprocess(self, images: Any, **kwargs: Any) -> BatchFeature:
+        """Same as calling the processor."""
+        params = self.resolve(kwargs)
+        backend = self._backend_for(params.get("device"))
+        processed = self.process_images(images, params, backend)
+        return self.finalize(processed, params, backend)
+
+    def process_images(self, images: Any, params: dict[str, Any], backend: Backend) -> BatchFeature:
+        """Load, transform and batch images into ``pixel_values`` (plus ``pixel_mask`` when asked)."""
+        items = flatten_inputs(images)
+        if not items:
+            raise InvalidArgumentError("images is empty: pass at least one image")
+        options = LoadOptions(bool(params.get("do_convert_rgb")), params.get("input_data_format"))
+        steps = self.steps(params)
+        scale, mean, std = self._affine_parts(params)
+
+        def transform(item: Any) -> Any:
+            image = backend.from_canonical(to_canonical(item, options))
+            for step in steps:
+                image = step.apply(backend, image)
+            return image
+
+        transformed = _map(transform, items, self.num_threads)
+        return self._assemble(transformed, params, backend, scale, mean, std)
+
+    def _assemble(self, images: list[Any], params: dict[str, Any], backend: Backend, scale, mean, std) -> BatchFeature:
+        """Write every image, rescaled and normalised, into one batch (or a list when sizes differ)."""
+        sizes = [backend.size(image) for image in images]
+        channels = {channel_broadcast_target(backend.channels(image), mean) for image in images}
+        affines = {c: Affine(scale, mean, std, c, backend.formula) for c in channels}
+        floating = any(a.output_float for a in affines.values()) or not all(backend.is_uint8(i) for i in images)
+        dtype = "float32" if floating else "uint8"
+
+        canvases = list(sizes)
+        if params.get("do_pad"):
+            target = params.get("pad_size")
+            canvas = (target["height"], target["width"]) if target else geometry.max_size(sizes)
+            if params.get("size_divisor"):
+                canvas = geometry.pad_to_multiple(*canvas, params["size_divisor"])
+            for (h, w) in sizes:
+                if h > canvas[0] or w > canvas[1]:
+                    raise InvalidArgumentError(f"pad_size {canvas[0]}x{canvas[1]} is smaller than an image of {h}x{w}")
+            canvases = [canvas] * len(images)
+
+        def expand(image: Any) -> Any:
+            return image if backend.channels(image) != 1 or 3 not in channels else _repeat_channels(backend, image)
+
+        uniform = len(set(canvases)) == 1 and len(channels) == 1
+        if uniform:
+            (height, width), (c,) = canvases[0], tuple(channels)
+            outputs = backend.allocate((len(images), c, height, width), dtype)
+        else:
+            outputs = [
+                backend.allocate((channel_broadcast_target(backend.channels(image), mean), ch, cw), dtype)
+                for image, (ch, cw) in zip(images, canvases)
+            ]
+        slots = [outputs[i][:, :h, :w] for i, (h, w) in enumerate(sizes)]
+        _map(lambda i: backend.write_chw(expand(images[i]), slots[i], affines[slots[i].shape[0]]), list(range(len(images))), self.num_threads)
+        pixel_values = outputs
+        if params.get("data_format") == "channels_last":
+            pixel_values = _channels_last(pixel_values)
+        data = {"pixel_values": pixel_values}
+        if params.get("do_pad") and params.get("return_pixel_mask"):
+            mask = backend.allocate((len(images), canvases[0][0], canvases[0][1]), "int64")
+            for i, (h, w) in enumerate(sizes):
+                mask[i, :h, :w] = 1
+            data["pixel_mask"] = mask
+        return BatchFeature(data)
+
+    def finalize(self, features: BatchFeature, params: dict[str, Any], backend: Backend) -> BatchFeature:
+        """Family hook for output-level steps (colour clusters, ...); converts to ``return_tensors``."""
+        return features.convert_to_tensors(params.get("return_tensors"))
+
+    # ------------------------------------------------------------------------------- serialisation
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as a transformers-compatible config dict (unknown keys from the source kept)."""
+        out: dict[str, Any] = {}
+        for name, value in self._params.items():
+            if name in CALL_ONLY_PARAMS:
+                continue
+            if value is None and self.defaults.get(name) is None:
+                continue
+            out[name] = list(value) if isinstance(value, tuple) else copy.deepcopy(value)
+        for name, value in self.extra.items():
+            out.setdefault(name, copy.deepcopy(value))
+        out["image_processor_type"] = self.transformers_class
+        return out
+
+    def to_json_string(self) -> str:
+        """The config dict as pretty JSON, keys sorted (the same layout transformers writes)."""
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
+
+    def to_json_file(self, path: str | os.PathLike) -> None:
+        """Write the config JSON to ``path``."""
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(self.to_json_string())
+
+    def save_pretrained(self, save_directory: str | os.PathLike, **kwargs: Any) -> list[str]:
+        """Write ``preprocessor_config.json`` into ``save_directory`` (created if needed); returns the paths written."""
+        if kwargs:
+            raise UnknownArgumentError(list(kwargs), [], "save_pretrained")
+        if os.path.isfile(save_directory):
+            raise InvalidArgumentError(f"save_directory {save_directory} is a file, not a directory")
+        os.makedirs(save_directory, exist_ok=True)
+        path = os.path.join(save_directory, CONFIG_NAME)
+        temporary = path + ".tmp"
+        self.to_json_file(temporary)
+        os.replace(temporary, path)
+        return [path]
+
+    @classmethod
+    def upgrade_config(cls, config: dict[str, Any]) -> dict[str, Any]:
+        """Family hook: rewrite legacy config keys into current parameters (default: unchanged)."""
+        return config
+
+    @classmethod
+    def from_dict(
+        cls,
+        config: dict[str, Any],
+        *,
+        backend: str | None = None,
+        return_unused_kwargs: bool = False,
+        num_threads: int | None = None,
+        **overrides: Any,
+    ) -> Any:
+        """Build from a config dict; unknown config keys are kept (and saved back), unknown overrides are errors."""
+        config = cls.upgrade_config(dict(config))
+        known = set(cls.param_names())
+        params = {k: v for k, v in config.items() if k in known}
+        extra = {k: v for k, v in config.items() if k not in known and k not in SERVICE_KEYS}
+        unused = {k: v for k, v in overrides.items() if k not in known}
+        if unused and not return_unused_kwargs:
+            raise UnknownArgumentError(list(unused), cls.param_names(), f"{cls.__name__}.from_pretrained")
+        params.update({k: v for k, v in overrides.items() if k in known})
+        processor = cls.__new__(cls)
+        processor._setup(params, extra=extra, backend=backend, num_threads=num_threads)
+        return (processor, unused) if return_unused_kwargs else processor
+
+    @classmethod
+    def from_json_file(cls, path: str | os.PathLike, **kwargs: Any) -> Any:
+        """Build from a JSON config file."""
+        from .config import read_json_config
+
+        return cls.from_dict(read_json_config(path), **kwargs)
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs: Any) -> Any:
+        """Load from a hub id, a folder or a JSON file (see :func:`pixelprep.config.load_config`)."""
+        from .config import HUB_KWARGS, load_config
+
+        hub = {k: kwargs.pop(k) for k in list(kwargs) if k in HUB_KWARGS}
+        loaded = load_config(pretrained_model_name_or_path, **hub)
+        return cls.from_dict(loaded.config, **kwargs)
+
+    # --------------------------------------------------------------------------------------- pickling
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"params": self._params, "extra": self.extra, "backend": self._requested_backend, "num_threads": self.num_threads}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._setup(dict(state["params"]), state["extra"], state["backend"], state["num_threads"])
+
+    def __copy__(self) -> Any:
+        clone = type(self).__new__(type(self))
+        clone.__setstate__(self.__getstate__())
+        return clone
+
+    def __deepcopy__(self, memo: dict) -> Any:
+        return self.__copy__()
+
+
+def _repeat_channels(backend: Backend, image: Any) -> Any:
+    """A 1-channel HWC image repeated to 3 channels (it meets a 3-value mean as gray RGB)."""
+    if hasattr(image, "expand"):
+        return image.expand(-1, -1, 3)
+    import numpy as np
+
+    return np.repeat(image, 3, axis=-1)
+
+
+def _channels_last(values: Any) -> Any:
+    if isinstance(values, list):
+        return [_channels_last(v) for v in values]
+    if hasattr(values, "permute"):
+        return values.permute(*range(values.ndim - 3), values.ndim - 2, values.ndim - 1, values.ndim - 3)
+    import numpy as np
+
+    return np.moveaxis(values, -3, -1)
