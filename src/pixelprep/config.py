@@ -77,12 +77,12 @@ def _hub_file(repo_id: str, filename: str, **hub: Any) -> str | None:
         raise ConfigNotFoundError(f"{repo_id}: loading from the hub needs huggingface_hub") from exc
     try:
         return hf_hub_download(repo_id, filename, **{k: v for k, v in hub.items() if v is not None})
-    except EntryNotFoundError:
-        return None
-    except LocalEntryNotFoundError as exc:
+    except LocalEntryNotFoundError as exc:  # a subclass of EntryNotFoundError: test it first
         if hub.get("local_files_only"):
             return None
         raise ConfigNotFoundError(f"{repo_id}: could not download {filename} (offline or unreachable): {exc}") from exc
+    except EntryNotFoundError:
+        return None
     except (RepositoryNotFoundError, RevisionNotFoundError) as exc:
         raise ConfigNotFoundError(f"{repo_id}: {exc}") from exc
     except (OSError, ValueError) as exc:

@@ -302,7 +302,9 @@ def to_canonical(obj: Any, options: LoadOptions) -> Any:
         return _pil_to_array(image, options.convert_rgb)
     if _is_torch_tensor(obj):
         if obj.device.type == "cpu":
-            obj = obj.detach().numpy() if obj.dtype.is_floating_point or str(obj.dtype) != "torch.bfloat16" else obj.float().numpy()
+            # numpy has no bfloat16/float16 kernels worth using: widen those, keep everything else zero-copy
+            narrow_float = obj.dtype.is_floating_point and obj.element_size() < 4
+            obj = (obj.float() if narrow_float else obj).detach().numpy()
         else:
             if obj.dtype.is_floating_point is False and str(obj.dtype) != "torch.uint8":
                 raise InvalidImageError(f"{label}: device tensors must be uint8 or floating point, got {obj.dtype}")
