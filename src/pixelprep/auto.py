@@ -131,7 +131,9 @@ class AutoImageProcessor:
             if backend in entry and entry[backend] is not image_processor_class and not exist_ok:
                 raise InvalidArgumentError(f"{name!r} is already registered for backend {backend!r}; pass exist_ok=True to replace it")
             entry[backend] = image_processor_class
-        _BY_NAME.setdefault(_class_key(image_processor_class.__name__), {}).setdefault(backend, image_processor_class)
+        # Also by the class names it is known as, so a config it saved (image_processor_type) loads it back.
+        for class_name in {image_processor_class.__name__, _own_class_name(image_processor_class)}:
+            _BY_NAME.setdefault(_class_key(class_name), {}).setdefault(backend, image_processor_class)
 
 
 def _resolve_use_fast(backend: str | None, use_fast: bool | None) -> str | None:
@@ -150,5 +152,10 @@ def known_processor_types() -> list[str]:
     names = set()
     for entry in _BY_NAME.values():
         for klass in entry.values():
-            names.add(getattr(klass, "transformers_class", klass.__name__))
+            names.add(_own_class_name(klass))
     return sorted(names)
+
+
+def _own_class_name(klass: type) -> str:
+    """The ``transformers_class`` a class declares itself, else its own name (never one inherited from a parent)."""
+    return klass.__dict__.get("transformers_class") or klass.__name__

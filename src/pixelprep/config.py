@@ -89,6 +89,15 @@ def _hub_file(repo_id: str, filename: str, **hub: Any) -> str | None:
         raise ConfigNotFoundError(f"{repo_id}: could not fetch {filename}: {exc}") from exc
 
 
+def _hub_offline() -> bool:
+    """True when ``HF_HUB_OFFLINE`` (read by huggingface_hub at import) forbids network access."""
+    try:
+        from huggingface_hub import constants
+    except ImportError:  # pragma: no cover - huggingface_hub is a core dependency
+        return False
+    return bool(getattr(constants, "HF_HUB_OFFLINE", False))
+
+
 def _from_hub(repo_id: str, **hub: Any) -> LoadedConfig:
     config = None
     source = f"{repo_id}/{PREPROCESSOR_CONFIG}"
@@ -100,7 +109,7 @@ def _from_hub(repo_id: str, **hub: Any) -> LoadedConfig:
         if processor_path is not None:
             config, source = _nested_image_processor(processor_path), f"{repo_id}/{PROCESSOR_CONFIG}"
     if config is None:
-        where = "in the local cache (local_files_only=True)" if hub.get("local_files_only") else "in the repository"
+        where = "in the local cache (local_files_only=True or HF_HUB_OFFLINE=1)" if hub.get("local_files_only") else "in the repository"
         raise ConfigNotFoundError(f"{repo_id}: no {PREPROCESSOR_CONFIG} or {PROCESSOR_CONFIG} found {where}")
     model_path = _hub_file(repo_id, MODEL_CONFIG, **hub)
     model_config = read_json_config(model_path) if model_path else {}
@@ -135,7 +144,8 @@ def load_config(
     hub = {
         "cache_dir": cache_dir,
         "force_download": force_download or None,
-        "local_files_only": local_files_only or None,
+        # Offline mode means "cache only": a file missing from the cache (an optional config.json) is absent, not an error.
+        "local_files_only": local_files_only or _hub_offline() or None,
         "token": token,
         "revision": revision,
         "subfolder": subfolder,

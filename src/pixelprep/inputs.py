@@ -99,13 +99,17 @@ def describe(obj: Any) -> str:
         return f"<{len(obj)} bytes>"
     if isinstance(obj, np.ndarray) or _is_torch_tensor(obj):
         return f"<{type(obj).__name__} shape={tuple(obj.shape)} dtype={obj.dtype}>"
-    return f"<{type(obj).__name__}>"
+    name = getattr(obj, "name", None) or getattr(obj, "filename", None)  # open files, PIL images from files
+    return str(name) if isinstance(name, (str, os.PathLike)) and name else f"<{type(obj).__name__}>"
 
 
 # --------------------------------------------------------------------------------------------- decoding
 
 
-def _fetch_url(url: str, timeout: float = URL_TIMEOUT_S, max_bytes: int = URL_MAX_BYTES) -> bytes:
+def _fetch_url(url: str, timeout: float | None = None, max_bytes: int | None = None) -> bytes:
+    # Read the module settings at call time, so changing URL_TIMEOUT_S / URL_MAX_BYTES takes effect.
+    timeout = URL_TIMEOUT_S if timeout is None else timeout
+    max_bytes = URL_MAX_BYTES if max_bytes is None else max_bytes
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - http(s) only, checked by caller
             declared = response.headers.get("Content-Length")

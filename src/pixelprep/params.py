@@ -29,7 +29,8 @@ _RESAMPLE_BY_NAME = {name: number for number, name in RESAMPLE_NAMES.items()} | 
 
 
 def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value or value <= 0:
+    # isfinite first: int() of NaN or infinity raises its own ValueError/OverflowError
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or int(value) != value or value <= 0:
         raise InvalidArgumentError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
 

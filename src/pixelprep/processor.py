@@ -483,7 +483,10 @@ class ImageProcessor:
         return clone
 
     def __deepcopy__(self, memo: dict) -> Any:
-        return self.__copy__()
+        # Unknown config keys may hold lists and dicts: a deep copy must not share them with the original.
+        clone = type(self).__new__(type(self))
+        clone.__setstate__(copy.deepcopy(self.__getstate__(), memo))
+        return clone
 
 
 def _repeat_channels(backend: Backend, image: Any) -> Any:

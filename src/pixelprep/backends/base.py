@@ -24,6 +24,8 @@ class Backend(ABC):
     """The array operations one backend implements. Subclass it and register it to add a backend."""
 
     name: ClassVar[str] = ""
+    #: The rescale/normalize arithmetic :class:`Affine` reproduces for this backend ("numpy" or "torch").
+    formula: ClassVar[str] = "numpy"
 
     def __init__(self, device: Any = None) -> None:
         self.device = device

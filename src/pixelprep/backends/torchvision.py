@@ -42,7 +42,7 @@ class TorchvisionBackend(Backend):
     formula = "torch"
 
     def __init__(self, device: Any = None) -> None:
-        super().__init__(torch.device(device) if device is not None else None)
+        super().__init__(None if device is None else _usable_device(device))
 
     def from_canonical(self, image: Any) -> torch.Tensor:
         tensor = torch.from_numpy(image) if isinstance(image, np.ndarray) else image
@@ -118,3 +118,13 @@ class TorchvisionBackend(Backend):
 
     def to_torch(self, array: Any) -> torch.Tensor:
         return array if isinstance(array, torch.Tensor) else torch.from_numpy(np.asarray(array))
+
+
+def _usable_device(device: Any) -> torch.device:
+    """``device`` as a torch.device, checked once by allocating on it, so a bad name or a missing GPU is our error."""
+    try:
+        parsed = torch.device(device)
+        torch.empty(0, device=parsed)
+    except (RuntimeError, AssertionError, TypeError) as exc:  # torch's errors for unknown, uncompiled or absent devices
+        raise InvalidArgumentError(f"device {device!r} cannot be used here: {exc}") from exc
+    return parsed
