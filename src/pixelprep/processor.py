@@ -400,7 +400,9 @@ class ImageProcessor:
             out[name] = list(value) if isinstance(value, tuple) else copy.deepcopy(value)
         for name, value in self.extra.items():
             out.setdefault(name, copy.deepcopy(value))
-        out["image_processor_type"] = self.transformers_class
+        # A user family that names no transformers class is saved under its own name, which reloads it.
+        inherited_base = self.transformers_class == ImageProcessor.transformers_class
+        out["image_processor_type"] = type(self).__name__ if inherited_base else self.transformers_class
         return out
 
     def to_json_string(self) -> str:
