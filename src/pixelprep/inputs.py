@@ -42,6 +42,7 @@ class LoadOptions:
 
     convert_rgb: bool = False
     input_data_format: str | None = None  # "channels_first", "channels_last" or None to infer
+    keep_pil: bool = False  # hand PIL images on as PIL (for backends that resize them with Pillow directly)
 
 
 def _pil():
@@ -186,8 +187,8 @@ def _sixteen_to_eight_bit(array: np.ndarray) -> np.ndarray:
     return np.round(array.astype(np.float32) * (255.0 / 65535.0)).astype(np.uint8)
 
 
-def _pil_to_array(image, convert_rgb: bool) -> np.ndarray:
-    """A PIL image as an HWC uint8 array, converted the way transformers' ``convert_rgb`` does.
+def _convert_pil(image, convert_rgb: bool):
+    """A PIL image in mode L, LA, RGB or RGBA, converted the way transformers' ``convert_rgb`` does.
 
     Differences from transformers, on purpose: 16-bit images are scaled to 8 bits instead of clipped,
     and palette (P) and CMYK images always become RGB(A) rather than palette indices or 4 ink channels.
@@ -212,8 +213,18 @@ def _pil_to_array(image, convert_rgb: bool) -> np.ndarray:
         image = image.convert("RGB")
     elif image.mode == "1":
         image = image.convert("L")
+    return image
+
+
+def _pil_array(image) -> np.ndarray:
+    """An 8-bit PIL image as an HWC array (one copy, read-only)."""
     array = np.asarray(image)
     return array[:, :, None] if array.ndim == 2 else array
+
+
+def _from_pil(image, options: LoadOptions) -> Any:
+    converted = _convert_pil(image, options.convert_rgb)
+    return converted if options.keep_pil else _pil_array(converted)
 
 
 def _infer_channels_last(shape: Sequence[int], input_data_format: str | None, label: str) -> bool:
@@ -303,7 +314,7 @@ def to_canonical(obj: Any, options: LoadOptions) -> Any:
         image = obj
         if getattr(image, "n_frames", 1) > 1 and image.tell() != 0:
             image.seek(0)
-        return _pil_to_array(image, options.convert_rgb)
+        return _from_pil(image, options)
     if _is_torch_tensor(obj):
         if obj.device.type == "cpu":
             # numpy has no bfloat16/float16 kernels worth using: widen those, keep everything else zero-copy
@@ -323,7 +334,7 @@ def to_canonical(obj: Any, options: LoadOptions) -> Any:
             raise InvalidImageError(f"{label}: image contains NaN or infinite values")
         return _to_rgb(hwc, label) if options.convert_rgb else hwc
     if isinstance(obj, pathlib.PurePath) or isinstance(obj, (str, bytes, bytearray, memoryview)) or hasattr(obj, "read"):
-        return _pil_to_array(open_image(obj, label), options.convert_rgb)
+        return _from_pil(open_image(obj, label), options)
     raise UnsupportedInputError(f"cannot use an object of type {type(obj).__name__} as an image")
 
 

@@ -326,7 +326,7 @@ class ImageProcessor:
         items = flatten_inputs(images)
         if not items:
             raise InvalidArgumentError("images is empty: pass at least one image")
-        options = LoadOptions(bool(params.get("do_convert_rgb")), params.get("input_data_format"))
+        options = LoadOptions(bool(params.get("do_convert_rgb")), params.get("input_data_format"), backend.accepts_pil)
         steps = self.steps(params)
         scale, mean, std = self._affine_parts(params)
 
@@ -334,7 +334,7 @@ class ImageProcessor:
             image = backend.from_canonical(to_canonical(item, options))
             for step in steps:
                 image = step.apply(backend, image)
-            return image
+            return backend.realize(image)
 
         transformed = _map(transform, items, self.num_threads)
         return self._assemble(transformed, params, backend, scale, mean, std)

@@ -26,6 +26,8 @@ class Backend(ABC):
     name: ClassVar[str] = ""
     #: The rescale/normalize arithmetic :class:`Affine` reproduces for this backend ("numpy" or "torch").
     formula: ClassVar[str] = "numpy"
+    #: Whether ``from_canonical`` takes PIL images as they are (decoded images then skip a full-size copy).
+    accepts_pil: ClassVar[bool] = False
 
     def __init__(self, device: Any = None) -> None:
         self.device = device
@@ -67,6 +69,10 @@ class Backend(ABC):
         import torch
 
         return torch.from_numpy(np.ascontiguousarray(self.to_numpy(array)))
+
+    def realize(self, image: Any) -> Any:
+        """The image as a native array once the geometric steps are done (a no-op unless a backend defers work)."""
+        return image
 
     def channels(self, image: Any) -> int:
         """Number of channels of a native HWC image."""

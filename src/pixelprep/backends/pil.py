@@ -18,17 +18,34 @@ class PilBackend(Backend):
 
     name = "pil"
     formula = "numpy"
+    accepts_pil = True  # a decoded PIL image is resized as it is: no copy of the full-size pixels
 
-    def from_canonical(self, image: Any) -> np.ndarray:
-        if not isinstance(image, np.ndarray):  # a device tensor
-            image = image.detach().cpu().numpy()
+    def from_canonical(self, image: Any) -> Any:
+        if isinstance(image, (np.ndarray, Image.Image)):
+            return image
+        return image.detach().cpu().numpy()  # a device tensor
+
+    def realize(self, image: Any) -> np.ndarray:
+        if isinstance(image, Image.Image):
+            array = np.asarray(image)
+            return array[:, :, None] if array.ndim == 2 else array
         return image
 
-    def size(self, image: np.ndarray) -> tuple[int, int]:
+    def size(self, image: Any) -> tuple[int, int]:
+        if isinstance(image, Image.Image):
+            return image.height, image.width
         return int(image.shape[0]), int(image.shape[1])
 
-    def resize(self, image: np.ndarray, size: tuple[int, int], resample: int) -> np.ndarray:
+    def channels(self, image: Any) -> int:
+        return len(image.getbands()) if isinstance(image, Image.Image) else int(image.shape[-1])
+
+    def is_uint8(self, image: Any) -> bool:
+        return isinstance(image, Image.Image) or image.dtype == np.uint8
+
+    def resize(self, image: Any, size: tuple[int, int], resample: int) -> np.ndarray:
         height, width = size
+        if isinstance(image, Image.Image):
+            return self.realize(image.resize((width, height), resample=resample))
         channels = image.shape[2]
         if image.dtype == np.uint8:
             mode = _MODES_BY_CHANNELS.get(channels)
@@ -45,11 +62,11 @@ class PilBackend(Backend):
         ]
         return np.stack(planes, axis=-1)
 
-    def crop(self, image: np.ndarray, top: int, left: int, height: int, width: int) -> np.ndarray:
-        return image[top : top + height, left : left + width]
+    def crop(self, image: Any, top: int, left: int, height: int, width: int) -> np.ndarray:
+        return self.realize(image)[top : top + height, left : left + width]
 
-    def pad(self, image: np.ndarray, top: int, bottom: int, left: int, right: int, fill: float = 0) -> np.ndarray:
-        return np.pad(image, ((top, bottom), (left, right), (0, 0)), mode="constant", constant_values=fill)
+    def pad(self, image: Any, top: int, bottom: int, left: int, right: int, fill: float = 0) -> np.ndarray:
+        return np.pad(self.realize(image), ((top, bottom), (left, right), (0, 0)), mode="constant", constant_values=fill)
 
     def allocate(self, shape: tuple[int, ...], dtype: str) -> np.ndarray:
         return np.zeros(shape, dtype=np.dtype(dtype))
