@@ -80,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", required=True, help="output folder")
     run.add_argument("--backend", default=None, help="pil, torchvision or a registered backend")
     run.set_defaults(handler=_run)
+
+    from . import benchmark
+
+    bench = commands.add_parser("bench", help="compare speed and output with transformers (and open_clip)")
+    benchmark.add_arguments(bench)
+    bench.set_defaults(handler=benchmark.run_benchmark)
     return parser
 
 
