@@ -19,7 +19,8 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/pixelprep run examples/images --model examples/clip-vit-base-patch32 --out demo-out
+	$(BIN)/pixelprep run examples/images --model examples/clip-vit-base-patch32 --out demo-out --shard-size 2
+	$(BIN)/pixelprep explain examples/images/photo_rgb_640x427.jpg --model examples/clip-vit-base-patch32 --out demo-out/explain.png
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 tests

@@ -1,85 +1,93 @@
-"""The ``pixelprep`` command line."""
+"""The ``pixelprep`` command line: run, explain, inspect, bench."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-import time
 from collections.abc import Sequence
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 
+def _load(args: argparse.Namespace, **kwargs: object):
+    from . import AutoImageProcessor
 
-def _expand_inputs(inputs: Sequence[str]) -> list[str]:
-    """Files as given; folders walked recursively for image files, in sorted order."""
-    paths: list[str] = []
-    for item in inputs:
-        if os.path.isdir(item):
-            for root, dirs, files in os.walk(item):
-                dirs.sort()
-                paths.extend(os.path.join(root, f) for f in sorted(files) if f.lower().endswith(IMAGE_EXTENSIONS))
-        else:
-            paths.append(item)
-    return paths
+    return AutoImageProcessor.from_pretrained(args.model, backend=args.backend, **kwargs)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from safetensors.numpy import save_file
+    from .runner import run_job
 
-    from . import AutoImageProcessor
-    from .errors import PixelprepError
+    processor = _load(args, num_threads=args.workers) if args.workers else _load(args)
+    if args.engine == "ray":
+        from .ray_engine import run_job_on_ray
 
-    processor = AutoImageProcessor.from_pretrained(args.model, backend=args.backend)
-    paths = _expand_inputs(args.inputs)
-    if not paths:
-        print("pixelprep run: no images found in the inputs", file=sys.stderr)
-        return 2
-    start = time.perf_counter()
-    good, failed = [], []
-    for path in paths:
-        try:
-            processor(path, return_tensors="np")  # validate each input on its own so one bad file cannot sink the batch
-            good.append(path)
-        except PixelprepError as exc:
-            failed.append((path, str(exc)))
-            print(f"pixelprep run: skipped {exc}", file=sys.stderr)
-    if not good:
-        return 1
-    batch = processor(good, return_tensors="np")
-    elapsed = time.perf_counter() - start
-    os.makedirs(args.out, exist_ok=True)
-    tensors = {k: v for k, v in batch.items() if hasattr(v, "shape")}
-    save_file(tensors, os.path.join(args.out, "batch.safetensors"))
-    summary = {
-        "model": args.model,
-        "backend": processor.backend_name,
-        "images": len(good),
-        "failed": [{"source": p, "error": e} for p, e in failed],
-        "seconds": round(elapsed, 3),
-        "tensors": {
-            k: {"shape": list(v.shape), "dtype": str(v.dtype), "min": float(v.min()), "max": float(v.max())} for k, v in tensors.items()
-        },
-    }
-    with open(os.path.join(args.out, "summary.json"), "w", encoding="utf-8") as handle:
-        json.dump(summary, handle, indent=2)
-    for name, info in summary["tensors"].items():
-        print(f"{name}: shape={tuple(info['shape'])} dtype={info['dtype']} range=[{info['min']:.4f}, {info['max']:.4f}]")
-    print(f"{len(good)} image(s) in {elapsed:.2f}s with {processor.backend_name} -> {args.out}")
-    return 1 if failed else 0
+        result = run_job_on_ray(args.model, args.backend, args.inputs, args.out, args.shard_size, args.batch_size, args.column, args.overwrite)
+    else:
+        result = run_job(processor, args.inputs, args.out, args.shard_size, args.batch_size, args.column, args.overwrite)
+    if result.skipped == result.total:
+        print(f"pixelprep run: nothing to do, all {result.total} inputs are already in {args.out}", file=sys.stderr)
+    else:
+        print(
+            f"pixelprep run: {result.processed} processed ({result.skipped} already done), {result.failed} failed, "
+            f"{result.shards_written} shard(s) written to {args.out}",
+            file=sys.stderr,
+        )
+    return 1 if result.failed else 0
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from .explain import explain
+
+    captions = explain(_load(args), args.image, args.out)
+    print(" → ".join(captions))
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    processor = _load(args)
+    print(f"family:   {type(processor).__name__} (transformers class {processor.transformers_class})")
+    print(f"backend:  {processor.backend.describe()}")
+    print(f"pipeline:\n{processor!r}")
+    print(f"settings:\n{processor.to_json_string()}", end="")
+    return 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = argparse.ArgumentParser(prog="pixelprep", description="Turn images into model-ready tensors.")
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="process images into safetensors")
-    run.add_argument("inputs", nargs="+", help="image files and folders")
-    run.add_argument("--model", required=True, help="hub id, folder or preprocessor_config.json")
-    run.add_argument("--out", required=True, help="output folder")
-    run.add_argument("--backend", default=None, help="pil, torchvision or a registered backend")
+
+    def with_model(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sub.add_argument("--model", required=True, help="hub id, folder or preprocessor_config.json")
+        sub.add_argument("--backend", default=None, help="pil, torchvision or a registered backend")
+        return sub
+
+    run = with_model(commands.add_parser("run", help="process images into sharded safetensors (resumable)"))
+    run.add_argument("inputs", nargs="+", help="files, folders, globs, @list.txt, .parquet files, saved datasets")
+    run.add_argument("--out", required=True, help="output folder (shards, manifest.jsonl, run.json)")
+    run.add_argument("--batch-size", type=_positive, default=32)
+    run.add_argument("--shard-size", type=_positive, default=1000)
+    run.add_argument("--workers", type=_positive, default=None, help="threads per batch (default: one per core)")
+    run.add_argument("--engine", choices=("local", "ray"), default="local")
+    run.add_argument("--column", default=None, help="image column of Parquet files or datasets (default: detected)")
+    run.add_argument("--overwrite", action="store_true", help="start over when --out holds a different job")
     run.set_defaults(handler=_run)
+
+    explain = with_model(commands.add_parser("explain", help="draw what the model will see, step by step"))
+    explain.add_argument("image")
+    explain.add_argument("--out", required=True, help="PNG file to write")
+    explain.set_defaults(handler=_explain)
+
+    inspect = with_model(commands.add_parser("inspect", help="print the resolved family, backend, pipeline and settings"))
+    inspect.set_defaults(handler=_inspect)
 
     from . import benchmark
 
@@ -90,15 +98,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``pixelprep`` console script."""
+    """Entry point of the ``pixelprep`` console script; exit 0 all good, 1 some inputs failed, 2 usage error."""
     from .errors import PixelprepError
 
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except PixelprepError as exc:
+    except (PixelprepError, FileNotFoundError) as exc:
         print(f"pixelprep {args.command}: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"pixelprep {args.command}: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -273,7 +273,8 @@ class ImageProcessor:
             steps.append(CenterCrop(crop["height"], crop["width"]))
         return steps
 
-    def _affine_parts(self, params: dict[str, Any]) -> tuple[float | None, tuple | None, tuple | None]:
+    def affine_parts(self, params: dict[str, Any]) -> tuple[float | None, tuple | None, tuple | None]:
+        """(rescale factor, mean, std) of the resolved ``params``; None for each step that is off."""
         scale = params["rescale_factor"] if params.get("do_rescale") else None
         if params.get("do_normalize"):
             if params.get("image_mean") is None or params.get("image_std") is None:
@@ -286,7 +287,7 @@ class ImageProcessor:
         params = self._params if params is None else params
         lines = ["convert to RGB"] if params.get("do_convert_rgb") else []
         lines += [step.describe() for step in self.steps(params)]
-        scale, mean, std = self._affine_parts(params)
+        scale, mean, std = self.affine_parts(params)
         if scale is not None:
             lines.append(f"rescale {_describe_scale(scale)}")
         if mean is not None:
@@ -328,7 +329,7 @@ class ImageProcessor:
             raise InvalidArgumentError("images is empty: pass at least one image")
         options = LoadOptions(bool(params.get("do_convert_rgb")), params.get("input_data_format"), backend.accepts_pil)
         steps = self.steps(params)
-        scale, mean, std = self._affine_parts(params)
+        scale, mean, std = self.affine_parts(params)
 
         def transform(item: Any) -> Any:
             image = backend.from_canonical(to_canonical(item, options))
