@@ -22,6 +22,7 @@ from .errors import (
     UnsupportedInputError,
 )
 from .features import BatchFeature
+from .integrations import collate, datasets_transform, from_open_clip, from_timm
 from .models import *  # noqa: F403 - registers the built-in families
 from .models import __all__ as _family_names
 from .processor import ImageProcessor
@@ -35,6 +36,10 @@ __all__ = [
     "ImageProcessor",
     "available_backends",
     "register_backend",
+    "collate",
+    "datasets_transform",
+    "from_open_clip",
+    "from_timm",
     "PixelprepError",
     "BackendUnavailableError",
     "ConfigError",

@@ -94,23 +94,25 @@ class CropWindow:
         return bool(self.pad_top or self.pad_bottom or self.pad_left or self.pad_right)
 
 
-def _center_offset(length: int, crop: int) -> tuple[int, int, int]:
+def _center_offset(length: int, crop: int, rounding: str = "trunc") -> tuple[int, int, int]:
     """Offset into the (padded) axis and the padding before/after it.
 
-    The offset is ``(length - crop) / 2`` rounded toward zero, so the odd pixel is dropped from, or
-    added to, the bottom/right in both the crop and the pad case (torchvision's convention, used by
-    both our backends).
+    With ``rounding="trunc"`` the offset is ``(length - crop) / 2`` rounded toward zero, so the odd
+    pixel is dropped from, or added to, the bottom/right in both the crop and the pad case (the
+    convention of transformers' torchvision backend, used by both our backends). ``"round"`` rounds
+    half to even, as torchvision's ``CenterCrop`` transform (and so timm and open_clip) does.
     """
     if crop <= length:
-        return int((length - crop) / 2.0), 0, 0
+        half = (length - crop) / 2.0
+        return (int(round(half)) if rounding == "round" else int(half)), 0, 0
     before = (crop - length) // 2
     return 0, before, crop - length - before
 
 
-def center_crop_window(height: int, width: int, crop_height: int, crop_width: int) -> CropWindow:
+def center_crop_window(height: int, width: int, crop_height: int, crop_width: int, rounding: str = "trunc") -> CropWindow:
     """The window of a ``crop_height`` x ``crop_width`` center crop, zero-padding where the image is smaller."""
-    top, pad_top, pad_bottom = _center_offset(height, crop_height)
-    left, pad_left, pad_right = _center_offset(width, crop_width)
+    top, pad_top, pad_bottom = _center_offset(height, crop_height, rounding)
+    left, pad_left, pad_right = _center_offset(width, crop_width, rounding)
     return CropWindow(top, left, pad_top, pad_bottom, pad_left, pad_right)
 
 

@@ -68,10 +68,11 @@ class CenterCrop:
 
     height: int
     width: int
+    rounding: str = "trunc"  # see geometry.center_crop_window
 
     def apply(self, backend: Backend, image: Any) -> Any:
         height, width = backend.size(image)
-        window = geometry.center_crop_window(height, width, self.height, self.width)
+        window = geometry.center_crop_window(height, width, self.height, self.width, self.rounding)
         if window.needs_padding:
             image = backend.pad(image, window.pad_top, window.pad_bottom, window.pad_left, window.pad_right, 0)
         return backend.crop(image, window.top, window.left, self.height, self.width)
@@ -471,6 +472,12 @@ class ImageProcessor:
         hub = {k: kwargs.pop(k) for k in list(kwargs) if k in HUB_KWARGS}
         loaded = load_config(pretrained_model_name_or_path, **hub)
         return cls.from_dict(loaded.config, **kwargs)
+
+    def to_torchvision(self) -> Any:
+        """A ``torchvision.transforms.v2`` pipeline doing what this processor does to one CHW uint8 tensor."""
+        from .integrations import to_torchvision
+
+        return to_torchvision(self)
 
     # --------------------------------------------------------------------------------------- pickling
 
