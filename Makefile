@@ -23,7 +23,7 @@ demo: $(STAMP)
 	$(BIN)/pixelprep explain examples/images/photo_rgb_640x427.jpg --model examples/clip-vit-base-patch32 --out demo-out/explain.png
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n 2 tests
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile tests
 
 clean:
 	rm -rf $(VENV) demo-out

@@ -1,9 +1,11 @@
-"""The dataset runner: shards and manifest, broken inputs, input kinds, resume, and SIGKILL safety."""
+"""The dataset runner: shards and manifest, broken inputs, input kinds, streaming, resume, and SIGKILL safety."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import pickle
 import shutil
 import signal
 import subprocess
@@ -15,7 +17,8 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file
 
-from pixelprep import AutoImageProcessor
+import pixelprep.models
+from pixelprep import AutoImageProcessor, InvalidArgumentError
 from pixelprep.cli import main
 from pixelprep.runner import expand_inputs, run_job
 
@@ -24,6 +27,7 @@ MODEL = str(ROOT / "examples" / "clip-vit-base-patch32")
 IMAGES = ROOT / "tests" / "fixtures" / "images"
 BROKEN = ROOT / "tests" / "fixtures" / "broken"
 PHOTOS = sorted(str(p) for p in IMAGES.glob("photo_*.jpg"))
+FIVE = PHOTOS + [str(IMAGES / "gray_l_257x257.jpg"), str(IMAGES / "palette_p_trns_240x160.png")]
 
 
 def read_manifest(out: Path) -> list[dict]:
@@ -42,6 +46,10 @@ def rows_by_source(out: Path) -> dict[str, np.ndarray]:
     return rows
 
 
+def expected_row(processor, image) -> np.ndarray:
+    return processor(image, return_tensors="np")["pixel_values"][0]
+
+
 @pytest.fixture(scope="module")
 def processor():
     return AutoImageProcessor.from_pretrained(MODEL, backend="pil")
@@ -49,110 +57,245 @@ def processor():
 
 def test_rows_equal_the_python_api_and_errors_are_reported(tmp_path, processor):
     inputs = PHOTOS + [str(BROKEN / "garbage.jpg"), str(BROKEN / "truncated_half.jpg")]
-    result = run_job(processor, inputs, str(tmp_path), shard_size=2, batch_size=3)
-    assert (result.total, result.failed) == (len(inputs), 2)
+    log = io.StringIO()
+    result = run_job(processor, inputs, str(tmp_path), shard_size=2, batch_size=3, log=log)
+    assert (result.total, result.processed, result.failed) == (len(inputs), len(inputs), 2)
     manifest = read_manifest(tmp_path)
     assert [e["source"] for e in manifest] == inputs  # one line per input, in input order
     errors = {e["source"]: e["error"] for e in manifest if "error" in e}
     assert set(errors) == {str(BROKEN / "garbage.jpg"), str(BROKEN / "truncated_half.jpg")}
     assert all(source in message for source, message in errors.items())
+    assert all(source in log.getvalue() for source in errors)  # and on the log (stderr in the CLI)
     rows = rows_by_source(tmp_path)
-    for path in PHOTOS:
-        expected = processor(path, return_tensors="np")["pixel_values"][0]
-        np.testing.assert_array_equal(rows[path], expected)
-    for shard in tmp_path.glob("shard-*.safetensors"):
-        assert load_file(str(shard))["pixel_values"].shape[0] <= 2
+    for path in PHOTOS:  # the broken files' batch-mates were processed, and equal the Python API's rows
+        np.testing.assert_array_equal(rows[path], expected_row(processor, path))
+    shards = sorted(tmp_path.glob("shard-*.safetensors"))
+    # chunks [photo, photo], [photo, broken], [broken]: a chunk whose inputs all failed writes no shard
+    assert [load_file(str(s))["pixel_values"].shape[0] for s in shards] == [2, 1]
+
+
+def test_outputs_that_depend_on_the_batch_or_differ_in_size(tmp_path):
+    """DETR pads to the largest image of a batch: each row still equals the image processed alone; a shard
+    cannot hold outputs of different sizes, and says how to fix it."""
+    detr = pixelprep.models.DetrImageProcessor(backend="pil")
+    inputs = [PHOTOS[0], str(IMAGES / "tall_rgb_90x1200.jpg")]
+    result = run_job(detr, inputs, str(tmp_path / "one"), shard_size=1, batch_size=2, log=io.StringIO())
+    assert (result.failed, result.shards_written) == (0, 2)
+    for entry, path in zip(read_manifest(tmp_path / "one"), inputs):
+        shard, alone = load_file(str(tmp_path / "one" / entry["shard"])), detr(path, return_tensors="np")
+        assert shard.keys() == {"pixel_values", "pixel_mask"}
+        for key in shard:
+            np.testing.assert_array_equal(shard[key][entry["row"]], alone[key][0])
+    assert main(["run", *inputs, "--model", MODEL, "--backend", "pil", "--out", str(tmp_path / "ok")]) == 0  # fixed size: fine
+    with pytest.raises(InvalidArgumentError, match="different shapes within one shard.*--shard-size 1"):
+        run_job(detr, inputs, str(tmp_path / "two"), shard_size=2, log=io.StringIO())
 
 
 def test_finished_job_does_nothing_and_changed_settings_are_refused(tmp_path, processor):
     run_job(processor, PHOTOS, str(tmp_path), shard_size=2)
     before = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
     again = run_job(processor, PHOTOS, str(tmp_path), shard_size=2)
-    assert (again.processed, again.skipped) == (0, len(PHOTOS))
-    assert {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir() if p.name != "run.json"} == {
-        k: v for k, v in before.items() if k != "run.json"
-    }
-    assert main(["run", *PHOTOS, "--model", MODEL, "--backend", "pil", "--out", str(tmp_path), "--shard-size", "3"]) == 2
-    assert main(["run", *PHOTOS, "--model", MODEL, "--backend", "pil", "--out", str(tmp_path), "--shard-size", "3", "--overwrite"]) == 0
-    assert len(read_manifest(tmp_path)) == len(PHOTOS)
+    assert (again.processed, again.skipped, again.shards_written) == (0, len(PHOTOS), 0)
+    assert {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == before
+    base = ["run", *PHOTOS, "--model", MODEL, "--backend", "pil", "--out", str(tmp_path)]
+    assert main([*base, "--shard-size", "3"]) == 2  # other shard size
+    assert main(["run", *PHOTOS[:2], *base[-6:], "--shard-size", "2"]) == 2  # other inputs
+    assert main([*base, "--shard-size", "3", "--overwrite"]) == 0
+    assert len(read_manifest(tmp_path)) == len(PHOTOS) and len(list(tmp_path.glob("shard-*"))) == 1
 
 
-def test_torn_manifest_tail_is_redone(tmp_path, processor):
-    run_job(processor, PHOTOS, str(tmp_path), shard_size=1)
+@pytest.mark.parametrize("cut", ["torn line", "unfinished chunk"])
+def test_an_unfinished_manifest_tail_is_redone(tmp_path, processor, cut):
+    run_job(processor, FIVE, str(tmp_path), shard_size=2)
     clean = rows_by_source(tmp_path)
     manifest = tmp_path / "manifest.jsonl"
     lines = manifest.read_text().splitlines(keepends=True)
-    manifest.write_text("".join(lines[:1]) + lines[1][:10])  # a crash in the middle of a write
-    result = run_job(processor, PHOTOS, str(tmp_path), shard_size=1)
-    assert (result.skipped, result.processed) == (1, len(PHOTOS) - 1)
-    assert [e["source"] for e in read_manifest(tmp_path)] == PHOTOS
-    assert rows_by_source(tmp_path).keys() == clean.keys()
+    # a kill in the middle of a write; or after some, not all, of a chunk's lines reached the disk
+    manifest.write_text("".join(lines[:2]) + (lines[2][:10] if cut == "torn line" else lines[2]))
+    result = run_job(processor, FIVE, str(tmp_path), shard_size=2)
+    assert (result.skipped, result.processed) == (2, 3)
+    assert [e["source"] for e in read_manifest(tmp_path)] == FIVE
+    redone = rows_by_source(tmp_path)
+    assert redone.keys() == clean.keys()
+    for source, row in clean.items():
+        np.testing.assert_array_equal(redone[source], row)
 
 
-def test_input_kinds(tmp_path):
-    pq = pytest.importorskip("pyarrow.parquet")
-    import pyarrow as pa
-
+def test_files_folders_globs_and_lists(tmp_path):
     listing = tmp_path / "list.txt"
-    listing.write_text("\n".join(PHOTOS[:2]) + "\n")
+    listing.write_text("# a comment\n" + "\n".join(PHOTOS[:2]) + "\n\n")
     assert [s.name for s in expand_inputs([f"@{listing}"])] == PHOTOS[:2]
     assert [s.name for s in expand_inputs([str(IMAGES / "photo_*.jpg")])] == PHOTOS
-    folder = [s.name for s in expand_inputs([str(IMAGES)])]
-    assert set(PHOTOS) <= set(folder) and folder == sorted(folder)
+    nested = tmp_path / "tree" / "b"
+    nested.mkdir(parents=True)
+    for i, photo in enumerate(PHOTOS):
+        shutil.copy(photo, (nested if i else nested.parent) / f"{i}.JPG")
+    (nested / "notes.txt").write_text("not an image")
+    assert [s.name for s in expand_inputs([str(tmp_path / "tree")])] == [str(nested.parent / "0.JPG"), str(nested / "1.JPG"), str(nested / "2.JPG")]
+    assert [(s.name, s.load()) for s in expand_inputs(["missing.jpg"])] == [("missing.jpg", "missing.jpg")]  # an error row later
+    with pytest.raises(InvalidArgumentError, match="no images found"):
+        run_job(AutoImageProcessor.from_pretrained(MODEL, backend="pil"), [str(tmp_path / "tree" / "*.png")], str(tmp_path / "out"))
 
-    blobs = [Path(p).read_bytes() for p in PHOTOS[:3]]
-    table = pa.table({"label": [0, 1, 2], "image": [{"bytes": b, "path": None} for b in blobs]})
+
+def test_parquet_image_column(tmp_path, processor):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    cells = [
+        {"bytes": Path(PHOTOS[0]).read_bytes(), "path": None},  # how Hugging Face datasets writes images
+        {"bytes": b"not an image", "path": "x.jpg"},
+        {"bytes": None, "path": PHOTOS[1]},  # an image kept as a file reference
+        None,
+    ]
     parquet = tmp_path / "images.parquet"
-    pq.write_table(table, parquet)
-    sources = list(expand_inputs([str(parquet)]))
-    assert [s.load() for s in sources] == blobs
-    assert [s.name for s in sources] == [f"{parquet}#{i}" for i in range(3)]
+    pq.write_table(pa.table({"label": [0, 1, 2, 3], "image": cells}), parquet)
+    binary = tmp_path / "binary.parquet"
+    pq.write_table(pa.table({"caption": ["a"], "jpeg": [Path(PHOTOS[2]).read_bytes()]}), binary)
+    log = io.StringIO()
+    result = run_job(processor, [str(parquet), str(binary)], str(tmp_path / "out"), shard_size=3, batch_size=4, log=log)
+    assert (result.total, result.failed) == (5, 2)
+    names = [f"{parquet}#{i}" for i in range(4)] + [f"{binary}#0"]
+    manifest = read_manifest(tmp_path / "out")
+    assert [e["source"] for e in manifest] == names and ["error" in e for e in manifest] == [False, True, False, True, False]
+    assert f"{parquet}#1" in log.getvalue() and f"{parquet}#3" in log.getvalue()  # errors on bytes still name their source
+    rows = rows_by_source(tmp_path / "out")
+    for name, photo in zip([names[0], names[2], names[4]], PHOTOS):
+        np.testing.assert_array_equal(rows[name], expected_row(processor, photo))
+    with pytest.raises(InvalidArgumentError, match="no column 'img'"):
+        list(expand_inputs([str(parquet)], column="img"))
+    pq.write_table(pa.table({"label": [1]}), tmp_path / "labels.parquet")
+    with pytest.raises(InvalidArgumentError, match="pass --column"):
+        list(expand_inputs([str(tmp_path / "labels.parquet")]))
 
 
 def test_saved_huggingface_dataset(tmp_path, processor):
     datasets = pytest.importorskip("datasets")
-    dataset = datasets.Dataset.from_dict({"image": PHOTOS[:3], "label": [0, 1, 2]}).cast_column("image", datasets.Image())
-    dataset.save_to_disk(str(tmp_path / "ds"))
+    features = datasets.Features({"label": datasets.Value("int64"), "image": datasets.Image()})
+    cells = [{"bytes": Path(p).read_bytes(), "path": None} for p in PHOTOS]
+    dataset = datasets.Dataset.from_dict({"label": [0, 1, 2], "image": cells}, features=features)
+    dataset.save_to_disk(str(tmp_path / "ds"), num_shards=2)  # two Arrow files, read in order
+    assert len(list((tmp_path / "ds").glob("*.arrow"))) == 2
     out = tmp_path / "out"
-    result = run_job(processor, [str(tmp_path / "ds")], str(out), shard_size=2)
-    assert (result.total, result.failed) == (3, 0)
-    rows = [rows_by_source(out)[s] for s in (e["source"] for e in read_manifest(out))]
-    for row, path in zip(rows, PHOTOS[:3]):
-        np.testing.assert_array_equal(row, processor(path, return_tensors="np")["pixel_values"][0])
+    assert main(["run", str(tmp_path / "ds"), "--model", MODEL, "--backend", "pil", "--out", str(out), "--shard-size", "2"]) == 0
+    rows = rows_by_source(out)
+    manifest = read_manifest(out)
+    assert len(manifest) == 3
+    for entry, path in zip(manifest, PHOTOS):
+        np.testing.assert_array_equal(rows[entry["source"]], expected_row(processor, path))
 
 
-def test_sigkill_at_any_moment_then_resume_equals_a_clean_run(tmp_path):
-    """Kill the CLI with SIGKILL at several moments, resume each time, and compare with an uninterrupted run."""
+def test_table_files_are_streamed_not_loaded(tmp_path):
+    """Listing a table reads no cells, and reading every cell in order holds a row group at a time, not the file."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    rng = np.random.default_rng(0)
+    blobs = [rng.bytes(10_000) for _ in range(2000)]  # 20 MB that do not compress
+    path = tmp_path / "big.parquet"
+    pq.write_table(pa.table({"image": [{"bytes": b, "path": None} for b in blobs]}), path, row_group_size=50)
+    sources = list(expand_inputs([str(path)]))
+    total = sum(map(len, blobs))
+    assert len(sources) == len(blobs) and len(pickle.dumps(sources)) < total / 10  # names and locations only
+    before, peak = pa.total_allocated_bytes(), 0
+    for source, blob in zip(sources, blobs):
+        assert source.load() == blob
+        peak = max(peak, pa.total_allocated_bytes() - before)
+    assert peak < total / 5
+
+
+def test_workers_and_progress(tmp_path, processor):
+    quiet = run_job(processor, FIVE, str(tmp_path / "one"), shard_size=2, batch_size=2, workers=1, log=io.StringIO())
+    assert processor.num_threads != 1 or os.cpu_count() == 1  # the caller's processor is left as it was
+    log = io.StringIO()
+    run_job(processor, FIVE, str(tmp_path / "default"), shard_size=2, batch_size=2, log=log)
+    assert quiet.failed == 0 and rows_by_source(tmp_path / "one").keys() == set(FIVE)
+    for source, row in rows_by_source(tmp_path / "one").items():
+        np.testing.assert_array_equal(rows_by_source(tmp_path / "default")[source], row)
+    assert "5/5 images" in log.getvalue() and "img/s" in log.getvalue() and "ETA" in log.getvalue()
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    run_job(processor, FIVE, str(tmp_path / "bar"), shard_size=2, log=terminal)
+    assert "5/5" in terminal.getvalue() and "img/s" in terminal.getvalue() and "\r" in terminal.getvalue()  # a tqdm bar
+    with pytest.raises(InvalidArgumentError, match="unknown engine"):
+        run_job(processor, FIVE, str(tmp_path / "x"), engine="spark")
+
+
+# The CLI, SIGKILLed by itself at an exact point of a shard write. Patching os.replace in the child only
+# decides *when* it dies; the runner's code runs unchanged.
+CRASH_AT_SHARD = """
+import os, signal, sys
+from pixelprep.cli import main
+point, target = sys.argv[1], int(sys.argv[2])
+written = 0
+real_replace = os.replace
+def replace(src, dst):
+    global written
+    shard = str(dst).endswith(".safetensors")
+    written += shard
+    if shard and written == target and point == "before-rename":
+        os.kill(os.getpid(), signal.SIGKILL)
+    real_replace(src, dst)
+    if shard and written == target and point == "after-rename":
+        os.kill(os.getpid(), signal.SIGKILL)
+os.replace = replace
+sys.exit(main(sys.argv[3:]))
+"""
+
+
+def test_sigkill_then_resume_equals_a_clean_run(tmp_path):
+    """SIGKILL the CLI at several moments (inside a shard write, between a shard and its manifest lines, at a
+    chunk boundary, at arbitrary times), resume each time, and compare everything with an uninterrupted run."""
     images = tmp_path / "images"
     images.mkdir()
-    sources = sorted(IMAGES.glob("*.jpg")) + sorted(IMAGES.glob("*.png"))
+    pool = sorted(IMAGES.glob("*.jpg")) + sorted(IMAGES.glob("*.png"))
     for i in range(40):
-        shutil.copy(sources[i % len(sources)], images / f"img{i:02d}{sources[i % len(sources)].suffix}")
-    command = [sys.executable, "-m", "pixelprep.cli", "run", str(images), "--model", MODEL, "--backend", "pil",
-               "--shard-size", "4", "--batch-size", "2", "--workers", "1"]
+        source = BROKEN / "garbage.jpg" if i == 17 else pool[i % len(pool)]
+        shutil.copy(source, images / f"img{i:02d}{source.suffix}")
+    args = ["run", str(images), "--model", MODEL, "--backend", "pil", "--shard-size", "4", "--batch-size", "3", "--workers", "1"]
     clean, crashed = tmp_path / "clean", tmp_path / "crashed"
-    subprocess.run([*command, "--out", str(clean)], check=True, capture_output=True)
+    started = time.monotonic()
+    assert subprocess.run([sys.executable, "-m", "pixelprep.cli", *args, "--out", str(clean)], capture_output=True).returncode == 1
+    clean_seconds = time.monotonic() - started
+
+    def manifest_lines() -> int:
+        path = crashed / "manifest.jsonl"
+        return len(path.read_bytes().splitlines()) if path.exists() else 0
+
+    def crash_at(point: str, target: int) -> None:
+        child = subprocess.run([sys.executable, "-c", CRASH_AT_SHARD, point, str(target), *args, "--out", str(crashed)], capture_output=True)
+        assert child.returncode == -signal.SIGKILL, child.stderr
+
+    # 1. the 3rd shard is written and fsynced under its temporary name, not yet renamed
+    crash_at("before-rename", 3)
+    assert manifest_lines() == 8 and not (crashed / "shard-00002.safetensors").exists()
+    assert [p.name for p in crashed.glob("shard-00002.safetensors.tmp-*")]
+    # 2. resumed at chunk 2; killed once its 2nd shard (shard-00003) is in place but before its manifest lines
+    crash_at("after-rename", 2)
+    assert manifest_lines() == 12 and (crashed / "shard-00003.safetensors").exists()
+    assert not list(crashed.glob("*.tmp-*"))  # the resumed run removed the first crash's temporary file
+    # 3. from outside: right after a chunk's manifest lines; 4. from outside: at arbitrary times (maybe at start-up,
+    # maybe after the last chunk: what must hold holds at any moment)
     kills = []
-    # Kill before anything is written, then each time more of the job is done (polling the manifest).
-    for lines_before_kill in (0, 4, 13, 22, 31):
-        process = subprocess.Popen([*command, "--out", str(crashed)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        manifest = crashed / "manifest.jsonl"
-        deadline = time.monotonic() + 60
-        while process.poll() is None and time.monotonic() < deadline:
-            done = len(manifest.read_bytes().splitlines()) if manifest.exists() else 0
-            if done >= lines_before_kill:
-                process.send_signal(signal.SIGKILL)
-                kills.append(done)
-                break
+    for trigger in ("lines", 0.5, 0.75):
+        child = subprocess.Popen([sys.executable, "-m", "pixelprep.cli", *args, "--out", str(crashed)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + (60 if trigger == "lines" else trigger * clean_seconds)
+        while child.poll() is None and time.monotonic() < deadline and not (trigger == "lines" and manifest_lines() >= 20):
             time.sleep(0.002)
-        process.wait()
-    final = subprocess.run([*command, "--out", str(crashed)], capture_output=True, text=True)
-    assert final.returncode == 0, final.stderr
-    assert len(kills) >= 4, f"too few runs were killed mid-job: {kills}"
-    clean_manifest, crashed_manifest = read_manifest(clean), read_manifest(crashed)
-    assert crashed_manifest == clean_manifest  # no input lost, none twice, same shard and row for each
-    clean_rows, crashed_rows = rows_by_source(clean), rows_by_source(crashed)
-    assert clean_rows.keys() == crashed_rows.keys()
-    for source, row in clean_rows.items():
-        np.testing.assert_array_equal(crashed_rows[source], row)
-    assert not [p for p in os.listdir(crashed) if ".tmp-" in p]  # temp files of killed writes are cleaned up
+        child.send_signal(signal.SIGKILL)
+        kills.append((trigger, child.wait(), manifest_lines()))
+    assert kills[0][1] == -signal.SIGKILL and kills[0][2] >= 20, kills
+
+    final = subprocess.run([sys.executable, "-m", "pixelprep.cli", *args, "--out", str(crashed)], capture_output=True, text=True)
+    assert final.returncode == 1, (final.stderr, kills)  # 1: the one broken input failed, the rest were written
+    assert read_manifest(crashed) == read_manifest(clean)  # no input lost, none twice, same shard and row for each
+    shards = sorted(p.name for p in clean.iterdir() if p.name.startswith("shard-"))
+    assert sorted(p.name for p in crashed.iterdir() if p.name.startswith("shard-")) == shards  # no stray files either
+    for name in shards:
+        expected, got = load_file(str(clean / name)), load_file(str(crashed / name))
+        assert expected.keys() == got.keys()
+        for key in expected:
+            np.testing.assert_array_equal(got[key], expected[key])
+    again = subprocess.run([sys.executable, "-m", "pixelprep.cli", *args, "--out", str(crashed)], capture_output=True, text=True)
+    assert "nothing to do" in again.stderr and read_manifest(crashed) == read_manifest(clean)

@@ -16,13 +16,13 @@ _BY_MODEL_TYPE: dict[str, dict[str | None, type]] = {}
 
 def _class_key(name: str) -> str:
     """Lower-cased class name without the ``Fast``/``Pil`` backend suffixes; feature extractors map to processors."""
-    key = name.strip()
-    for suffix in ("Fast", "Pil"):
+    key = name.strip().lower()  # lower first, so "...FAST" or "GroundingDINO..." spellings match too
+    for suffix in ("fast", "pil"):
         if key.endswith(suffix) and len(key) > len(suffix):
             key = key[: -len(suffix)]
-    if key.endswith("FeatureExtractor"):
-        key = key[: -len("FeatureExtractor")] + "ImageProcessor"
-    return key.lower()
+    if key.endswith("featureextractor"):
+        key = key[: -len("featureextractor")] + "imageprocessor"
+    return key
 
 
 def register_family(processor_class: type) -> type:

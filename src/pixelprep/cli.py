@@ -3,27 +3,23 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 
-def _load(args: argparse.Namespace, **kwargs: object):
+def _load(args: argparse.Namespace) -> Any:
     from . import AutoImageProcessor
 
-    return AutoImageProcessor.from_pretrained(args.model, backend=args.backend, **kwargs)
+    return AutoImageProcessor.from_pretrained(args.model, backend=args.backend)
 
 
 def _run(args: argparse.Namespace) -> int:
     from .runner import run_job
 
-    processor = _load(args, num_threads=args.workers) if args.workers else _load(args)
-    if args.engine == "ray":
-        from .ray_engine import run_job_on_ray
-
-        result = run_job_on_ray(args.model, args.backend, args.inputs, args.out, args.shard_size, args.batch_size, args.column, args.overwrite)
-    else:
-        result = run_job(processor, args.inputs, args.out, args.shard_size, args.batch_size, args.column, args.overwrite)
+    result = run_job(
+        _load(args), args.inputs, args.out, args.shard_size, args.batch_size, args.column, args.overwrite, args.workers, args.engine
+    )
     if result.skipped == result.total:
         print(f"pixelprep run: nothing to do, all {result.total} inputs are already in {args.out}", file=sys.stderr)
     else:
@@ -75,7 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", required=True, help="output folder (shards, manifest.jsonl, run.json)")
     run.add_argument("--batch-size", type=_positive, default=32)
     run.add_argument("--shard-size", type=_positive, default=1000)
-    run.add_argument("--workers", type=_positive, default=None, help="threads per batch (default: one per core)")
+    run.add_argument(
+        "--workers", type=_positive, default=None, help="local: threads decoding and processing each batch; ray: actors (default: one per core)"
+    )
     run.add_argument("--engine", choices=("local", "ray"), default="local")
     run.add_argument("--column", default=None, help="image column of Parquet files or datasets (default: detected)")
     run.add_argument("--overwrite", action="store_true", help="start over when --out holds a different job")

@@ -1,4 +1,9 @@
-"""``pixelprep explain``: one picture of what a processor does to an image, step by step."""
+"""``pixelprep explain``: one picture of what a processor does to an image, step by step.
+
+The panels come from the processor itself: its own steps (:meth:`ImageProcessor.steps`) run one at a
+time on its own backend, then its real output with rescale and normalize undone. Nothing here
+re-implements a step.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +11,21 @@ from typing import Any
 
 import numpy as np
 
-from .backends import create_backend
 from .inputs import LoadOptions, to_canonical
 
-PANEL_HEIGHT = 224
-LABEL_HEIGHT = 34
+PANEL_HEIGHT = 224  # every image is drawn this high (captions give the real size) ...
+PANEL_MAX_WIDTH = 400  # ... unless that would make it wider than this
+FONT_SIZE = 14
+GAP = 36  # between panels, room for an arrow
 
 
-def _model_view(processor: Any, source: Any) -> np.ndarray:
-    """The final tensor mapped back to 0-255 colours (normalisation and rescaling undone)."""
-    params = processor.resolve()
+def _model_view(processor: Any, source: Any, params: dict[str, Any]) -> np.ndarray:
+    """The processor's output for ``source`` mapped back to 0-255 colours (normalisation and rescaling undone)."""
+    # Colour quantization (ImageGPT) replaces the pixels by ids; the pixels before it are what can be drawn.
     overrides = {"do_color_quantize": False} if "do_color_quantize" in processor.param_names() else {}
     chw = processor(source, return_tensors="np", **overrides)["pixel_values"][0].astype(np.float64)
+    if params.get("data_format") == "channels_last":
+        chw = np.moveaxis(chw, -1, 0)
     scale, mean, std = processor.affine_parts(params)
     channels = chw.shape[0]
     if mean is not None:
@@ -31,48 +39,88 @@ def _model_view(processor: Any, source: Any) -> np.ndarray:
 def explain_steps(processor: Any, source: Any) -> list[tuple[str, np.ndarray]]:
     """(caption, HWC uint8 image) for the input, after each geometric step, and as the model sees it."""
     params = processor.resolve()
-    backend = create_backend("pil")
-    image = to_canonical(source, LoadOptions(bool(params.get("do_convert_rgb")), params.get("input_data_format")))
-    panels = [("input", np.asarray(image))]
-    current = backend.from_canonical(image)
+    backend = processor.backend
+    image = backend.from_canonical(to_canonical(source, LoadOptions(bool(params.get("do_convert_rgb")), params.get("input_data_format"))))
+    panels = [("input" + (", converted to RGB" if params.get("do_convert_rgb") else ""), backend.to_numpy(image))]
     for step in processor.steps(params):
-        current = backend.realize(step.apply(backend, current))
-        panels.append((step.describe(), current))
-    panels.append(("model input, de-normalised", _model_view(processor, source)))
+        image = backend.realize(step.apply(backend, image))
+        panels.append((step.describe(), backend.to_numpy(image)))
+    # the pipeline's remaining lines (rescale, normalize, pad, ...) in the processor's own words
+    rest = processor.describe_pipeline(params)[len(panels) - 1 + bool(params.get("do_convert_rgb")) :]
+    panels.append(("; ".join([*rest, "shown de-normalised"]), _model_view(processor, source, params)))
+    if params.get("do_color_quantize") and params.get("clusters") is not None:
+        ids = processor(source, return_tensors="np")["input_ids"]
+        height, width = panels[-1][1].shape[:2]
+        panels.append(("colour clusters (input_ids)", processor.decode_ids(ids, height, width)[0]))
     return panels
 
 
-def render(panels: list[tuple[str, np.ndarray]]) -> Any:
-    """Lay the panels out left to right, each captioned with its step and size."""
-    from PIL import Image, ImageDraw
+def _displayable(array: np.ndarray) -> Any:
+    """An RGB PIL image of an HWC panel (uint8, or floats in 0-1 or 0-255)."""
+    from PIL import Image
 
+    array = np.asarray(array)
+    if array.dtype != np.uint8:
+        array = np.clip(np.rint(array * (255 if array.max() <= 1.0 else 1)), 0, 255).astype(np.uint8)
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    elif array.ndim == 3 and array.shape[-1] > 3:
+        array = array[..., :3]
+    return Image.fromarray(array).convert("RGB")
+
+
+def _wrap(draw: Any, text: str, font: Any, width: int) -> list[str]:
+    """``text`` broken into lines no wider than ``width`` pixels (at word boundaries)."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and draw.textlength(f"{lines[-1]} {word}", font=font) <= width:
+            lines[-1] += f" {word}"
+        else:
+            lines.append(word)
+    return lines
+
+
+def render(panels: list[tuple[str, np.ndarray]], title: str = "") -> Any:
+    """Lay the panels out left to right with arrows between them, each captioned with its step and size."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=FONT_SIZE)
+    bold = ImageFont.load_default(size=FONT_SIZE + 2)
+    line = FONT_SIZE + 4
     tiles = []
     for caption, array in panels:
-        array = np.asarray(array)
-        if array.dtype != np.uint8:
-            array = np.clip(array * (255 if array.max() <= 1.0 else 1), 0, 255).astype(np.uint8)
-        if array.ndim == 3 and array.shape[-1] == 1:
-            array = array[..., 0]
-        tile = Image.fromarray(array).convert("RGB")
-        height, width = array.shape[:2]
-        shown = tile.resize((max(1, round(width * PANEL_HEIGHT / height)), PANEL_HEIGHT), Image.NEAREST)
-        canvas = Image.new("RGB", (max(shown.width, 200), PANEL_HEIGHT + LABEL_HEIGHT), "white")
-        canvas.paste(shown, (0, 0))
-        draw = ImageDraw.Draw(canvas)
-        draw.text((4, PANEL_HEIGHT + 3), caption, fill="black")
-        draw.text((4, PANEL_HEIGHT + 18), f"{width}x{height}", fill="dimgray")
-        tiles.append(canvas)
-    gap = 12
-    sheet = Image.new("RGB", (sum(t.width for t in tiles) + gap * (len(tiles) + 1), PANEL_HEIGHT + LABEL_HEIGHT + 2 * gap), "white")
-    x = gap
-    for tile in tiles:
-        sheet.paste(tile, (x, gap))
-        x += tile.width + gap
+        picture = _displayable(array)
+        height, width = np.asarray(array).shape[:2]
+        zoom = min(PANEL_HEIGHT / height, PANEL_MAX_WIDTH / width)
+        shown = picture.resize((max(1, round(width * zoom)), max(1, round(height * zoom))), Image.NEAREST)
+        tile_width = max(shown.width, 180)
+        measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+        lines = _wrap(measure, caption, font, tile_width)
+        tile = Image.new("RGB", (tile_width, PANEL_HEIGHT + 8 + line * (len(lines) + 1)), "white")
+        tile.paste(shown, (0, PANEL_HEIGHT - shown.height))
+        draw = ImageDraw.Draw(tile)
+        draw.text((0, PANEL_HEIGHT + 6), f"{width} x {height}", fill="black", font=bold)
+        for i, text in enumerate(lines, start=1):
+            draw.text((0, PANEL_HEIGHT + 6 + line * i), text, fill="dimgray", font=font)
+        tiles.append(tile)
+    top = GAP if title else GAP // 2
+    sheet = Image.new("RGB", (sum(t.width for t in tiles) + GAP * (len(tiles) + 1), top + max(t.height for t in tiles) + GAP // 2), "white")
+    draw = ImageDraw.Draw(sheet)
+    if title:
+        draw.text((GAP, GAP // 3), title, fill="black", font=bold)
+    x = GAP
+    for index, tile in enumerate(tiles):
+        sheet.paste(tile, (x, top))
+        x += tile.width + GAP
+        if index < len(tiles) - 1:
+            middle = top + PANEL_HEIGHT // 2
+            draw.line((x - GAP + 8, middle, x - 8, middle), fill="black", width=2)
+            draw.polygon([(x - 8, middle), (x - 15, middle - 5), (x - 15, middle + 5)], fill="black")
     return sheet
 
 
 def explain(processor: Any, source: Any, out_path: str) -> list[str]:
     """Write the explain picture for ``source`` to ``out_path``; returns the captions in order."""
     panels = explain_steps(processor, source)
-    render(panels).save(out_path)
+    render(panels, title=f"{type(processor).__name__} on {processor.backend.describe()}").save(out_path)
     return [caption for caption, _ in panels]

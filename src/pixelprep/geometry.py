@@ -37,6 +37,24 @@ def shortest_longest_edge_size(height: int, width: int, shortest_edge: int, long
     return size, int(scale_from * width / height)
 
 
+def yolos_size(height: int, width: int, shortest_edge: int, longest_edge: int, multiple: int = 16) -> Size:
+    """YOLOS's variant of the DETR rule: the portrait branch wins over "already the right size", then both sides drop to a multiple of ``multiple``."""
+    size = shortest_edge
+    raw_size: float | None = None
+    short, long = float(min(height, width)), float(max(height, width))
+    if long / short * size > longest_edge:
+        raw_size = longest_edge * short / long
+        size = int(round(raw_size))
+    scale_from = raw_size if raw_size is not None else size
+    if width < height:
+        out_height, out_width = int(scale_from * height / width), size
+    elif height == size:  # here width >= height, so this is the short side
+        out_height, out_width = height, width
+    else:
+        out_height, out_width = size, int(scale_from * width / height)
+    return out_height - out_height % multiple, out_width - out_width % multiple
+
+
 def longest_edge_size(height: int, width: int, longest_edge: int) -> Size:
     """Scale so the longer side equals ``longest_edge``, rounding the other side to nearest (SAM rule)."""
     scale = longest_edge / max(height, width)
@@ -49,6 +67,16 @@ def max_height_width_size(height: int, width: int, max_height: int, max_width: i
     return int(height * scale), int(width * scale)
 
 
+def keep_ratio_size(height: int, width: int, target_height: int, target_width: int, longest: bool) -> Size:
+    """Keep the aspect ratio and fit inside (``longest``) or cover the target box, sides rounded half to even.
+
+    timm's and open_clip's ``ResizeKeepRatio`` rule: one scale for both sides, then Python ``round``.
+    """
+    ratios = (height / target_height, width / target_width)
+    ratio = max(ratios) if longest else min(ratios)
+    return round(height / ratio), round(width / ratio)
+
+
 def scaled_shortest_edge(shortest_edge: int, ratio: float) -> int:
     """``int(ratio * shortest_edge)``: LeViT's 256/224 enlargement before its crop."""
     return int(ratio * shortest_edge)
@@ -57,6 +85,15 @@ def scaled_shortest_edge(shortest_edge: int, ratio: float) -> int:
 def crop_pct_shortest_edge(shortest_edge: int, crop_pct: float) -> int:
     """``int(shortest_edge / crop_pct)``: the edge to resize to so a ``shortest_edge`` crop keeps ``crop_pct`` of it."""
     return int(shortest_edge / crop_pct)
+
+
+def multiple_of_size(height: int, width: int, target_height: int, target_width: int, keep_aspect_ratio: bool, multiple: int) -> Size:
+    """DPT's rule: scale towards the target (one shared scale, the one nearer 1, with ``keep_aspect_ratio``), sides rounded to a multiple."""
+    scale_h, scale_w = target_height / height, target_width / width
+    if keep_aspect_ratio:
+        scale_h = scale_w = scale_w if abs(1 - scale_w) < abs(1 - scale_h) else scale_h
+    # Python round: half to even, as transformers does
+    return round(scale_h * height / multiple) * multiple, round(scale_w * width / multiple) * multiple
 
 
 def resize_output_size(height: int, width: int, size: dict[str, int]) -> Size:

@@ -9,6 +9,7 @@ every failure becomes one of our own errors naming the input.
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import os
 import pathlib
@@ -166,6 +167,8 @@ def open_image(source: Any, name: str | None = None):
         raise DecompressionBombError(f"{label}: {exc}") from exc
     except FileNotFoundError as exc:
         raise ImageNotFoundError(f"{label}: no such image file") from exc
+    except Image.UnidentifiedImageError as exc:  # Pillow's text names a BytesIO by its address: not reproducible
+        raise ImageDecodeError(f"{label}: cannot decode image: not a known image format") from exc
     except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
         raise ImageDecodeError(f"{label}: cannot decode image: {exc}") from exc
     try:
@@ -216,8 +219,79 @@ def _convert_pil(image, convert_rgb: bool):
     return image
 
 
+@functools.cache
+def _arrow_abi() -> tuple[Any, Any, Any]:
+    """ctypes views of the Arrow C data interface structs, and PyCapsule_GetPointer (built on first use)."""
+    import ctypes
+
+    class Schema(ctypes.Structure):
+        pass
+
+    Schema._fields_ = [
+        ("format", ctypes.c_char_p), ("name", ctypes.c_char_p), ("metadata", ctypes.c_char_p), ("flags", ctypes.c_int64),
+        ("n_children", ctypes.c_int64), ("children", ctypes.POINTER(ctypes.POINTER(Schema))),
+        ("dictionary", ctypes.c_void_p), ("release", ctypes.c_void_p), ("private_data", ctypes.c_void_p),
+    ]  # fmt: skip
+
+    class Array(ctypes.Structure):
+        pass
+
+    Array._fields_ = [
+        ("length", ctypes.c_int64), ("null_count", ctypes.c_int64), ("offset", ctypes.c_int64), ("n_buffers", ctypes.c_int64),
+        ("n_children", ctypes.c_int64), ("buffers", ctypes.POINTER(ctypes.c_void_p)),
+        ("children", ctypes.POINTER(ctypes.POINTER(Array))), ("dictionary", ctypes.c_void_p),
+        ("release", ctypes.c_void_p), ("private_data", ctypes.c_void_p),
+    ]  # fmt: skip
+    # A private prototype: setting restype on ctypes.pythonapi's shared function would change it for everyone.
+    get_pointer = ctypes.PYFUNCTYPE(ctypes.c_void_p, ctypes.py_object, ctypes.c_char_p)(("PyCapsule_GetPointer", ctypes.pythonapi))
+    return Schema, Array, get_pointer
+
+
+class _PillowMemory:
+    """Holds the Arrow capsule that keeps a PIL image's pixel memory alive, for a NumPy array viewing it."""
+
+    def __init__(self, capsule: Any, interface: dict[str, Any]) -> None:
+        self._capsule = capsule  # released (and the memory with it) when the last array viewing it goes
+        self.__array_interface__ = interface
+
+
+def _pil_memory_view(image) -> np.ndarray | None:
+    """A read-only ``(H, W, 1 or 4)`` view of an L, RGB or RGBA image's own memory, or None where Pillow cannot export it.
+
+    Pillow exports an image held in one memory block through the Arrow C data interface (no copy);
+    big images (over 16 MB in Pillow's layout, about 4 megapixels) are spread over several blocks and
+    give None. RGB pixels are stored as 4 bytes (RGBX), so an RGB view has 4 channels.
+    """
+    channels = {"L": 1, "RGB": 4, "RGBA": 4}.get(image.mode)
+    width, height = image.size
+    if channels is None or not hasattr(image, "__arrow_c_array__") or width * height == 0:
+        return None
+    try:
+        schema_capsule, array_capsule = image.__arrow_c_array__()
+    except (ValueError, TypeError, OSError):  # "rows are not contiguous in memory": a multi-block image
+        return None
+    Schema, Array, get_pointer = _arrow_abi()
+    schema = Schema.from_address(get_pointer(schema_capsule, b"arrow_schema"))
+    array = Array.from_address(get_pointer(array_capsule, b"arrow_array"))
+    if channels == 4:  # a fixed-size list of 4 bytes per pixel: the bytes are its child array
+        if schema.format != b"+w:4" or schema.n_children != 1 or array.n_children != 1:
+            return None
+        schema, array = schema.children[0].contents, array.children[0].contents
+    if schema.format != b"C" or array.n_buffers != 2 or array.length != width * height * channels or not array.buffers[1]:
+        return None
+    interface = {"version": 3, "shape": (height, width, channels), "typestr": "|u1", "data": (array.buffers[1] + array.offset, True)}
+    return np.asarray(_PillowMemory(array_capsule, interface))
+
+
 def _pil_array(image) -> np.ndarray:
-    """An 8-bit PIL image as an HWC array (one copy, read-only)."""
+    """An 8-bit PIL image as a read-only HWC array: a view of Pillow's memory where it can be had, else one copy.
+
+    ``np.asarray(image)`` copies every pixel (twice over, through ``tobytes``); on this path it is
+    most of the cost of preprocessing a decoded photo.
+    """
+    view = _pil_memory_view(image)
+    if view is not None:
+        return view[:, :, :3] if image.mode == "RGB" else view
     array = np.asarray(image)
     return array[:, :, None] if array.ndim == 2 else array
 

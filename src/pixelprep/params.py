@@ -154,6 +154,28 @@ def normalize_device(value: Any, name: str = "device") -> Any:
     raise InvalidArgumentError(f"{name} must be a device name such as 'cpu' or 'cuda', got {value!r}")
 
 
+#: Opt-in speed-ups that change the output slightly (see the README): name -> what it does.
+APPROXIMATIONS = {
+    "jpeg_draft": "decode JPEG files at 1/2, 1/4 or 1/8 scale (libjpeg DCT scaling) when the resize shrinks them at least 2x further",
+    "resize_crop_region": "resize only the region the center crop keeps (pil backend; Pillow's box resize)",
+}
+
+
+def normalize_approximations(value: Any, name: str = "approximations") -> tuple[str, ...] | None:
+    """Names of opt-in approximations (one name or several), sorted; unknown names are an error."""
+    if value is None:
+        return None
+    names = (value,) if isinstance(value, str) else value
+    try:
+        names = tuple(sorted(set(names)))
+    except TypeError:
+        raise InvalidArgumentError(f"{name} must be a name or a list of names from {sorted(APPROXIMATIONS)}, got {value!r}") from None
+    unknown = [n for n in names if n not in APPROXIMATIONS]
+    if unknown:
+        raise InvalidArgumentError(f"{name}: unknown approximation(s) {unknown}; choose from {sorted(APPROXIMATIONS)}")
+    return names
+
+
 # name -> normaliser. "size" is special-cased by the processor because it depends on default_to_square.
 COMMON_PARAMS: dict[str, Callable[[Any, str], Any]] = {
     "do_resize": normalize_bool,
@@ -176,7 +198,8 @@ COMMON_PARAMS: dict[str, Callable[[Any, str], Any]] = {
     "input_data_format": normalize_data_format,
     "return_tensors": normalize_return_tensors,
     "device": normalize_device,
+    "approximations": normalize_approximations,
 }
 
 # Parameters that describe a call rather than a model; they are never written to a config file.
-CALL_ONLY_PARAMS = frozenset({"return_tensors", "device", "input_data_format"})
+CALL_ONLY_PARAMS = frozenset({"return_tensors", "device", "input_data_format", "approximations"})

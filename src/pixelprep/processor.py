@@ -64,21 +64,23 @@ class Resize:
 
 @dataclass(frozen=True)
 class CenterCrop:
-    """Center crop, zero-padding first where the image is smaller than the crop."""
+    """Center crop, padding first (with ``fill``: one value, or one per channel) where the image is smaller than the crop."""
 
     height: int
     width: int
     rounding: str = "trunc"  # see geometry.center_crop_window
+    fill: float | tuple[float, ...] = 0
 
     def apply(self, backend: Backend, image: Any) -> Any:
         height, width = backend.size(image)
         window = geometry.center_crop_window(height, width, self.height, self.width, self.rounding)
         if window.needs_padding:
-            image = backend.pad(image, window.pad_top, window.pad_bottom, window.pad_left, window.pad_right, 0)
+            image = backend.pad(image, window.pad_top, window.pad_bottom, window.pad_left, window.pad_right, self.fill)
         return backend.crop(image, window.top, window.left, self.height, self.width)
 
     def describe(self) -> str:
-        return f"center crop {self.height}x{self.width}"
+        padding = f", padding with {self.fill}" if self.fill != 0 else ""
+        return f"center crop {self.height}x{self.width}{padding}"
 
 
 def _describe_scale(factor: float) -> str:
@@ -102,6 +104,17 @@ def _pool() -> ThreadPoolExecutor:
         if _POOL is None:
             _POOL = ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1), thread_name_prefix="pixelprep")
         return _POOL
+
+
+def _forget_pool_after_fork() -> None:
+    # A forked child (e.g. a DataLoader worker) inherits the pool without its threads; submitting to
+    # it would wait forever, so the child starts a pool of its own on first use.
+    global _POOL, _POOL_LOCK
+    _POOL, _POOL_LOCK = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # no fork on Windows
+    os.register_at_fork(after_in_child=_forget_pool_after_fork)
 
 
 def _map(function: Callable[[Any], Any], items: list[Any], threads: int) -> list[Any]:
@@ -366,7 +379,9 @@ class ImageProcessor:
         uniform = len(set(canvases)) == 1 and len(channels) == 1
         if uniform:
             (height, width), (c,) = canvases[0], tuple(channels)
-            outputs = backend.allocate((len(images), c, height, width), dtype)
+            # Without padding every element is written below: skip the zero fill (a full pass over the batch).
+            fill = backend.allocate_unfilled if set(sizes) == {(height, width)} else backend.allocate
+            outputs = fill((len(images), c, height, width), dtype)
         else:
             outputs = [
                 backend.allocate((channel_broadcast_target(backend.channels(image), mean), ch, cw), dtype)

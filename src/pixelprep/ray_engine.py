@@ -1,19 +1,22 @@
-"""Running pixelprep on Ray Data: a ``map_batches`` callable, and the ``--engine ray`` runner.
+"""Running pixelprep on Ray Data: a ``map_batches`` callable, and the engine behind ``--engine ray``.
 
-The runner keeps its chunking, shard writing and manifest on the driver (so output and resume
-behave exactly as with the local engine) and sends each chunk's decoding and processing to a pool
-of Ray actors that each hold one processor.
+The engine keeps chunking, shard writing and the manifest on the driver (in :func:`pixelprep.runner.run_job`,
+so output and resume behave exactly as with the local engine). One Ray Dataset holds the list of
+inputs still to do; ``map_batches`` sends it through a pool of actors that each hold a copy of the
+processor, read their images themselves and send back each input's tensors or error.
 """
 
 from __future__ import annotations
 
+import copy
 import os
-from collections.abc import Callable
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
-from .runner import Outcome, RunResult, Source, process_batch, run_job
+from .integrations.loaders import image_from_record
+from .runner import Engine, Outcome, Source, process_batch
 
 
 class RayImageProcessor:
@@ -33,78 +36,66 @@ class RayImageProcessor:
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
         """Process one batch (a dict of columns) and return it with the output tensors added."""
-        images = [_image_value(value) for value in batch[self.column]]
+        images = [image_from_record(value) for value in batch[self.column]]
         outputs = self.processor(images, return_tensors="np")
         result = {k: v for k, v in batch.items() if self.keep_input or k != self.column}
         result.update({k: np.asarray(v) for k, v in outputs.items() if hasattr(v, "shape")})
         return result
 
 
-def _image_value(value: Any) -> Any:
-    if isinstance(value, dict):
-        return value.get("bytes") or value.get("path")
-    if isinstance(value, np.ndarray) and value.dtype == object:
-        return value.item()
-    return value
+class _SourceWorker:
+    """The actor of ``--engine ray``: loads and processes a batch of sources, returns their tensors serialised."""
 
-
-class _ChunkWorker:
-    """The actor of ``--engine ray``: processes rows and reports per-row outcomes as serialised tensors."""
-
-    def __init__(self, model: str, backend: str | None) -> None:
-        from . import AutoImageProcessor
-
-        self.processor = AutoImageProcessor.from_pretrained(model, backend=backend)
+    def __init__(self, processor: Any) -> None:
+        self.processor = processor
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         from safetensors.numpy import save
 
-        outcomes = process_batch(self.processor, [_image_value(v) for v in batch["data"]])
+        items = [Source.from_json(text).load() for text in batch["source"]]
+        outcomes = process_batch(self.processor, items)
         payloads = [save(tensors) if tensors is not None else b"" for tensors, _ in outcomes]
         errors = [error or "" for _, error in outcomes]
         return {"index": batch["index"], "payload": np.array(payloads, dtype=object), "error": np.array(errors, dtype=object)}
 
 
-def ray_engine(model: str, backend: str | None, batch_size: int, actors: int = 2) -> Callable[[list[Source]], list[Outcome]]:
-    """A chunk engine for :func:`run_job` that processes each chunk on a Ray Data actor pool."""
+def ray_engine(processor: Any, batch_size: int, actors: int | None = None) -> Engine:
+    """An engine for :func:`pixelprep.runner.run_job` on Ray Data: ``actors`` actors (default: one per CPU of the cluster).
+
+    Connects to the cluster ``RAY_ADDRESS`` names, or starts a local one, unless Ray is already initialised.
+    """
     import ray
     from safetensors.numpy import load
 
     if not ray.is_initialized():
         ray.init(address=os.environ.get("RAY_ADDRESS"), include_dashboard=False, log_to_driver=False)
+    actors = actors or max(1, int(ray.cluster_resources().get("CPU", 1)))
+    # Each actor takes one CPU and runs its processor on one thread, so actors x threads never exceeds the cores Ray hands out.
+    single_threaded = copy.copy(processor)
+    single_threaded.num_threads = 1
 
-    def process(chunk: list[Source]) -> list[Outcome]:
-        rows = [{"index": i, "data": source.load()} for i, source in enumerate(chunk)]
+    def process(sources: Sequence[Source]) -> Iterator[Outcome]:
+        if not sources:
+            return
+        rows = [{"index": i, "source": source.to_json()} for i, source in enumerate(sources)]
         dataset = ray.data.from_items(rows).map_batches(
-            _ChunkWorker,
-            fn_constructor_kwargs={"model": model, "backend": backend},
+            _SourceWorker,
+            fn_constructor_kwargs={"processor": single_threaded},
             batch_size=batch_size,
             concurrency=actors,
+            num_cpus=1,
             batch_format="numpy",
         )
-        outcomes: list[Outcome] = [(None, "not processed")] * len(chunk)
-        for row in dataset.iter_rows():
-            payload = row["payload"]
-            outcomes[int(row["index"])] = (load(payload), None) if payload else (None, row["error"])
-        return outcomes
+        # Ray Data may finish batches out of order: hold early ones until every input before them is in.
+        pending: dict[int, Outcome] = {}
+        next_index = 0
+        for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
+            for index, payload, error in zip(batch["index"], batch["payload"], batch["error"]):
+                pending[int(index)] = (load(payload), None) if len(payload) else (None, str(error))
+            while next_index in pending:
+                yield pending.pop(next_index)
+                next_index += 1
+        if next_index != len(sources):
+            raise RuntimeError(f"Ray returned outcomes for {next_index} of {len(sources)} inputs")
 
     return process
-
-
-def run_job_on_ray(
-    model: str,
-    backend: str | None,
-    inputs: list[str],
-    out: str,
-    shard_size: int = 1000,
-    batch_size: int = 32,
-    column: str | None = None,
-    overwrite: bool = False,
-    actors: int = 2,
-) -> RunResult:
-    """``pixelprep run --engine ray``: the local runner's job, with chunks processed by Ray actors."""
-    from . import AutoImageProcessor
-
-    processor = AutoImageProcessor.from_pretrained(model, backend=backend)
-    engine = ray_engine(model, backend, batch_size, actors)
-    return run_job(processor, inputs, out, shard_size, batch_size, column, overwrite, engine=engine)

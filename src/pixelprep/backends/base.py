@@ -49,12 +49,16 @@ class Backend(ABC):
         """The ``height`` x ``width`` region at (top, left); the region lies inside the image."""
 
     @abstractmethod
-    def pad(self, image: Any, top: int, bottom: int, left: int, right: int, fill: float = 0) -> Any:
-        """Surround the image with a constant border."""
+    def pad(self, image: Any, top: int, bottom: int, left: int, right: int, fill: float | tuple[float, ...] = 0) -> Any:
+        """Surround the image with a constant border: ``fill`` is one value, or one per channel."""
 
     @abstractmethod
     def allocate(self, shape: tuple[int, ...], dtype: str) -> Any:
         """A zero-filled output array of ``shape``; ``dtype`` is ``"float32"`` or the images' own ``"uint8"``."""
+
+    def allocate_unfilled(self, shape: tuple[int, ...], dtype: str) -> Any:
+        """Like :meth:`allocate`, for an output every element of which will be written (the zero fill may be skipped)."""
+        return self.allocate(shape, dtype)
 
     @abstractmethod
     def write_chw(self, image: Any, out: Any, affine: "Affine | None") -> None:

@@ -65,11 +65,19 @@ class PilBackend(Backend):
     def crop(self, image: Any, top: int, left: int, height: int, width: int) -> np.ndarray:
         return self.realize(image)[top : top + height, left : left + width]
 
-    def pad(self, image: Any, top: int, bottom: int, left: int, right: int, fill: float = 0) -> np.ndarray:
-        return np.pad(self.realize(image), ((top, bottom), (left, right), (0, 0)), mode="constant", constant_values=fill)
+    def pad(self, image: Any, top: int, bottom: int, left: int, right: int, fill: float | tuple[float, ...] = 0) -> np.ndarray:
+        image = self.realize(image)
+        height, width, channels = image.shape
+        out = np.empty((height + top + bottom, width + left + right, channels), image.dtype)
+        out[...] = fill  # one value, or one per channel (np.pad only takes the former)
+        out[top : top + height, left : left + width] = image
+        return out
 
     def allocate(self, shape: tuple[int, ...], dtype: str) -> np.ndarray:
         return np.zeros(shape, dtype=np.dtype(dtype))
+
+    def allocate_unfilled(self, shape: tuple[int, ...], dtype: str) -> np.ndarray:
+        return np.empty(shape, dtype=np.dtype(dtype))
 
     def write_chw(self, image: np.ndarray, out: np.ndarray, affine: Affine | None) -> None:
         if affine is None or not affine.output_float:

@@ -5,9 +5,23 @@ from .blip import BlipImageProcessor
 from .chameleon import ChameleonImageProcessor
 from .clip import ChineseCLIPImageProcessor, CLIPImageProcessor
 from .convnext import ConvNextImageProcessor
+from .beit import BeitImageProcessor
 from .deit import DeiTImageProcessor
+from .dpt import DPTImageProcessor
+from .detr import (
+    ConditionalDetrImageProcessor,
+    DeformableDetrImageProcessor,
+    DetrImageProcessor,
+    GroundingDinoImageProcessor,
+    RTDetrImageProcessor,
+    YolosImageProcessor,
+)
 from .imagegpt import ImageGPTImageProcessor
 from .levit import LevitImageProcessor
+from .maskformer import Mask2FormerImageProcessor, MaskFormerImageProcessor
+from .mobilenet_v2 import MobileNetV2ImageProcessor
+from .sam import SamImageProcessor
+from .segformer import SegformerImageProcessor
 from .siglip import SiglipImageProcessor
 from .vit import ViTImageProcessor
 
@@ -19,8 +33,21 @@ __all__ = [
     "CLIPImageProcessor",
     "ConvNextImageProcessor",
     "DeiTImageProcessor",
+    "ConditionalDetrImageProcessor",
+    "DeformableDetrImageProcessor",
+    "DetrImageProcessor",
+    "GroundingDinoImageProcessor",
+    "RTDetrImageProcessor",
+    "YolosImageProcessor",
     "ImageGPTImageProcessor",
     "LevitImageProcessor",
     "SiglipImageProcessor",
     "ViTImageProcessor",
+    "BeitImageProcessor",
+    "DPTImageProcessor",
+    "Mask2FormerImageProcessor",
+    "MaskFormerImageProcessor",
+    "MobileNetV2ImageProcessor",
+    "SamImageProcessor",
+    "SegformerImageProcessor",
 ]

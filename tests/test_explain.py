@@ -1,0 +1,78 @@
+"""``pixelprep explain``: panels come from the processor's own steps and output; the picture is drawn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import pixelprep.models
+from pixelprep import AutoImageProcessor
+from pixelprep.cli import main
+from pixelprep.explain import explain_steps, render
+from pixelprep.models import ImageGPTImageProcessor
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = str(ROOT / "examples" / "clip-vit-base-patch32")
+IMAGES = ROOT / "tests" / "fixtures" / "images"
+PHOTO = str(IMAGES / "photo_rgb_640x427.jpg")
+SMALL = str(IMAGES / "photo_rgb_251x167.bmp")
+
+
+@pytest.mark.parametrize("backend", ["pil", "torchvision"])
+def test_clip_panels_are_each_step_and_the_model_view(backend):
+    processor = AutoImageProcessor.from_pretrained(MODEL, backend=backend)
+    panels = explain_steps(processor, PHOTO)
+    captions = [caption for caption, _ in panels]
+    assert captions[:3] == ["input, converted to RGB", "resize shortest edge 224 bicubic", "center crop 224x224"]
+    assert captions[3].startswith("rescale 1/255; normalize mean=[0.4815") and captions[3].endswith("shown de-normalised")
+    assert [p.shape for _, p in panels] == [(427, 640, 3), (224, 335, 3), (224, 224, 3), (224, 224, 3)]
+    assert all(p.dtype == np.uint8 for _, p in panels)
+    np.testing.assert_array_equal(panels[0][1], np.asarray(Image.open(PHOTO).convert("RGB")))
+    # the model view is the processor's real tensor with normalize undone: the cropped pixels again, to rounding
+    assert np.abs(panels[3][1].astype(int) - panels[2][1].astype(int)).max() <= 1
+
+
+@pytest.mark.parametrize("family", pixelprep.models.__all__)
+def test_every_family_explains_on_both_backends(family):
+    for backend in ("pil", "torchvision"):
+        processor = getattr(pixelprep.models, family)(backend=backend)
+        params = processor.resolve()
+        panels = explain_steps(processor, SMALL)
+        assert [caption for caption, _ in panels[1:-1]] == [step.describe() for step in processor.steps(params)]
+        overrides = {"do_color_quantize": False} if "do_color_quantize" in processor.param_names() else {}
+        output = processor(SMALL, return_tensors="np", **overrides)["pixel_values"]
+        assert panels[-1][1].shape[:2] == output.shape[-2:]  # the last panel is the tensor the model gets
+        assert all(panel.ndim == 3 and panel.shape[-1] == 3 and panel.dtype == np.uint8 for _, panel in panels)
+
+
+def test_colour_clusters_get_their_own_panel():
+    rng = np.random.default_rng(0)
+    processor = ImageGPTImageProcessor(clusters=rng.uniform(-1, 1, (16, 3)), size={"height": 16, "width": 16}, backend="pil")
+    panels = explain_steps(processor, SMALL)
+    assert panels[-1][0] == "colour clusters (input_ids)"
+    ids = processor(SMALL, return_tensors="np")["input_ids"]
+    np.testing.assert_array_equal(panels[-1][1], processor.decode_ids(ids, 16, 16)[0])
+
+
+def test_render_lays_out_every_panel_with_room_for_captions():
+    gray = np.full((100, 50, 1), 128, np.uint8)
+    floats = np.linspace(0, 1, 30 * 40 * 3).reshape(30, 40, 3)
+    sheet = render([("a gray panel", gray), ("floats " * 20, floats)], title="title")
+    pixels = np.asarray(sheet)
+    assert sheet.mode == "RGB" and sheet.width > 2 * 180
+    column = pixels[:, 36 + 10]  # through the first panel: gray image, then dark caption text below it
+    assert (column == 128).all(axis=1).sum() >= 200 and (column < 100).all(axis=1).any()
+    assert sheet.height > 224 + 5 * 18  # the long caption wrapped onto several lines
+
+
+def test_cli_writes_the_png(tmp_path, capsys):
+    out = tmp_path / "steps.png"
+    assert main(["explain", PHOTO, "--model", MODEL, "--backend", "pil", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "resize shortest edge 224 bicubic → center crop 224x224" in printed and str(out) in printed
+    with Image.open(out) as picture:
+        assert picture.format == "PNG" and picture.width > 4 * 224
+    assert main(["explain", str(IMAGES / "nope.jpg"), "--model", MODEL, "--out", str(tmp_path / "x.png")]) == 2
