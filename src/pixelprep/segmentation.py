@@ -142,9 +142,15 @@ class SemanticSegmentationProcessor(LabelMapProcessor):
 def output_field(outputs: Any, name: str) -> Any:
     """A field of a model output given as an object with attributes, a dict, or the tensor itself."""
     if isinstance(outputs, dict):
+        if name not in outputs:
+            raise InvalidArgumentError(f"the model outputs have no {name!r}; got keys {sorted(outputs)}")
         return outputs[name]
     value = getattr(outputs, name, None)
-    return outputs if value is None and _is_array(outputs) else value
+    if value is None:
+        if not _is_array(outputs):
+            raise InvalidArgumentError(f"the model outputs have no {name!r} (pass the output object, a dict or the tensor itself)")
+        return outputs
+    return value
 
 
 def _is_array(value: Any) -> bool:

@@ -274,3 +274,12 @@ def test_universal_describes_its_resize() -> None:
     lines = MaskFormerImageProcessor().describe_pipeline()
     assert lines[0] == "resize shortest edge 800, longest edge at most 1333 bilinear, sides rounded up to multiples of 32"
     assert lines[-1] == "pad bottom/right to the largest image in the batch, with a pixel mask"
+
+
+def test_bad_outputs_and_parameters_raise_our_errors() -> None:
+    with pytest.raises(pixelprep.InvalidArgumentError):
+        SegformerImageProcessor().post_process_semantic_segmentation({"pred_masks": torch.zeros(1, 2, 3, 3)})
+    with pytest.raises(pixelprep.InvalidArgumentError):
+        MaskFormerImageProcessor(ignore_index="255")
+    with pytest.raises(pixelprep.InvalidArgumentError):
+        MaskFormerImageProcessor().post_process_instance_segmentation(_query_outputs(0), return_coco_annotation=True, return_binary_maps=True)

@@ -67,6 +67,15 @@ def binary_masks(label_map: np.ndarray, mapping: dict[int, int] | None, ignore_i
     return masks, np.array(classes, dtype=np.int64)
 
 
+def _normalize_label(value: Any, name: str) -> int | None:
+    """An integer label value (or None)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise InvalidArgumentError(f"{name} must be an integer label, got {value!r}")
+    return int(value)
+
+
 class _MaskFormerBase(LabelMapProcessor):
     """Preprocessing and post-processing shared by MaskFormer and Mask2Former."""
 
@@ -87,7 +96,7 @@ class _MaskFormerBase(LabelMapProcessor):
         "num_labels": None,
     }
     extra_params = {
-        "ignore_index": lambda value, name: None if value is None else int(value),
+        "ignore_index": _normalize_label,
         "do_reduce_labels": normalize_bool,
         "num_labels": lambda value, name: None if value is None else COMMON_PARAMS["size_divisor"](value, name),
     }
