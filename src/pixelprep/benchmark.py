@@ -1,52 +1,140 @@
 """``pixelprep bench``: pixelprep against transformers (and open_clip for CLIP), side by side in one process.
 
-Every contender processes the same images; rounds alternate between contenders and medians are
-reported, since shared machines are noisy. Output equality is checked in the same run: each
-pixelprep backend is compared with transformers' class of the same backend.
+Every contender processes the same images. Rounds alternate between contenders (the order rotates
+each round) and medians are reported, because shared machines are noisy. Outputs are compared in
+the same run: each contender against transformers' class of the same backend, built from the same
+config. Opt-in approximations run as contenders of their own, so their speed and how far their output
+moves are reported next to the exact paths.
+
+The test photos are real photos (a folder of JPEG/PNG files, by default the repository's fixtures)
+cropped to the aspect and rescaled to about 640x480, 1920x1080 and 4032x3024 at run time; the files
+scenarios write them once into a cache folder.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
+import hashlib
 import json
 import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-PHOTO_SIZES = ((640, 480), (1920, 1080), (4032, 3024))
-SCENARIOS = ("pil", "numpy", "torch", "files", "batch", "threads", "memory", "import")
-DEFAULT_SCENARIOS = ("pil", "numpy", "torch", "files", "batch", "threads", "import")
+PHOTO_SIZES = ((4032, 3024), (1920, 1080), (640, 480))  # (width, height), largest first
+SCENARIOS = {
+    "pil": "decoded PIL photos",
+    "numpy": "the same photos as uint8 HWC NumPy arrays",
+    "torch": "the same photos as uint8 CHW torch tensors",
+    "files": "JPEG files on disk, paths in",
+    "png": "PNG files on disk, paths in",
+    "batch": "batch sizes 1, 8, 32 and 128 of decoded photos",
+    "threads": "pixelprep's thread count",
+    "memory": "peak memory for a large batch of JPEG paths, one fresh interpreter per contender",
+    "import": "import and first call, fresh interpreters",
+}
+DEFAULT_SCENARIOS = ("pil", "numpy", "torch", "files", "png", "batch", "threads", "import")
+BATCH_SIZES = (1, 8, 32, 128)
+INPUT_KINDS = ("pil", "numpy", "torch", "files", "png")
+_RESAMPLE_NAMES = {2: "bilinear", 3: "bicubic"}  # the filters open_clip's transform takes by name
 
 
 @dataclass
 class Contender:
-    """One way of turning the scenario's inputs into a batch of pixel values."""
+    """One way of turning a list of inputs into a batch of pixel values, compared with transformers' ``backend`` class."""
 
     name: str
+    backend: str  # "torchvision" or "pil": the transformers class this one is compared with
     run: Callable[[list[Any]], np.ndarray]
-    reference: str | None = None  # name of the contender whose output this one must equal
+    kinds: tuple[str, ...] = INPUT_KINDS  # input kinds it takes
     times: list[float] = field(default_factory=list)
     output: np.ndarray | None = None
+    warmed: bool = False
+
+    @property
+    def reference(self) -> str | None:
+        """Name of the contender whose output this one is compared with (None for transformers itself)."""
+        own = f"transformers-{self.backend}"
+        return None if self.name == own else own
 
 
-def photo_set(source_dir: str, count: int) -> list[Any]:
-    """``count`` real photos cycling through 640x480, 1920x1080 and 4032x3024, rescaled from ``source_dir``."""
-    from PIL import Image
+# ------------------------------------------------------------------------------------------- images
 
-    names = sorted(f for f in os.listdir(source_dir) if f.lower().endswith((".jpg", ".jpeg", ".png")))
-    if not names:
-        raise SystemExit(f"pixelprep bench: no JPEG/PNG photos in {source_dir}")
-    sources = [Image.open(os.path.join(source_dir, n)).convert("RGB") for n in names]
-    variants = [sources[i % len(sources)].resize(size, Image.BICUBIC) for i, size in enumerate(PHOTO_SIZES)]
+
+def photo_sources(images_dir: str) -> list[Any]:
+    """The real photos in ``images_dir``: upright RGB JPEG/PNG files at least 300 px on the short side, largest first."""
+    from PIL import Image, ImageOps
+
+    if not os.path.isdir(images_dir):
+        raise SystemExit(f"pixelprep bench: {images_dir} is not a folder; pass --images DIR with a few JPEG/PNG photos")
+    photos = []
+    for name in sorted(os.listdir(images_dir)):
+        if not name.lower().endswith((".jpg", ".jpeg", ".png")):
+            continue
+        with Image.open(os.path.join(images_dir, name)) as opened:
+            if opened.mode != "RGB" or min(opened.size) < 300:
+                continue
+            photos.append(ImageOps.exif_transpose(opened))
+    if not photos:
+        raise SystemExit(f"pixelprep bench: no RGB JPEG/PNG photo of at least 300x300 in {images_dir}")
+    return sorted(photos, key=lambda p: -p.size[0] * p.size[1])
+
+
+def photo_variants(images_dir: str) -> list[Any]:
+    """One decoded photo per size in ``PHOTO_SIZES``: a real photo cropped to the aspect and resized with Pillow."""
+    from PIL import Image, ImageOps
+
+    sources = photo_sources(images_dir)
+    return [ImageOps.fit(sources[i % len(sources)], size, Image.BICUBIC) for i, size in enumerate(PHOTO_SIZES)]
+
+
+def cycle(variants: Sequence[Any], count: int) -> list[Any]:
+    """``count`` items going round ``variants`` (so every batch mixes every size)."""
     return [variants[i % len(variants)] for i in range(count)]
+
+
+def default_cache_dir() -> str:
+    """Where the files scenarios keep their generated JPEG/PNG photos."""
+    return os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "pixelprep", "bench")
+
+
+def photo_files(variants: list[Any], cache_dir: str, fmt: str) -> list[str]:
+    """The variants written once as ``fmt`` ("jpg": quality 90, 4:2:0; "png": Pillow's default level) under ``cache_dir``."""
+    key = hashlib.sha1(b"".join(v.tobytes()[:: 1 << 16] for v in variants)).hexdigest()[:12]  # sampled: cheap, changes with the photos
+    folder = os.path.join(cache_dir, key)
+    os.makedirs(folder, exist_ok=True)
+    paths = []
+    for variant in variants:
+        path = os.path.join(folder, f"{variant.width}x{variant.height}.{fmt}")
+        if not os.path.exists(path):
+            partial = path + ".part"
+            variant.save(partial, format="JPEG" if fmt == "jpg" else "PNG", **({"quality": 90} if fmt == "jpg" else {}))
+            os.replace(partial, path)
+        paths.append(path)
+    return paths
+
+
+def scenario_inputs(kind: str, variants: list[Any], count: int, cache_dir: str) -> list[Any]:
+    """``count`` inputs of one kind, cycling through the photo sizes."""
+    if kind == "pil":
+        return cycle(variants, count)
+    if kind == "numpy":
+        return cycle([np.asarray(v) for v in variants], count)
+    if kind == "torch":
+        import torch
+
+        return cycle([torch.from_numpy(np.array(v)).permute(2, 0, 1).contiguous() for v in variants], count)
+    return cycle(photo_files(variants, cache_dir, "jpg" if kind == "files" else "png"), count)
+
+
+# --------------------------------------------------------------------------------------- contenders
 
 
 def _to_numpy(value: Any) -> np.ndarray:
@@ -57,195 +145,322 @@ def _to_numpy(value: Any) -> np.ndarray:
     return np.asarray(value)
 
 
-def build_contenders(model: str, with_open_clip: bool = True) -> list[Contender]:
-    """pixelprep on each backend, transformers' two classes, and open_clip's transform for CLIP configs."""
+def _pixel_values(processor: Any) -> Callable[[list[Any]], np.ndarray]:
+    return lambda inputs: _to_numpy(processor(inputs, return_tensors="np")["pixel_values"])
+
+
+def _open_clip_contender(processor: Any) -> Contender | None:
+    """open_clip's CLIP eval transform built from the same settings, or None when open_clip is not installed."""
+    try:
+        import torch
+        from open_clip.transform import image_transform
+    except ImportError:
+        return None
+    from PIL import Image
+
+    crop = processor.crop_size or {"height": 224, "width": 224}
+    transform = image_transform(
+        (crop["height"], crop["width"]),
+        is_train=False,
+        mean=processor.image_mean,
+        std=processor.image_std,
+        interpolation=_RESAMPLE_NAMES.get(processor.resample, "bicubic"),
+    )
+
+    def run(inputs: list[Any]) -> np.ndarray:
+        # open_clip takes PIL images: its users open files themselves, one at a time
+        return torch.stack([transform(Image.open(x).convert("RGB") if isinstance(x, str) else x) for x in inputs]).numpy()
+
+    return Contender("open_clip", "pil", run, kinds=("pil", "files", "png"))
+
+
+def build_contenders(model: str, approximations: bool = True, open_clip: bool = True, num_threads: int | None = None) -> list[Contender]:
+    """transformers' two classes, pixelprep on each backend, open_clip's transform for CLIP, and the approximations."""
     import transformers
 
     from . import AutoImageProcessor
     from .config import load_config
+    from .processor import SERVICE_KEYS
 
+    transformers.logging.set_verbosity_error()  # the deprecation notes it prints per call would drown the tables
     config = load_config(model).config
+    settings = {k: v for k, v in config.items() if k not in SERVICE_KEYS}
+
+    def ours(backend: str, approximate: tuple[str, ...] = ()) -> Any:
+        return AutoImageProcessor.from_pretrained(model, backend=backend, num_threads=num_threads, approximations=approximate or None)
+
     contenders = []
     for backend, suffix in (("torchvision", ""), ("pil", "Pil")):
-        ours = AutoImageProcessor.from_pretrained(model, backend=backend)
-        reference_class = getattr(transformers, ours.transformers_class + suffix)
-        theirs = reference_class(**{k: v for k, v in config.items() if k not in ("image_processor_type", "feature_extractor_type")})
-        contenders.append(Contender(f"transformers-{backend}", lambda xs, p=theirs: _to_numpy(p(xs, return_tensors="np")["pixel_values"])))
-        contenders.append(
-            Contender(f"pixelprep-{backend}", lambda xs, p=ours: _to_numpy(p(xs, return_tensors="np")["pixel_values"]), f"transformers-{backend}")
-        )
-    if with_open_clip and contenders[1].reference and "CLIP" in AutoImageProcessor.from_pretrained(model, backend="pil").transformers_class:
-        try:
-            import torch
-            from open_clip.transform import image_transform
-        except ImportError:
-            return contenders
-        crop = config.get("crop_size", 224)
-        crop = crop["height"] if isinstance(crop, dict) else crop
-        from PIL import Image
-
-        transform = image_transform(crop, is_train=False)
-
-        def as_pil(x: Any) -> Any:  # open_clip's transform takes PIL images; its users open files themselves
-            return Image.open(x) if isinstance(x, str) else Image.fromarray(x) if isinstance(x, np.ndarray) else x
-
-        contenders.append(Contender("open_clip", lambda xs: torch.stack([transform(as_pil(x)) for x in xs]).numpy(), "pixelprep-pil"))
+        processor = ours(backend)
+        reference = getattr(transformers, processor.transformers_class + suffix)(**settings)
+        contenders.append(Contender(f"transformers-{backend}", backend, _pixel_values(reference)))
+        contenders.append(Contender(f"pixelprep-{backend}", backend, _pixel_values(processor)))
+    if open_clip and processor.transformers_class.startswith("CLIP"):
+        contender = _open_clip_contender(processor)
+        if contender is not None:
+            contenders.append(contender)
+    if approximations:
+        region = ("resize_crop_region",)
+        contenders.append(Contender("pixelprep-pil +resize_crop_region", "pil", _pixel_values(ours("pil", region)), ("pil", "numpy", "torch", "png")))
+        contenders.append(Contender("pixelprep-torchvision +jpeg_draft", "torchvision", _pixel_values(ours("torchvision", ("jpeg_draft",))), ("files",)))
+        contenders.append(Contender("pixelprep-pil +jpeg_draft", "pil", _pixel_values(ours("pil", ("jpeg_draft",))), ("files",)))
+        both = ("jpeg_draft", "resize_crop_region")
+        contenders.append(Contender("pixelprep-pil +jpeg_draft +resize_crop_region", "pil", _pixel_values(ours("pil", both)), ("files",)))
     return contenders
 
 
-def measure(contenders: list[Contender], inputs: list[Any], rounds: int) -> None:
-    """Run every contender ``rounds`` times, alternating, keeping times and the first output."""
-    for contender in contenders:  # warm-up, and the output used for the equality check
-        contender.output = contender.run(inputs)
-    for _ in range(rounds):
-        for contender in contenders:
+# ------------------------------------------------------------------------------------------ measure
+
+
+def measure(contenders: list[Contender], inputs: list[Any], rounds: int, calls_per_round: int = 1) -> None:
+    """Time ``rounds`` rounds of every contender, alternating (order rotated each round); keep the first output."""
+    for contender in contenders:
+        contender.times, contender.output = [], None
+        if not contender.warmed:  # lazy imports and first-call setup stay out of the timings
+            contender.run(inputs[:3])
+            contender.warmed = True
+    for round_index in range(rounds):
+        shift = round_index % len(contenders)
+        for contender in contenders[shift:] + contenders[:shift]:
+            gc.collect()
             start = time.perf_counter()
-            contender.run(inputs)
-            contender.times.append(time.perf_counter() - start)
+            for _ in range(calls_per_round):
+                output = contender.run(inputs)
+            contender.times.append((time.perf_counter() - start) / calls_per_round)
+            if contender.output is None:
+                contender.output = output
+            del output
 
 
-def report(title: str, contenders: list[Contender], count: int) -> list[dict[str, Any]]:
-    """Print images/s, the ratio to the same-backend transformers class, and output differences."""
+def report(title: str, contenders: list[Contender], count: int, seconds: float | None = None) -> list[dict[str, Any]]:
+    """Print a Markdown table: images/s, ratio to transformers' same backend, output differences; return its rows."""
     by_name = {c.name: c for c in contenders}
     rows = []
-    print(f"\n## {title} ({count} images, median of {len(contenders[0].times)} rounds)")
-    print(f"{'contender':<24}{'img/s':>9}{'vs transformers':>17}{'max |diff|':>13}{'mean |diff|':>13}  compared with")
+    took = f" ({seconds:.0f} s)" if seconds is not None else ""
+    print(f"\n### {title}: {count} images per call, median of {len(contenders[0].times)} rounds{took}\n")
+    print("| contender | img/s | vs transformers (same backend) | max abs diff | mean abs diff | spread |")
+    print("|---|---:|---:|---:|---:|---:|")
     for c in contenders:
-        rate = count / statistics.median(c.times)
-        backend = c.name.split("-")[-1]
-        base = by_name.get(f"transformers-{backend}")
-        ratio = rate / (count / statistics.median(base.times)) if base is not None and base is not c else None
+        median = statistics.median(c.times)
+        rate = count / median
+        base = by_name.get(f"transformers-{c.backend}")
+        ratio = statistics.median(base.times) / median if base is not None and base is not c else None
         max_diff = mean_diff = None
-        if c.reference and by_name.get(c.reference) is not None:
-            ref = by_name[c.reference].output
-            if ref.shape == c.output.shape:
-                diff = np.abs(c.output.astype(np.float64) - ref)
+        reference = by_name.get(c.reference) if c.reference else None
+        if reference is not None:
+            if reference.output.shape == c.output.shape:
+                diff = np.abs(c.output.astype(np.float64) - reference.output)
                 max_diff, mean_diff = float(diff.max()), float(diff.mean())
+            else:
+                max_diff = mean_diff = float("nan")  # shapes differ: shown as nan, never hidden
+        spread = (max(c.times) - min(c.times)) / median
         print(
-            f"{c.name:<24}{rate:>9.1f}{(f'{ratio:.2f}x' if ratio else '-'):>17}"
-            f"{(f'{max_diff:.2e}' if max_diff is not None else '-'):>13}{(f'{mean_diff:.2e}' if mean_diff is not None else '-'):>13}  {c.reference or ''}"
+            f"| {c.name} | {rate:.1f} | {f'{ratio:.2f}x' if ratio else '-'} | {_fmt(max_diff)} | {_fmt(mean_diff)} | {spread:.0%} |"
         )
-        rows.append({"scenario": title, "contender": c.name, "images_per_s": rate, "ratio": ratio, "max_diff": max_diff, "mean_diff": mean_diff})
+        rows.append(
+            {"scenario": title, "contender": c.name, "images_per_s": rate, "ratio": ratio, "max_diff": max_diff, "mean_diff": mean_diff, "spread": spread}
+        )
     return rows
 
 
-def _scenario_inputs(kind: str, photos: list[Any], workdir: str) -> list[Any]:
-    if kind == "numpy":
-        return [np.asarray(p) for p in photos]
-    if kind == "torch":
-        import torch
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else "0" if value == 0 else f"{value:.2e}"
 
-        return [torch.from_numpy(np.array(p)).permute(2, 0, 1) for p in photos]
-    if kind == "files":
-        paths = []
-        for i, photo in enumerate(photos[: len(PHOTO_SIZES) * 2]):
-            path = os.path.join(workdir, f"photo{i}.{'jpg' if i % 2 == 0 else 'png'}")
-            if not os.path.exists(path):
-                photo.save(path, quality=90) if path.endswith(".jpg") else photo.save(path, compress_level=1)
-            paths.append(path)
-        return [paths[i % len(paths)] for i in range(len(photos))]
-    return photos
+
+# ------------------------------------------------------------------------------------ subprocesses
 
 
 def _subprocess_json(code: str) -> dict[str, Any]:
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"pixelprep bench: a measuring subprocess failed:\n{result.stderr[-2000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def import_times(model: str) -> list[dict[str, Any]]:
-    """Time ``import`` plus the first call, in fresh interpreters, for pixelprep and transformers."""
-    rows = []
-    probe = "import numpy as np; x = [np.zeros((480, 640, 3), np.uint8)]"
-    cases = {
-        "pixelprep": f"import pixelprep; p = pixelprep.AutoImageProcessor.from_pretrained({model!r}); ",
-        "transformers": f"import transformers; p = transformers.AutoImageProcessor.from_pretrained({model!r}); ",
+def _proc_status_mb(field_name: str) -> float | None:
+    """A memory figure of this process from /proc/self/status (Linux), in MB; None elsewhere."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith(field_name + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MB.
+
+    Linux: VmHWM, which belongs to the address space, so the parent that spawned this interpreter never
+    counts (``ru_maxrss`` keeps the parent's size across fork and exec). Elsewhere: ``ru_maxrss``.
+    """
+    peak = _proc_status_mb("VmHWM")
+    if peak is not None:
+        return peak
+    import resource
+
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return maxrss / (1 << 20) if sys.platform == "darwin" else maxrss / 1024  # bytes on macOS, KiB elsewhere
+
+
+def _restart_peak_rss() -> float:
+    """Restart the peak measurement at the current RSS where the OS allows it (Linux); the baseline in MB."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as clear_refs:
+            clear_refs.write("5")  # resets VmHWM to the current RSS
+        return _proc_status_mb("VmRSS") or peak_rss_mb()
+    except OSError:
+        return peak_rss_mb()
+
+
+def import_times(model: str, samples: int = 3) -> list[dict[str, Any]]:
+    """``import`` time, then the time to load the config and process one 640x480 image, in fresh interpreters."""
+    load = "AutoImageProcessor.from_pretrained({model!r}{backend})"
+    cases = {  # library -> (import statement, {column: first call})
+        "pixelprep": (
+            "import pixelprep",
+            {
+                "pil_s": "pixelprep." + load.format(model=model, backend=", backend='pil'") + "(x)",
+                "torchvision_s": "pixelprep." + load.format(model=model, backend=", backend='torchvision'") + "(x)",
+            },
+        ),
+        "transformers": (
+            "import transformers",
+            {"torchvision_s": "transformers.logging.set_verbosity_error(); transformers." + load.format(model=model, backend="") + "(x, return_tensors='pt')"},
+        ),
     }
-    print("\n## import and first call (fresh interpreter, median of 3)")
-    for name, load in cases.items():
-        samples = []
-        for _ in range(3):
-            code = (
-                "import time, json, resource; t0 = time.perf_counter(); "
-                + load.replace("; p =", "; t1 = time.perf_counter(); p =", 1)
-                + f"{probe}; p(x); t2 = time.perf_counter(); "
-                "print(json.dumps({'import': t1 - t0, 'first_call': t2 - t1, 'rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))"
-            )
-            samples.append(_subprocess_json(code))
-        row = {k: statistics.median(s[k] for s in samples) for k in samples[0]}
-        print(f"{name:<14} import {row['import']:.2f}s  load+first call {row['first_call']:.2f}s  peak RSS {row['rss_mb']:.0f} MB")
+    bytecode = " (this environment sets PYTHONDONTWRITEBYTECODE: modules are compiled on every import)" if os.environ.get("PYTHONDONTWRITEBYTECODE") else ""
+    print(f"\n### import and first call: fresh interpreter, median of {samples}{bytecode}\n")
+    print("| library | import | then first call, pil backend | then first call, torchvision backend | peak RSS (VmHWM) |")
+    print("|---|---:|---:|---:|---:|")
+    rows = []
+    for name, (statement, calls) in cases.items():
+        code = "import time, json; t0 = time.perf_counter(); " + statement + "; times = {'import_s': time.perf_counter() - t0}; "
+        code += "import numpy as np; x = np.zeros((480, 640, 3), np.uint8); "  # after the import is timed: numpy counts in it
+        for column, call in calls.items():
+            code += f"t0 = time.perf_counter(); {call}; times[{column!r}] = time.perf_counter() - t0; "
+        code += "from pixelprep.benchmark import peak_rss_mb; times['peak_rss_mb'] = peak_rss_mb(); print(json.dumps(times))"
+        runs = [_subprocess_json(code) for _ in range(samples)]
+        row = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+        cells = [f"{row[key]:.2f} s" if key in row else "-" for key in ("import_s", "pil_s", "torchvision_s")]
+        print(f"| {name} | {' | '.join(cells)} | {row['peak_rss_mb']:.0f} MB |")
         rows.append({"scenario": "import", "contender": name, **row})
     return rows
 
 
-def peak_memory(model: str, source_dir: str, count: int) -> list[dict[str, Any]]:
-    """Peak RSS growth while processing ``count`` decoded photos, one fresh interpreter per contender."""
+def memory_probe(model: str, name: str, paths: list[str]) -> dict[str, float]:
+    """Run in a fresh interpreter: how far peak RSS rises above the resident size while contender ``name`` processes ``paths``."""
+    contender = {c.name: c for c in build_contenders(model)}[name]
+    contender.run(paths[:3])  # imports and first-call setup count in the baseline, not in the batch
+    gc.collect()
+    before = _restart_peak_rss()
+    contender.run(paths)
+    peak = peak_rss_mb()
+    return {"peak_growth_mb": peak - before, "peak_rss_mb": peak}
+
+
+def peak_memory(model: str, paths: list[str], names: list[str]) -> list[dict[str, Any]]:
+    """Peak memory of each contender on one batch of ``paths``, each in its own fresh interpreter."""
+    print(f"\n### peak memory: batch of {len(paths)} JPEG paths (mixed sizes), one fresh interpreter per contender\n")
+    print("Peak RSS during the call minus RSS before it (Linux VmHWM, reset through /proc/self/clear_refs), after imports and a 3-image warm-up.\n")
+    print("| contender | peak RSS growth | peak RSS |")
+    print("|---|---:|---:|")
     rows = []
-    print(f"\n## peak memory, batch of {count} decoded photos (ru_maxrss growth over the state after loading)")
-    for name in ("pixelprep-torchvision", "pixelprep-pil", "transformers-torchvision", "transformers-pil"):
-        code = (
-            "import json, resource; from pixelprep.benchmark import photo_set, build_contenders; "
-            f"photos = photo_set({source_dir!r}, {count}); "
-            f"c = {{x.name: x for x in build_contenders({model!r}, with_open_clip=False)}}[{name!r}]; "
-            "c.run(photos[:2]); before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; c.run(photos); "
-            "print(json.dumps({'peak_growth_mb': (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024}))"
-        )
+    for name in names:
+        code = f"import json; from pixelprep.benchmark import memory_probe; print(json.dumps(memory_probe({model!r}, {name!r}, {paths!r})))"
         row = _subprocess_json(code)
-        print(f"{name:<26} +{row['peak_growth_mb']:.0f} MB")
+        print(f"| {name} | {row['peak_growth_mb']:.0f} MB | {row['peak_rss_mb']:.0f} MB |")
         rows.append({"scenario": "memory", "contender": name, **row})
     return rows
 
 
+# ------------------------------------------------------------------------------------------- driver
+
+
 def run_benchmark(args: argparse.Namespace) -> int:
-    """Run the chosen scenarios and print their tables (and write JSON when ``--json`` is given)."""
-    scenarios = DEFAULT_SCENARIOS if args.scenario == ["all"] else tuple(args.scenario)
+    """Run the chosen scenarios, print their tables, and write JSON when ``--json`` is given."""
+    scenarios = tuple(SCENARIOS) if args.scenario == ["all"] else DEFAULT_SCENARIOS if not args.scenario else tuple(args.scenario)
     unknown = [s for s in scenarios if s not in SCENARIOS]
     if unknown:
-        print(f"pixelprep bench: unknown scenario(s) {unknown}; choose from {', '.join(SCENARIOS)}", file=sys.stderr)
+        print(f"pixelprep bench: unknown scenario(s) {unknown}; choose from {', '.join(SCENARIOS)} or all", file=sys.stderr)
         return 2
+    import torch
+
+    started = time.perf_counter()
+    variants = photo_variants(args.images)
+    print(f"# pixelprep bench: {args.model}")
+    print(
+        f"\n{os.cpu_count()} CPU(s), torch {torch.__version__} with {torch.get_num_threads()} intra-op threads; "
+        f"photos {', '.join(f'{w}x{h}' for w, h in PHOTO_SIZES)} made from {args.images}; "
+        "ratios and differences are against transformers' class of the same backend, in this run."
+    )
     rows: list[dict[str, Any]] = []
-    photos = photo_set(args.images, max(args.batch_size, 8))
-    contenders = build_contenders(args.model)
-    with tempfile.TemporaryDirectory() as workdir:
-        for kind in ("pil", "numpy", "torch", "files"):
-            if kind in scenarios:
-                for c in contenders:
-                    c.times = []
-                inputs = _scenario_inputs(kind, photos[: args.batch_size], workdir)
-                active = [c for c in contenders if kind != "torch" or c.name != "open_clip"]
-                measure(active, inputs, args.rounds)
-                rows += report(f"{kind} inputs, batch {args.batch_size}", active, len(inputs))
+    contenders = build_contenders(args.model, approximations=not args.no_approximations)
+    for kind in INPUT_KINDS:
+        if kind in scenarios:
+            start = time.perf_counter()
+            inputs = scenario_inputs(kind, variants, args.batch_size, args.cache_dir)
+            active = [c for c in contenders if kind in c.kinds]
+            measure(active, inputs, args.rounds)
+            rows += report(f"{SCENARIOS[kind]}, batch {args.batch_size}", active, len(inputs), time.perf_counter() - start)
+    exact = [c for c in contenders if c.name.startswith("transformers-") or c.name in ("pixelprep-torchvision", "pixelprep-pil")]
     if "batch" in scenarios:
-        for size in (1, 8, 32, 128):
-            batch = photo_set(args.images, size)
-            pair = [Contender(c.name, c.run, c.reference) for c in contenders if c.name.endswith("torchvision")]
-            measure(pair, batch, max(1, args.rounds // 2) if size >= 128 else args.rounds)
-            rows += report(f"batch size {size}, decoded photos", pair, size)
+        for size in BATCH_SIZES:
+            # Small batches repeat so that every round processes at least 8 images; batch 128 gets fewer rounds.
+            start = time.perf_counter()
+            rounds = max(1, round(args.rounds * 32 / max(size, 32)))
+            measure(exact, cycle(variants, size), rounds, calls_per_round=max(1, 8 // size))
+            rows += report(f"batch size {size}, decoded photos", exact, size, time.perf_counter() - start)
     if "threads" in scenarios:
         from . import AutoImageProcessor
 
-        print(f"\n## thread scaling, pixelprep-torchvision, batch {args.batch_size}")
-        for threads in sorted({1, 2, os.cpu_count() or 1}):
-            proc = AutoImageProcessor.from_pretrained(args.model, backend="torchvision", num_threads=threads)
-            one = Contender(f"threads={threads}", lambda xs, p=proc: p(xs, return_tensors="np")["pixel_values"])
-            measure([one], photos[: args.batch_size], args.rounds)
-            rate = args.batch_size / statistics.median(one.times)
-            print(f"threads={threads:<3} {rate:8.1f} img/s")
-            rows.append({"scenario": "threads", "contender": f"threads={threads}", "images_per_s": rate})
+        scaling = [
+            Contender(
+                f"pixelprep-{backend} threads={n}",
+                backend,
+                _pixel_values(AutoImageProcessor.from_pretrained(args.model, backend=backend, num_threads=n)),
+            )
+            for backend in ("torchvision", "pil")
+            for n in args.threads
+        ]
+        start = time.perf_counter()
+        measure(scaling, cycle(variants, args.batch_size), args.rounds)
+        rows += report(f"thread scaling, decoded photos, batch {args.batch_size}", scaling, args.batch_size, time.perf_counter() - start)
     if "memory" in scenarios:
-        rows += peak_memory(args.model, args.images, 256)
+        paths = scenario_inputs("files", variants, args.memory_batch, args.cache_dir)
+        names = [c.name for c in exact] + (["open_clip"] if any(c.name == "open_clip" for c in contenders) else [])
+        rows += peak_memory(args.model, paths, names)
     if "import" in scenarios:
         rows += import_times(args.model)
+    print(f"\n(benchmark wall time {time.perf_counter() - started:.0f} s)")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump(rows, handle, indent=2)
     return 0
 
 
+def _thread_counts(text: str) -> list[int]:
+    counts = [int(part) for part in text.split(",") if part.strip()]
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"thread counts must be positive integers separated by commas, got {text!r}")
+    return counts
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``pixelprep bench`` options."""
-    parser.add_argument("--model", default="examples/clip-vit-base-patch32", help="hub id, folder or preprocessor_config.json")
-    parser.add_argument("--images", default="examples/images", help="folder of real photos to rescale into the test set")
-    parser.add_argument("--scenario", nargs="+", default=["all"], help=f"any of {', '.join(SCENARIOS)} (default: all but memory)")
-    parser.add_argument("--rounds", type=int, default=5, help="timed rounds per contender (median reported)")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--json", default=None, help="also write the results as JSON here")
+    cores = os.cpu_count() or 1
+    parser.add_argument("--model", required=True, help="hub id, folder or preprocessor_config.json")
+    parser.add_argument("--images", default=os.path.join("tests", "fixtures", "images"), help="folder of real photos to build the test set from")
+    parser.add_argument(
+        "--scenario", nargs="+", default=None, help=f"any of {', '.join(SCENARIOS)}, or all (default: all but memory)"
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="timed rounds per contender and scenario (median reported; default 3)")
+    parser.add_argument("--batch-size", type=int, default=32, help="images per call in the input scenarios (default 32)")
+    parser.add_argument(
+        "--threads", type=_thread_counts, default=sorted({1, 2, cores}), help=f"pixelprep thread counts to compare, comma-separated (default {','.join(map(str, sorted({1, 2, cores})))})"
+    )
+    parser.add_argument("--memory-batch", type=int, default=256, help="images in the memory scenario's batch (default 256)")
+    parser.add_argument("--no-approximations", action="store_true", help="leave out the opt-in approximation contenders")
+    parser.add_argument("--cache-dir", default=default_cache_dir(), help="where generated JPEG/PNG photos are kept")
+    parser.add_argument("--json", default=None, help="also write every row as JSON to this file")

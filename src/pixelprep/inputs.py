@@ -13,9 +13,7 @@ import functools
 import io
 import os
 import pathlib
-import urllib.error
-import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +42,9 @@ class LoadOptions:
     convert_rgb: bool = False
     input_data_format: str | None = None  # "channels_first", "channels_last" or None to infer
     keep_pil: bool = False  # hand PIL images on as PIL (for backends that resize them with Pillow directly)
+    # Approximation "jpeg_draft": maps an upright (height, width) to the size the pipeline resizes it to;
+    # JPEG files may then decode at a reduced scale (see _jpeg_draft_scale). None decodes at full size.
+    draft_target: Callable[[int, int], tuple[int, int]] | None = None
 
 
 def _pil():
@@ -109,6 +110,10 @@ def describe(obj: Any) -> str:
 
 
 def _fetch_url(url: str, timeout: float | None = None, max_bytes: int | None = None) -> bytes:
+    # Imported here: urllib.request pulls in http, email and ssl, a quarter of `import pixelprep`.
+    import urllib.error
+    import urllib.request
+
     # Read the module settings at call time, so changing URL_TIMEOUT_S / URL_MAX_BYTES takes effect.
     timeout = URL_TIMEOUT_S if timeout is None else timeout
     max_bytes = URL_MAX_BYTES if max_bytes is None else max_bytes
@@ -127,11 +132,35 @@ def _fetch_url(url: str, timeout: float | None = None, max_bytes: int | None = N
     return data
 
 
-def open_image(source: Any, name: str | None = None):
+def _exif_orientation(image) -> int:
+    """The EXIF orientation tag of an opened PIL image (1 = upright)."""
+    try:
+        return image.getexif().get(_EXIF_ORIENTATION, 1) or 1
+    except Exception:  # a malformed EXIF block must not make a good image unreadable
+        return 1
+
+
+def _jpeg_draft_scale(height: int, width: int, orientation: int, target: Callable[[int, int], tuple[int, int]]) -> int:
+    """The largest JPEG DCT scale (8, 4 or 2) for a stored ``height`` x ``width`` image, or 1 for a full decode.
+
+    A scale qualifies when the scaled image stays at least twice the resize output on both sides and
+    resizes to the very same size, so the approximation never changes an output's shape.
+    """
+    if orientation in (5, 6, 7, 8):  # stored sideways
+        height, width = width, height
+    full = target(height, width)
+    for scale in (8, 4, 2):
+        scaled = (-(-height // scale), -(-width // scale))  # libjpeg rounds scaled sizes up
+        if scaled[0] >= 2 * full[0] and scaled[1] >= 2 * full[1] and target(*scaled) == full:
+            return scale
+    return 1
+
+
+def open_image(source: Any, name: str | None = None, draft_target: Callable[[int, int], tuple[int, int]] | None = None):
     """Decode a path, URL, data URI, byte string or file object into a loaded PIL image, EXIF-oriented.
 
     Animated images give their first frame. Raises our errors for missing, corrupt, truncated, empty
-    or oversized files.
+    or oversized files. ``draft_target``: see :class:`LoadOptions` (JPEG files only).
     """
     Image = _pil()
     label = name or describe(source)
@@ -160,6 +189,10 @@ def open_image(source: Any, name: str | None = None):
                 f"{label}: {image.size[0]}x{image.size[1]} pixels is over Pillow's MAX_IMAGE_PIXELS limit of "
                 f"{limit} (a possible decompression bomb); raise PIL.Image.MAX_IMAGE_PIXELS to allow it"
             )
+        if draft_target is not None and image.format == "JPEG":
+            scale = _jpeg_draft_scale(image.size[1], image.size[0], _exif_orientation(image), draft_target)
+            if scale > 1:  # Pillow picks the largest scale whose size is at least the one asked for: exactly 1/scale
+                image.draft(None, (image.size[0] // scale, image.size[1] // scale))
         image.load()
     except DecompressionBombError:
         raise
@@ -171,11 +204,8 @@ def open_image(source: Any, name: str | None = None):
         raise ImageDecodeError(f"{label}: cannot decode image: not a known image format") from exc
     except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
         raise ImageDecodeError(f"{label}: cannot decode image: {exc}") from exc
-    try:
-        orientation = image.getexif().get(_EXIF_ORIENTATION, 1)
-    except Exception:  # a malformed EXIF block must not make a good image unreadable
-        orientation = 1
-    if orientation not in (1, None):
+    orientation = _exif_orientation(image)
+    if orientation != 1:
         from PIL import ImageOps
 
         image = ImageOps.exif_transpose(image)
@@ -321,7 +351,7 @@ def _read_bytes(source: Any) -> bytes | None:
         return handle.read()
 
 
-def _decode_jpeg_to_array(data: bytes, label: str) -> np.ndarray | None:
+def _decode_jpeg_to_array(data: bytes, label: str, draft_target: Callable[[int, int], tuple[int, int]] | None = None) -> np.ndarray | None:
     """Decode a YCbCr or grayscale JPEG straight into an HWC array, EXIF-oriented; None when it does not apply.
 
     simplejpeg runs the same libjpeg-turbo decode as Pillow (same DCT and upsampling), so the pixels are
@@ -345,13 +375,17 @@ def _decode_jpeg_to_array(data: bytes, label: str) -> np.ndarray | None:
     if limit and height * width > limit:
         return None  # open_image raises the decompression-bomb error
     try:
-        array = simplejpeg.decode_jpeg(data, colorspace="GRAY" if colorspace == "Gray" else "RGB")
+        orientation = _exif_orientation(Image.open(io.BytesIO(data)))
+    except Exception:  # no readable header for Pillow: the decode below reports the problem
+        orientation = 1
+    scale = _jpeg_draft_scale(height, width, orientation, draft_target) if draft_target is not None else 1
+    minimum = (-(-height // scale), -(-width // scale)) if scale > 1 else (0, 0)  # libjpeg's 1/scale size
+    try:
+        array = simplejpeg.decode_jpeg(
+            data, colorspace="GRAY" if colorspace == "Gray" else "RGB", min_height=minimum[0], min_width=minimum[1]
+        )
     except ValueError as exc:  # strict mode: truncated or corrupt data is an error, as in Pillow
         raise ImageDecodeError(f"{label}: cannot decode image: {exc}") from exc
-    try:
-        orientation = Image.open(io.BytesIO(data)).getexif().get(_EXIF_ORIENTATION, 1)
-    except Exception:  # a malformed EXIF block must not make a good image unreadable
-        orientation = 1
     if orientation in _ORIENT:
         array = np.ascontiguousarray(_ORIENT[orientation](array))
     return array
@@ -471,10 +505,10 @@ def to_canonical(obj: Any, options: LoadOptions) -> Any:
     if isinstance(obj, pathlib.PurePath) or isinstance(obj, (str, bytes, bytearray, memoryview)) or hasattr(obj, "read"):
         if not options.keep_pil:
             data = _read_bytes(obj)
-            array = _decode_jpeg_to_array(data, label) if data else None
+            array = _decode_jpeg_to_array(data, label, options.draft_target) if data else None
             if array is not None:
                 return _to_rgb(array, label) if options.convert_rgb else array
-        return _from_pil(open_image(obj, label), options)
+        return _from_pil(open_image(obj, label, options.draft_target), options)
     raise UnsupportedInputError(f"cannot use an object of type {type(obj).__name__} as an image")
 
 

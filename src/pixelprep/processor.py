@@ -9,6 +9,7 @@ serves every backend.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import os
 import threading
@@ -23,7 +24,7 @@ from .backends.base import LANCZOS, RESAMPLE_NAMES, channel_broadcast_target
 from .errors import InvalidArgumentError, InvalidImageError, UnknownArgumentError
 from .features import BatchFeature
 from .inputs import LoadOptions, flatten_inputs, to_canonical
-from .params import CALL_ONLY_PARAMS, COMMON_PARAMS, normalize_size
+from .params import APPROXIMATIONS, CALL_ONLY_PARAMS, COMMON_PARAMS, normalize_size
 
 CONFIG_NAME = "preprocessor_config.json"
 # Keys that describe the file rather than the processor; never kept as unknown settings.
@@ -81,6 +82,49 @@ class CenterCrop:
     def describe(self) -> str:
         padding = f", padding with {self.fill}" if self.fill != 0 else ""
         return f"center crop {self.height}x{self.width}{padding}"
+
+
+@dataclass(frozen=True)
+class ResizeCropRegion:
+    """A resize then a center crop, resizing only the region the crop keeps (approximation "resize_crop_region").
+
+    The region's edges fall between source pixels, so the filter weights come from slightly shifted
+    positions and a few values move by about one level. Backends without region resizing, and crops
+    that need padding, run the exact resize and crop instead.
+    """
+
+    resize: Resize
+    crop: CenterCrop
+
+    def apply(self, backend: Backend, image: Any) -> Any:
+        height, width = backend.size(image)
+        target = geometry.resize_output_size(height, width, self.resize.size)
+        window = geometry.center_crop_window(*target, self.crop.height, self.crop.width, self.crop.rounding)
+        if min(target) >= 1 and target != (height, width) and not window.needs_padding:
+            scale_y, scale_x = height / target[0], width / target[1]
+            box = (window.left * scale_x, window.top * scale_y, (window.left + self.crop.width) * scale_x, (window.top + self.crop.height) * scale_y)
+            region = backend.resize_region(image, box, (self.crop.height, self.crop.width), self.resize.resample)
+            if region is not None:
+                return region
+        return self.crop.apply(backend, self.resize.apply(backend, image))
+
+
+def _fuse_resize_crop(steps: list[Any]) -> list[Any]:
+    """``steps`` with each plain resize directly followed by a center crop replaced by a :class:`ResizeCropRegion`."""
+    fused: list[Any] = []
+    for step in steps:
+        if type(step) is CenterCrop and fused and type(fused[-1]) is Resize:
+            fused[-1] = ResizeCropRegion(fused[-1], step)
+        else:
+            fused.append(step)
+    return fused
+
+
+def _draft_target(steps: list[Any]) -> Callable[[int, int], tuple[int, int]] | None:
+    """For approximation "jpeg_draft": the first step's resize output size, when the pipeline starts with a plain resize."""
+    first = steps[0] if steps else None
+    resize = first.resize if isinstance(first, ResizeCropRegion) else first if type(first) is Resize else None
+    return None if resize is None else functools.partial(geometry.resize_output_size, size=resize.size)
 
 
 def _describe_scale(factor: float) -> str:
@@ -313,6 +357,7 @@ class ImageProcessor:
                 where += f", then to a multiple of {params['size_divisor']}"
             lines.append(f"pad bottom/right to {where}")
         lines += self.describe_finalize(params)
+        lines += [f"approximation {name}: {APPROXIMATIONS[name]}" for name in params.get("approximations") or ()]
         return lines
 
     def describe_finalize(self, params: dict[str, Any]) -> list[str]:
@@ -341,8 +386,12 @@ class ImageProcessor:
         items = flatten_inputs(images)
         if not items:
             raise InvalidArgumentError("images is empty: pass at least one image")
-        options = LoadOptions(bool(params.get("do_convert_rgb")), params.get("input_data_format"), backend.accepts_pil)
+        approximations = params.get("approximations") or ()
         steps = self.steps(params)
+        if "resize_crop_region" in approximations:
+            steps = _fuse_resize_crop(steps)
+        draft_target = _draft_target(steps) if "jpeg_draft" in approximations else None
+        options = LoadOptions(bool(params.get("do_convert_rgb")), params.get("input_data_format"), backend.accepts_pil, draft_target)
         scale, mean, std = self.affine_parts(params)
 
         def transform(item: Any) -> Any:

@@ -44,6 +44,10 @@ class Backend(ABC):
     def resize(self, image: Any, size: tuple[int, int], resample: int) -> Any:
         """Resize to ``size`` = (height, width) with a PIL resampling filter number."""
 
+    def resize_region(self, image: Any, box: tuple[float, float, float, float], size: tuple[int, int], resample: int) -> Any:
+        """Resize only ``box`` = (left, top, right, bottom) in source pixels (fractions allowed) to ``size``; None where unsupported."""
+        return None
+
     @abstractmethod
     def crop(self, image: Any, top: int, left: int, height: int, width: int) -> Any:
         """The ``height`` x ``width`` region at (top, left); the region lies inside the image."""

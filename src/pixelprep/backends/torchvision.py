@@ -125,18 +125,18 @@ class TorchvisionBackend(Backend):
 
 
 def _tensor_from_numpy(array: np.ndarray) -> torch.Tensor:
-    """A tensor sharing ``array``'s memory; a 3-channel view of 4-byte pixels keeps the 4th byte in reach (see below)."""
-    base = array.base
+    """A tensor sharing ``array``'s memory; for a 3-channel view of 4-byte pixels, one spanning all 4 bytes (see below)."""
+    interface = getattr(array.base, "__array_interface__", None)  # the array, or Pillow's memory, this one views
     if (
-        array.ndim == 3
+        interface is not None
+        and array.ndim == 3
         and array.shape[2] == 3
-        and isinstance(base, np.ndarray)
-        and base.shape == (*array.shape[:2], 4)
-        and base.strides == array.strides
-        and base.dtype == array.dtype
-        and base.__array_interface__["data"][0] == array.__array_interface__["data"][0]
+        and tuple(interface["shape"]) == (*array.shape[:2], 4)
+        and interface["typestr"] == "|u1"
+        and interface["data"][0] == array.__array_interface__["data"][0]
+        and (interface.get("strides") or (4 * array.shape[1], 4, 1)) == array.strides
     ):
-        return torch.from_numpy(base)[..., :3]  # e.g. Pillow's RGB memory (RGBX), viewed without a copy
+        return torch.from_numpy(np.asarray(array.base))[..., :3]  # e.g. Pillow's RGB memory (RGBX), not copied
     return torch.from_numpy(array)
 
 
