@@ -344,3 +344,30 @@ def test_animated_images_give_their_first_frame(name: str, backend: str) -> None
         assert image.n_frames == 3
         image.seek(2)  # a PIL image left on a later frame still gives frame 0
         _assert_is_frame_zero(decode(image, backend))
+
+
+@pytest.mark.parametrize("backend", ["torchvision", "pil"])
+def test_unconverted_gray_and_rgb_images_keep_their_channels_in_a_list(backend: str) -> None:
+    """With conversion off and no mean, a gray image stays 1-channel beside RGB ones (as in transformers)."""
+    processor = pixelprep.ViTImageProcessor(backend=backend, do_convert_rgb=False, do_normalize=False, size={"height": 8, "width": 8})
+    rgb = np.full((10, 12, 3), 51, np.uint8)
+    gray = np.full((10, 12), 102, np.uint8)
+    values = processor([rgb, gray], return_tensors=None)["pixel_values"]
+    assert [tuple(v.shape) for v in values] == [(3, 8, 8), (1, 8, 8)]
+    np.testing.assert_allclose(np.asarray(values[0]), 0.2, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(values[1]), 0.4, atol=1e-6)
+
+
+@pytest.mark.parametrize("backend", ["torchvision", "pil"])
+def test_alpha_images_meet_a_three_value_mean_as_rgb_on_white(backend: str) -> None:
+    """ViT leaves do_convert_rgb unset: an RGBA image is blended onto white, exactly as do_convert_rgb=True does."""
+    rgba = np.zeros((16, 16, 4), np.uint8)
+    rgba[..., 0] = 200
+    rgba[..., 3] = np.linspace(0, 255, 16, dtype=np.uint8)[None, :]
+    processor = pixelprep.ViTImageProcessor(backend=backend)
+    unset = processor(rgba, return_tensors="np")["pixel_values"]
+    converted = processor(rgba, do_convert_rgb=True, return_tensors="np")["pixel_values"]
+    assert unset.shape == (1, 3, 224, 224)
+    np.testing.assert_array_equal(unset, converted)
+    with pytest.raises(pixelprep.InvalidArgumentError, match="image_mean has 3 values but the image has 4"):
+        processor(rgba, do_convert_rgb=False)

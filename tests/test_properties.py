@@ -72,21 +72,20 @@ def valid_images(draw: st.DrawFn) -> tuple[list[np.ndarray], int, str, str | Non
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @PROPERTY_SETTINGS
-@given(family=st.sampled_from(sorted(FAMILIES)), drawn=valid_images(), as_tensor=st.booleans())
-def test_valid_images_give_the_documented_output(backend: str, family: str, drawn: tuple, as_tensor: bool) -> None:
+@given(family=st.sampled_from(sorted(FAMILIES)), drawn=valid_images(), as_tensor=st.booleans(), draw_refusal=st.booleans())
+def test_valid_images_give_the_documented_output(backend: str, family: str, drawn: tuple, as_tensor: bool, draw_refusal: bool) -> None:
     images, channels, dtype, input_data_format = drawn
     processor = processor_for(family, backend)
     inputs = [torch.from_numpy(image) for image in images] if as_tensor else images
     kwargs: dict[str, Any] = {"input_data_format": input_data_format, "return_tensors": "np"}
     if dtype == "float32":
         kwargs["do_rescale"] = False  # already in [0, 1]
-    converts = bool(processor.do_convert_rgb)
-    if channels == 4 and not converts:
-        # RGBA meets a 3-value mean: the error says how to fix it.
+    if channels == 4 and draw_refusal:
+        # RGBA meets a 3-value mean with conversion turned off on purpose: the error says how to fix it.
         with pytest.raises(InvalidArgumentError, match="do_convert_rgb"):
-            processor(inputs, **kwargs)
+            processor(inputs, do_convert_rgb=False, **kwargs)
         return
-    values = processor(inputs, **kwargs)["pixel_values"]
+    values = processor(inputs, **kwargs)["pixel_values"]  # unset do_convert_rgb + 3-value mean: every layout becomes RGB
     assert isinstance(values, np.ndarray)
     assert values.shape == (len(images), 3, *FAMILIES[family][2])
     assert values.dtype == np.float32

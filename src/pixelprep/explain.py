@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .inputs import LoadOptions, to_canonical
+from .inputs import to_canonical
 
 PANEL_HEIGHT = 224  # every image is drawn this high (captions give the real size) ...
 PANEL_MAX_WIDTH = 400  # ... unless that would make it wider than this
@@ -40,7 +40,7 @@ def explain_steps(processor: Any, source: Any) -> list[tuple[str, np.ndarray]]:
     """(caption, HWC uint8 image) for the input, after each geometric step, and as the model sees it."""
     params = processor.resolve()
     backend = processor.backend
-    image = backend.from_canonical(to_canonical(source, LoadOptions(bool(params.get("do_convert_rgb")), params.get("input_data_format"))))
+    image = backend.from_canonical(to_canonical(source, processor.load_options(params)))
     panels = [("input" + (", converted to RGB" if params.get("do_convert_rgb") else ""), backend.to_numpy(image))]
     for step in processor.steps(params):
         image = backend.realize(step.apply(backend, image))

@@ -319,6 +319,20 @@ class ImageProcessor:
             raise InvalidArgumentError("do_resize is True but size is not set")
         return [Resize(params["size"], params["resample"])]
 
+    @staticmethod
+    def load_options(params: dict[str, Any], keep_pil: bool = False, draft_target: Callable[[int, int], tuple[int, int]] | None = None) -> LoadOptions:
+        """How inputs are decoded for ``params``: as RGB when ``do_convert_rgb`` says so, or when it is unset and a 3-value ``image_mean`` says the model sees RGB.
+
+        The second case covers gray, gray+alpha, RGBA, palette and CMYK images given to families that
+        never convert (ViT, DETR, ...): transformers raises there, reads palette indices as pixels, or
+        returns 1-channel tensors that the model cannot take.
+        """
+        convert = params.get("do_convert_rgb")
+        if convert is None:
+            mean = params.get("image_mean")
+            convert = isinstance(mean, (list, tuple)) and len(mean) == 3
+        return LoadOptions(bool(convert), params.get("input_data_format"), keep_pil, draft_target)
+
     def steps(self, params: dict[str, Any]) -> list[Any]:
         """Per-image geometric steps, in order, for the resolved ``params``."""
         steps: list[Any] = []
@@ -391,7 +405,7 @@ class ImageProcessor:
         if "resize_crop_region" in approximations:
             steps = _fuse_resize_crop(steps)
         draft_target = _draft_target(steps) if "jpeg_draft" in approximations else None
-        options = LoadOptions(bool(params.get("do_convert_rgb")), params.get("input_data_format"), backend.accepts_pil, draft_target)
+        options = self.load_options(params, backend.accepts_pil, draft_target)
         scale, mean, std = self.affine_parts(params)
 
         def transform(item: Any) -> Any:
@@ -422,8 +436,8 @@ class ImageProcessor:
                     raise InvalidArgumentError(f"pad_size {canvas[0]}x{canvas[1]} is smaller than an image of {h}x{w}")
             canvases = [canvas] * len(images)
 
-        def expand(image: Any) -> Any:
-            return image if backend.channels(image) != 1 or 3 not in channels else _repeat_channels(backend, image)
+        def expand(image: Any, channels_out: int) -> Any:
+            return _repeat_channels(backend, image) if backend.channels(image) == 1 and channels_out == 3 else image
 
         uniform = len(set(canvases)) == 1 and len(channels) == 1
         if uniform:
@@ -437,7 +451,11 @@ class ImageProcessor:
                 for image, (ch, cw) in zip(images, canvases)
             ]
         slots = [outputs[i][:, :h, :w] for i, (h, w) in enumerate(sizes)]
-        _map(lambda i: backend.write_chw(expand(images[i]), slots[i], affines[slots[i].shape[0]]), list(range(len(images))), self.num_threads)
+        def write(i: int) -> None:
+            channels_out = slots[i].shape[0]
+            backend.write_chw(expand(images[i], channels_out), slots[i], affines[channels_out])
+
+        _map(write, list(range(len(images))), self.num_threads)
         pixel_values = outputs
         if params.get("data_format") == "channels_last":
             pixel_values = _channels_last(pixel_values)

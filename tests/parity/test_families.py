@@ -18,6 +18,7 @@ import pytest
 import torch
 import transformers
 from PIL import Image
+from transformers.image_transforms import convert_to_rgb
 
 import pixelprep
 from pixelprep import InvalidArgumentError
@@ -118,27 +119,26 @@ def _ours(case_id: str, backend: str) -> pixelprep.ImageProcessor:
     return getattr(pixelprep, f"{case.family}ImageProcessor").from_dict(case.config, backend=backend)
 
 
-def documented_input(image: Image.Image, converts_rgb: bool, normalizes_rgb: bool, to_eight_bit) -> Image.Image | None:
-    """The image transformers must be given to produce what pixelprep documents for ``image``; None when both must refuse.
+def documented_input(image: Image.Image, converts_rgb: bool, rgb_mean: bool, to_eight_bit) -> Image.Image:
+    """The image transformers must be given to produce what pixelprep documents for ``image``.
 
-    16-bit images are scaled by value to 8 bits. Without ``do_convert_rgb``, palette and CMYK images
-    become RGB(A), 1-bit becomes L, and a gray image meeting a 3-value mean is gray RGB; an image with
-    alpha meeting a 3-value mean is an error on both sides.
+    16-bit images are scaled by value to 8 bits. Where ``do_convert_rgb`` is unset and the mean has 3
+    values, every image is made RGB the way transformers' own ``convert_to_rgb`` does (transformers
+    raises on gray or alpha there, or reads palette indices); otherwise palette and CMYK images
+    become RGB(A) and 1-bit becomes L.
     """
     if image.mode.startswith("I"):
         image = to_eight_bit(image)
     if converts_rgb:
         return image
+    if rgb_mean:
+        return convert_to_rgb(image)
     if image.mode == "P":
         image = image.convert("RGBA" if image.info.get("transparency") is not None else "RGB")
     elif image.mode == "CMYK":
         image = image.convert("RGB")
     elif image.mode == "1":
         image = image.convert("L")
-    if normalizes_rgb and image.mode == "L":
-        return image.convert("RGB")
-    if normalizes_rgb and image.mode in ("LA", "RGBA"):
-        return None
     return image
 
 
@@ -156,19 +156,13 @@ def test_matches_transformers(case: Case, backend: str, image_path, load_image, 
     image = load_image(image_path)
     # the default configs read the file themselves (decode + EXIF); the others take the decoded PIL image
     source = str(image_path) if case.name == "default" else image
-    normalizes_rgb = bool(ours.do_normalize) and ours.image_mean is not None and len(ours.image_mean) == 3
-    reference = documented_input(image, bool(ours.do_convert_rgb), normalizes_rgb, to_eight_bit)
+    rgb_mean = ours.do_convert_rgb is None and ours.image_mean is not None and len(ours.image_mean) == 3
+    reference = documented_input(image, bool(ours.do_convert_rgb), rgb_mean, to_eight_bit)
     what = f"{case.id} [{backend}] {image_path.name} ({image.mode})"
-    if reference is None:
-        with pytest.raises(InvalidArgumentError, match="do_convert_rgb"):
-            ours(source, **case.call)
-        with pytest.raises((ValueError, RuntimeError)):
-            theirs(image, **case.call)
-        return
     expected = _channels_first_reference(case, to_numpy(theirs(reference, **case.call)["pixel_values"]))
     got = ours(source, **case.call)["pixel_values"]
     compare(got, expected, atol=ATOL, what=what)
-    if normalizes_rgb or ours.do_convert_rgb:
+    if rgb_mean or ours.do_convert_rgb:
         channel_axis = -1 if case.config.get("data_format") == "channels_last" else -3
         assert to_numpy(got)[0].shape[channel_axis] == 3, f"{what}: expected 3 channels"
 

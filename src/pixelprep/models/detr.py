@@ -20,7 +20,7 @@ from ..backends import Backend
 from ..backends.base import NEAREST
 from ..errors import InvalidArgumentError
 from ..features import BatchFeature
-from ..inputs import LoadOptions, flatten_inputs, to_canonical
+from ..inputs import flatten_inputs, to_canonical
 from ..params import normalize_bool
 from ..processor import ImageProcessor, Resize, _map
 from .constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
@@ -267,7 +267,7 @@ class DetrImageProcessor(ImageProcessor):
         items = flatten_inputs(images)
         if not items:
             raise InvalidArgumentError("images is empty: pass at least one image")
-        options = LoadOptions(bool(params.get("do_convert_rgb")), params.get("input_data_format"), backend.accepts_pil)
+        options = self.load_options(params, backend.accepts_pil)
         steps = self.steps(params)
 
         def transform(item: Any) -> tuple[Any, tuple[int, int]]:

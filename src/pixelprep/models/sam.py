@@ -10,7 +10,7 @@ from ..backends import Backend
 from ..backends.base import NEAREST
 from ..errors import InvalidArgumentError
 from ..features import BatchFeature
-from ..inputs import LoadOptions, flatten_inputs, to_canonical
+from ..inputs import flatten_inputs, to_canonical
 from ..params import normalize_size, normalize_square_size
 from ..processor import Resize
 from ..segmentation import LabelMapProcessor, back, size_list, to_torch, transform_label_maps
@@ -105,7 +105,7 @@ class SamImageProcessor(LabelMapProcessor):
         """Same as calling the processor; also returns ``original_sizes`` and ``reshaped_input_sizes``."""
         params = self.resolve(kwargs)
         backend = self._backend_for(params.get("device"))
-        options = LoadOptions(bool(params.get("do_convert_rgb")), params.get("input_data_format"), backend.accepts_pil)
+        options = self.load_options(params, backend.accepts_pil)
         # decoded once here for the sizes; the pipeline then takes the decoded (channels-last) images as they are
         loaded = [to_canonical(item, options) for item in flatten_inputs(images)]
         original = [backend.size(backend.from_canonical(image)) for image in loaded]
