@@ -1,0 +1,110 @@
+"""Configs shaped like the ones real checkpoints ship, loaded from a folder by both AutoImageProcessors.
+
+``tests/fixtures/hub_configs.json`` holds one ``preprocessor_config.json`` per entry, written in the
+form of the checkpoint named in ``like`` (legacy ``feature_extractor_type`` names, int sizes,
+``max_size``, ``reduce_labels``, ``size_divisibility``, nulls, ``...Fast`` names). They were written
+by hand from what those checkpoints are known to ship, not downloaded: nothing here reads the hub.
+
+Each folder is loaded by ``pixelprep.AutoImageProcessor`` and ``transformers.AutoImageProcessor``
+(same backend), so the legacy-key handling of both loaders is compared, not just the classes. Ours
+reads the image files itself (decode, EXIF); transformers gets the decoded image, converted to RGB
+with its own ``convert_to_rgb`` where pixelprep documents that it converts (README, "Where
+pixelprep differs from transformers on purpose").
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import transformers
+from PIL import Image
+from transformers.image_transforms import convert_to_rgb
+
+import pixelprep
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+HUB_CONFIGS: dict[str, dict[str, Any]] = json.loads((FIXTURES / "hub_configs.json").read_text())
+IMAGES = [
+    "photo_rgb_640x427.jpg",
+    "exif_orientation6_stored240x320_display320x240.jpg",
+    "gray_l_257x257.jpg",
+    "cmyk_photo_320x213.jpg",
+    "palette_p_trns_240x160.png",
+    "rgba_alpha_radial_256x192.png",
+    "wide_rgb_1200x90.jpg",
+    "gray16_i16_301x203.png",
+]
+BATCH = ["photo_rgb_640x427.jpg", "photo_rgb_333x517.jpg", "tall_rgb_90x1200.jpg"]
+ATOL = 1e-4
+
+
+def _config(name: str) -> dict[str, Any]:
+    config = dict(HUB_CONFIGS[name]["config"])
+    if name == "imagegpt":  # 512 colour clusters, as the real file has, drawn here instead of stored
+        rng = random.Random(0)
+        config["clusters"] = [[rng.uniform(-1, 1) for _ in range(3)] for _ in range(512)]
+    return config
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("hub_configs")
+    out = {}
+    for name in HUB_CONFIGS:
+        folder = root / name
+        folder.mkdir()
+        (folder / "preprocessor_config.json").write_text(json.dumps(_config(name)))
+        out[name] = folder
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def _processors(folder: Path, backend: str) -> tuple[Any, Any]:
+    transformers.logging.set_verbosity_error()
+    theirs = transformers.AutoImageProcessor.from_pretrained(str(folder), backend=backend)
+    ours = pixelprep.AutoImageProcessor.from_pretrained(str(folder), backend=backend)
+    return ours, theirs
+
+
+def _reference_input(path: Path, load_image, to_eight_bit, converts: bool) -> Image.Image:
+    image = load_image(path)
+    if image.mode.startswith("I"):
+        image = to_eight_bit(image)
+    return convert_to_rgb(image) if converts else image
+
+
+@pytest.mark.parametrize("backend", ["torchvision", "pil"])
+@pytest.mark.parametrize("name", sorted(HUB_CONFIGS))
+def test_hub_config_matches_transformers(name: str, backend: str, folders, fixture_path, load_image, to_eight_bit, compare, to_numpy) -> None:
+    ours, theirs = _processors(folders[name], backend)
+    assert type(ours).__name__ == type(theirs).__name__.removesuffix("Pil"), "both loaders resolve the same family"
+    key = "input_ids" if name == "imagegpt" else "pixel_values"
+    # Every image meets a model that sees RGB: families with a 3-value mean make it RGB (see the module docstring).
+    rgb_model = bool(ours.do_convert_rgb) or (ours.image_mean is not None and len(ours.image_mean) == 3)
+    for file_name in IMAGES:
+        path = fixture_path(file_name)
+        reference = _reference_input(path, load_image, to_eight_bit, rgb_model)
+        expected = to_numpy(theirs(reference, return_tensors="np")[key])
+        got = ours(str(path), return_tensors="np")[key]
+        if key == "input_ids":
+            assert got.shape == expected.shape and (got == expected).mean() >= 0.999, f"{name} [{backend}] {file_name}"
+        else:
+            compare(got, expected, atol=ATOL, what=f"{name} [{backend}] {file_name}")
+    # a batch of differently shaped photos: every output (pixel_mask too, where a family pads)
+    paths = [fixture_path(f) for f in BATCH]
+    expected = theirs([load_image(p) for p in paths], return_tensors=None)
+    got = ours([str(p) for p in paths], return_tensors=None)
+    assert set(got) == set(expected), f"{name} [{backend}]: output keys"
+    for output in expected:
+        if output == "input_ids":
+            assert np.mean(np.asarray(to_numpy(got[output])) == np.asarray(to_numpy(expected[output]))) >= 0.999
+        elif output.endswith("_sizes"):  # SAM's (height, width) pairs
+            assert np.array_equal(np.asarray(to_numpy(got[output])), np.asarray(to_numpy(expected[output]))), f"{name} [{backend}] {output}"
+        else:
+            compare(got[output], expected[output], atol=ATOL, what=f"{name} [{backend}] batch {output}")
