@@ -145,3 +145,23 @@ def test_photo_sources_need_real_photos(tmp_path: Path) -> None:
 def test_unknown_scenario_is_a_usage_error(tiny_clip: Path, capsys: pytest.CaptureFixture) -> None:
     assert main(["bench", "--model", str(tiny_clip), "--scenario", "nope"]) == 2
     assert "unknown scenario" in capsys.readouterr().err
+
+
+def test_detr_scenario_compares_pixel_values_and_masks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setattr(benchmark, "PHOTO_SIZES", TINY_SIZES)
+    detr = tmp_path / "detr"
+    detr.mkdir()
+    config = json.loads((Path(__file__).parent.parent / "examples" / "detr-resnet-50" / "preprocessor_config.json").read_text())
+    config["size"] = {"shortest_edge": 32, "longest_edge": 48}
+    (detr / "preprocessor_config.json").write_text(json.dumps(config))
+    out = tmp_path / "rows.json"
+    argv = ["bench", "--model", str(detr), "--detr-model", str(detr), "--images", str(IMAGES_DIR), "--rounds", "1"]
+    assert main([*argv, "--scenario", "detr", "--json", str(out)]) == 0
+    rows = {row["contender"]: row for row in json.loads(out.read_text())}
+    assert rows["pixelprep-torchvision"]["max_diff"] == 0 and rows["pixelprep-pil"]["max_diff"] == 0
+    assert "differences cover pixel_values and pixel_mask" in capsys.readouterr().out
+    # the mask travels as a fourth channel: a wrong mask would show as a difference of 1
+    contenders = {c.name: c for c in benchmark.build_contenders(str(detr), approximations=False, open_clip=False)}
+    photos = benchmark.cycle(benchmark.photo_variants(str(IMAGES_DIR)), benchmark.DETR_BATCH)
+    output = contenders["pixelprep-pil"].run(photos)
+    assert output.shape[:2] == (benchmark.DETR_BATCH, 4) and set(np.unique(output[:, 3])) == {0.0, 1.0}

@@ -37,10 +37,12 @@ SCENARIOS = {
     "png": "PNG files on disk, paths in",
     "batch": "batch sizes 1, 8, 32 and 128 of decoded photos",
     "threads": "pixelprep's thread count",
+    "detr": "DETR (shortest edge 800, longest 1333), a padded batch of decoded photos",
     "memory": "peak memory for a large batch of JPEG paths, one fresh interpreter per contender",
     "import": "import and first call, fresh interpreters",
 }
-DEFAULT_SCENARIOS = ("pil", "numpy", "torch", "files", "png", "batch", "threads", "import")
+DEFAULT_SCENARIOS = ("pil", "numpy", "torch", "files", "png", "batch", "threads", "detr", "import")
+DETR_BATCH = 8
 BATCH_SIZES = (1, 8, 32, 128)
 INPUT_KINDS = ("pil", "numpy", "torch", "files", "png")
 _RESAMPLE_NAMES = {2: "bilinear", 3: "bicubic"}  # the filters open_clip's transform takes by name
@@ -146,7 +148,16 @@ def _to_numpy(value: Any) -> np.ndarray:
 
 
 def _pixel_values(processor: Any) -> Callable[[list[Any]], np.ndarray]:
-    return lambda inputs: _to_numpy(processor(inputs, return_tensors="np")["pixel_values"])
+    """A contender's run: ``pixel_values``, with ``pixel_mask`` (where the family pads) as one more channel, so both are compared."""
+
+    def run(inputs: list[Any]) -> np.ndarray:
+        batch = processor(inputs, return_tensors="np")
+        values = _to_numpy(batch["pixel_values"])
+        if "pixel_mask" not in batch:
+            return values
+        return np.concatenate([values, _to_numpy(batch["pixel_mask"])[:, None].astype(values.dtype)], axis=1)
+
+    return run
 
 
 def _open_clip_contender(processor: Any) -> Contender | None:
@@ -412,6 +423,12 @@ def run_benchmark(args: argparse.Namespace) -> int:
             rounds = max(1, round(args.rounds * 32 / max(size, 32)))
             measure(exact, cycle(variants, size), rounds, calls_per_round=max(1, 8 // size))
             rows += report(f"batch size {size}, decoded photos", exact, size, time.perf_counter() - start)
+    if "detr" in scenarios:
+        start = time.perf_counter()
+        detr = build_contenders(args.detr_model, approximations=False, open_clip=False)
+        measure(detr, cycle(variants, DETR_BATCH), args.rounds)
+        title = f"{SCENARIOS['detr']}: {args.detr_model}, batch {DETR_BATCH} (differences cover pixel_values and pixel_mask)"
+        rows += report(title, detr, DETR_BATCH, time.perf_counter() - start)
     if "threads" in scenarios:
         from . import AutoImageProcessor
 
@@ -459,6 +476,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=32, help="images per call in the input scenarios (default 32)")
     parser.add_argument(
         "--threads", type=_thread_counts, default=sorted({1, 2, cores}), help=f"pixelprep thread counts to compare, comma-separated (default {','.join(map(str, sorted({1, 2, cores})))})"
+    )
+    parser.add_argument(
+        "--detr-model", default=os.path.join("examples", "detr-resnet-50"), help="the detection config of the detr scenario (default: examples/detr-resnet-50)"
     )
     parser.add_argument("--memory-batch", type=int, default=256, help="images in the memory scenario's batch (default 256)")
     parser.add_argument("--no-approximations", action="store_true", help="leave out the opt-in approximation contenders")

@@ -109,6 +109,12 @@ class ResizeCropRegion:
         return self.crop.apply(backend, self.resize.apply(backend, image))
 
 
+def _zero_outside(array: Any, height: int, width: int) -> None:
+    """Zero the padding of ``array`` (..., H, W): everything below row ``height`` or right of column ``width``."""
+    array[..., height:, :] = 0
+    array[..., :height, width:] = 0
+
+
 def _fuse_resize_crop(steps: list[Any]) -> list[Any]:
     """``steps`` with each plain resize directly followed by a center crop replaced by a :class:`ResizeCropRegion`."""
     fused: list[Any] = []
@@ -442,9 +448,8 @@ class ImageProcessor:
         uniform = len(set(canvases)) == 1 and len(channels) == 1
         if uniform:
             (height, width), (c,) = canvases[0], tuple(channels)
-            # Without padding every element is written below: skip the zero fill (a full pass over the batch).
-            fill = backend.allocate_unfilled if set(sizes) == {(height, width)} else backend.allocate
-            outputs = fill((len(images), c, height, width), dtype)
+            # Every element is written below (the padding by _zero_outside): no zero fill, a full pass over the batch.
+            outputs = backend.allocate_unfilled((len(images), c, height, width), dtype)
         else:
             outputs = [
                 backend.allocate((channel_broadcast_target(backend.channels(image), mean), ch, cw), dtype)
@@ -454,6 +459,8 @@ class ImageProcessor:
         def write(i: int) -> None:
             channels_out = slots[i].shape[0]
             backend.write_chw(expand(images[i], channels_out), slots[i], affines[channels_out])
+            if uniform:
+                _zero_outside(outputs[i], *sizes[i])
 
         _map(write, list(range(len(images))), self.num_threads)
         pixel_values = outputs
@@ -461,9 +468,10 @@ class ImageProcessor:
             pixel_values = _channels_last(pixel_values)
         data = {"pixel_values": pixel_values}
         if params.get("do_pad") and params.get("return_pixel_mask"):
-            mask = backend.allocate((len(images), canvases[0][0], canvases[0][1]), "int64")
+            mask = backend.allocate_unfilled((len(images), canvases[0][0], canvases[0][1]), "int64")
             for i, (h, w) in enumerate(sizes):
                 mask[i, :h, :w] = 1
+                _zero_outside(mask[i], h, w)
             data["pixel_mask"] = mask
         return BatchFeature(data)
 
