@@ -133,3 +133,39 @@ def test_pickle_round_trip() -> None:
     assert isinstance(clone, BatchFeature) and set(clone) == set(feature)
     for key in feature:
         assert torch.equal(clone[key], feature[key])
+
+
+class _FakeArray:
+    """What a stand-in ``jnp.asarray`` / ``mx.array`` returns: the NumPy array it was given."""
+
+    def __init__(self, array: np.ndarray) -> None:
+        self.array = array
+
+
+@pytest.mark.parametrize(("tensor_type", "module", "function"), [("jax", "jax.numpy", "asarray"), ("mlx", "mlx.core", "array")])
+def test_jax_and_mlx_get_every_value_as_one_stacked_array(tensor_type: str, module: str, function: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Neither package is installed here: stand-in modules check what pixelprep hands them."""
+    import sys
+    import types
+
+    parent, child = module.split(".")
+    fake = types.ModuleType(module)
+    setattr(fake, function, _FakeArray)
+    monkeypatch.setitem(sys.modules, parent, types.ModuleType(parent))
+    monkeypatch.setitem(sys.modules, module, fake)
+    feature = _feature()
+    feature["pixel_values"] = [torch.zeros(3, 4, 5), torch.ones(3, 4, 5)]  # a list of tensors is stacked first
+    feature.convert_to_tensors(tensor_type)
+    assert isinstance(feature["pixel_values"], _FakeArray) and feature["pixel_values"].array.shape == (2, 3, 4, 5)
+    np.testing.assert_array_equal(feature["input_ids"].array, np.arange(6).reshape(2, 3))
+
+
+@pytest.mark.parametrize("tensor_type", ["jax", "mlx"])
+def test_a_missing_tensor_package_is_named(tensor_type: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, tensor_type, None)  # import fails as if it were not installed
+    from pixelprep import BackendUnavailableError
+
+    with pytest.raises(BackendUnavailableError, match=f"needs the {tensor_type} package"):
+        _feature().convert_to_tensors(tensor_type)

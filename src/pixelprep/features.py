@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InvalidArgumentError, OutputShapeError
+from .errors import BackendUnavailableError, InvalidArgumentError, OutputShapeError
 
 TENSOR_TYPES = ("pt", "np", "jax", "mlx")
 
@@ -61,12 +61,18 @@ def convert_value(value: Any, tensor_type: str | None) -> Any:
     if tensor_type == "np":
         return array
     if tensor_type == "jax":
-        import jax.numpy as jnp
+        return _optional_module("jax.numpy", "jax").asarray(array)
+    return _optional_module("mlx.core", "mlx").array(array)
 
-        return jnp.asarray(array)
-    import mlx.core as mx
 
-    return mx.array(array)
+def _optional_module(module: str, package: str) -> Any:
+    """Import ``module`` for a tensor type, or say which package ``return_tensors`` needs."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise BackendUnavailableError(f"return_tensors={package!r} needs the {package} package (pip install {package})") from exc
 
 
 class BatchFeature(UserDict):
