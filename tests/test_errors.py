@@ -219,3 +219,19 @@ def test_steps_switched_on_without_their_settings() -> None:
     processor = ViTImageProcessor(backend="pil")
     with pytest.raises(InvalidArgumentError, match="crop_size"):
         processor(str(PHOTO), do_center_crop=True)
+
+
+def test_pillow_bomb_rule_warns_over_the_limit_and_refuses_over_twice(clip: CLIPImageProcessor, tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pillow's own rule, which transformers inherits: a photo just over MAX_IMAGE_PIXELS loads with a warning."""
+    from PIL import Image
+
+    for suffix in ("png", "jpg"):
+        path = tmp_path / f"big.{suffix}"
+        Image.new("RGB", (100, 60), (200, 10, 10)).save(path)
+        monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 4000)  # 6000 pixels: over the limit, under twice it
+        with pytest.warns(Image.DecompressionBombWarning):
+            assert clip(str(path), return_tensors="np")["pixel_values"].shape == (1, 3, 224, 224)
+        monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 2999)  # over twice the limit
+        with pytest.raises(DecompressionBombError, match=f"big.{suffix}.*decompression bomb"):
+            clip(str(path))
+        monkeypatch.undo()

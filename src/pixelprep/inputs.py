@@ -182,22 +182,15 @@ def open_image(source: Any, name: str | None = None, draft_target: Callable[[int
     elif isinstance(source, (str, os.PathLike)) and os.path.getsize(source) == 0:
         raise ImageDecodeError(f"{label}: empty file, no image data")
     try:
+        # Pillow's rule, kept as it is: over MAX_IMAGE_PIXELS it warns (a 100 MP photo still loads), over twice it refuses.
         image = Image.open(source)
-        limit = Image.MAX_IMAGE_PIXELS
-        if limit and image.size[0] * image.size[1] > limit:
-            raise DecompressionBombError(
-                f"{label}: {image.size[0]}x{image.size[1]} pixels is over Pillow's MAX_IMAGE_PIXELS limit of "
-                f"{limit} (a possible decompression bomb); raise PIL.Image.MAX_IMAGE_PIXELS to allow it"
-            )
         if draft_target is not None and image.format == "JPEG":
             scale = _jpeg_draft_scale(image.size[1], image.size[0], _exif_orientation(image), draft_target)
             if scale > 1:  # Pillow picks the largest scale whose size is at least the one asked for: exactly 1/scale
                 image.draft(None, (image.size[0] // scale, image.size[1] // scale))
         image.load()
-    except DecompressionBombError:
-        raise
     except Image.DecompressionBombError as exc:
-        raise DecompressionBombError(f"{label}: {exc}") from exc
+        raise DecompressionBombError(f"{label}: {exc} (raise PIL.Image.MAX_IMAGE_PIXELS to allow it)") from exc
     except FileNotFoundError as exc:
         raise ImageNotFoundError(f"{label}: no such image file") from exc
     except Image.UnidentifiedImageError as exc:  # Pillow's text names a BytesIO by its address: not reproducible
@@ -373,7 +366,7 @@ def _decode_jpeg_to_array(data: bytes, label: str, draft_target: Callable[[int, 
     Image = _pil()
     limit = Image.MAX_IMAGE_PIXELS
     if limit and height * width > limit:
-        return None  # open_image raises the decompression-bomb error
+        return None  # open_image gives Pillow's decompression-bomb warning or our error
     try:
         orientation = _exif_orientation(Image.open(io.BytesIO(data)))
     except Exception:  # no readable header for Pillow: the decode below reports the problem
