@@ -40,8 +40,9 @@ def explain_steps(processor: Any, source: Any) -> list[tuple[str, np.ndarray]]:
     """(caption, HWC uint8 image) for the input, after each geometric step, and as the model sees it."""
     params = processor.resolve()
     backend = processor.backend
-    image = backend.from_canonical(to_canonical(source, processor.load_options(params)))
-    panels = [("input" + (", converted to RGB" if params.get("do_convert_rgb") else ""), backend.to_numpy(image))]
+    options = processor.load_options(params)
+    image = backend.from_canonical(to_canonical(source, options))
+    panels = [("input" + (", converted to RGB" if options.convert_rgb else ""), backend.to_numpy(image))]
     for step in processor.steps(params):
         image = backend.realize(step.apply(backend, image))
         panels.append((step.describe(), backend.to_numpy(image)))
