@@ -20,7 +20,7 @@ from safetensors.numpy import load_file
 import pixelprep.models
 from pixelprep import AutoImageProcessor, InvalidArgumentError
 from pixelprep.cli import main
-from pixelprep.runner import expand_inputs, run_job
+from pixelprep.runner import expand_inputs, read_row, run_job
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = str(ROOT / "examples" / "clip-vit-base-patch32")
@@ -75,20 +75,27 @@ def test_rows_equal_the_python_api_and_errors_are_reported(tmp_path, processor):
 
 
 def test_outputs_that_depend_on_the_batch_or_differ_in_size(tmp_path):
-    """DETR pads to the largest image of a batch: each row still equals the image processed alone; a shard
-    cannot hold outputs of different sizes, and says how to fix it."""
-    detr = pixelprep.models.DetrImageProcessor(backend="pil")
-    inputs = [PHOTOS[0], str(IMAGES / "tall_rgb_90x1200.jpg")]
-    result = run_job(detr, inputs, str(tmp_path / "one"), shard_size=1, batch_size=2, log=io.StringIO())
-    assert (result.failed, result.shards_written) == (0, 2)
-    for entry, path in zip(read_manifest(tmp_path / "one"), inputs):
-        shard, alone = load_file(str(tmp_path / "one" / entry["shard"])), detr(path, return_tensors="np")
-        assert shard.keys() == {"pixel_values", "pixel_mask"}
-        for key in shard:
-            np.testing.assert_array_equal(shard[key][entry["row"]], alone[key][0])
-    assert main(["run", *inputs, "--model", MODEL, "--backend", "pil", "--out", str(tmp_path / "ok")]) == 0  # fixed size: fine
-    with pytest.raises(InvalidArgumentError, match="different shapes within one shard.*--shard-size 1"):
-        run_job(detr, inputs, str(tmp_path / "two"), shard_size=2, log=io.StringIO())
+    """DETR pads to the largest image of a batch: each row still equals the image processed alone; outputs
+    of different sizes in one shard are stored one tensor per row, and read_row reads both layouts."""
+    detr = pixelprep.models.DetrImageProcessor(backend="pil", size={"shortest_edge": 64, "longest_edge": 96})
+    inputs = [PHOTOS[0], str(IMAGES / "tall_rgb_90x1200.jpg"), PHOTOS[1], str(BROKEN / "garbage.jpg")]
+    for shard_size in (1, 2, 4):
+        out = tmp_path / f"shards-of-{shard_size}"
+        result = run_job(detr, inputs, str(out), shard_size=shard_size, batch_size=2, log=io.StringIO())
+        assert (result.failed, result.processed) == (1, 4)
+        entries = [entry for entry in read_manifest(out) if "error" not in entry]
+        assert [entry["source"] for entry in entries] == inputs[:3]
+        for entry, path in zip(entries, inputs):
+            alone = detr(path, return_tensors="np")
+            row = read_row(out, entry)
+            assert row.keys() == {"pixel_values", "pixel_mask"}
+            for key in row:
+                np.testing.assert_array_equal(row[key], alone[key][0])
+    mixed = load_file(str(tmp_path / "shards-of-4" / "shard-00000.safetensors"))
+    assert sorted(mixed) == [f"{key}.{row}" for key in ("pixel_mask", "pixel_values") for row in range(3)]
+    assert sorted(load_file(str(tmp_path / "shards-of-1" / "shard-00000.safetensors"))) == ["pixel_mask", "pixel_values"]
+    with pytest.raises(InvalidArgumentError, match="garbage.jpg was not processed"):
+        read_row(tmp_path / "shards-of-1", read_manifest(tmp_path / "shards-of-1")[3])
 
 
 def test_finished_job_does_nothing_and_changed_settings_are_refused(tmp_path, processor):

@@ -353,15 +353,38 @@ def _resume_point(manifest_path: str, total: int, shard_size: int) -> tuple[int,
     return chunks_done, sum('"error"' in line for line in kept)
 
 
-def _stack_shard(good: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    shapes = {key: {tensors[key].shape for tensors in good} for key in good[0]}
-    ragged = [key for key, found in shapes.items() if len(found) > 1]
-    if ragged:
-        raise InvalidArgumentError(
-            f"outputs {ragged} have different shapes within one shard ({sorted(shapes[ragged[0]])}); "
-            "configure a fixed output size (crop, resize to height/width or pad_size) or use --shard-size 1"
-        )
-    return {key: np.ascontiguousarray(np.stack([tensors[key] for tensors in good])) for key in good[0]}
+def _shard_tensors(good: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """One shard's tensors: each output stacked over its rows as ``name``; an output whose shape differs
+    between rows (padding to the batch, no crop) as one tensor per row, ``name.<row>``."""
+    tensors = {}
+    for key in good[0]:
+        values = [outputs[key] for outputs in good]
+        if len({value.shape for value in values}) == 1:
+            tensors[key] = np.ascontiguousarray(np.stack(values))
+        else:
+            tensors.update({f"{key}.{row}": np.ascontiguousarray(value) for row, value in enumerate(values)})
+    return tensors
+
+
+def read_row(out: str | os.PathLike, entry: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The outputs of one manifest entry, as the Python API returns them for that input alone (without the batch axis).
+
+    Reads only that row from its shard, whichever layout the shard uses (see :func:`run_job`).
+    """
+    from safetensors import safe_open
+
+    if "error" in entry:
+        raise InvalidArgumentError(f"{entry['source']} was not processed: {entry['error']}")
+    row = int(entry["row"])
+    outputs = {}
+    with safe_open(os.path.join(os.fspath(out), entry["shard"]), framework="np") as shard:
+        for key in shard.keys():
+            name, _, index = key.rpartition(".")
+            if not (name and index.isdigit()):
+                outputs[key] = shard.get_slice(key)[row]
+            elif int(index) == row:
+                outputs[name] = shard.get_tensor(key)
+    return outputs
 
 
 def run_job(
@@ -377,6 +400,10 @@ def run_job(
     log: Any = None,
 ) -> RunResult:
     """Process every input into ``out``; rerunning the same job resumes it, a finished job does nothing.
+
+    Shard ``k`` holds inputs ``k * shard_size`` onwards; an output keeps one tensor stacked over the
+    shard's rows, or one tensor per row (``pixel_values.<row>``) where sizes differ; :func:`read_row`
+    reads either.
 
     ``engine`` is ``"local"`` (this process; ``workers`` threads per batch), ``"ray"`` (Ray Data
     actors, ``workers`` of them; see :mod:`pixelprep.ray_engine`) or any :data:`Engine`. Every engine
@@ -421,7 +448,7 @@ def run_job(
                 shard_name = f"shard-{chunk_index:05d}.safetensors"
                 good = [tensors for tensors, _ in results if tensors is not None]
                 if good:
-                    write_atomic(os.path.join(out, shard_name), save(_stack_shard(good)))
+                    write_atomic(os.path.join(out, shard_name), save(_shard_tensors(good)))
                     shards += 1
                 rows = itertools.count()
                 entries = []
