@@ -144,6 +144,17 @@ def test_ray_map_batches_callable_on_a_numpy_batch(model):
     assert set(kept) == {"image", "pixel_values"}
 
 
+@pytest.mark.parametrize("backend", ["pil", "torchvision"])
+def test_ray_map_batches_callable_with_outputs_of_different_sizes(backend):
+    """Without a crop, rows differ in size: an object column of per-row arrays, each equal to the Python API's."""
+    processor = AutoImageProcessor.from_pretrained(MODEL, backend=backend, do_center_crop=False)
+    out = RayImageProcessor(processor)({"image": np.array(PHOTOS[:3], dtype=object)})
+    assert out["pixel_values"].dtype == object and len(out["pixel_values"]) == 3
+    for row, path in zip(out["pixel_values"], PHOTOS[:3]):
+        assert isinstance(row, np.ndarray)
+        np.testing.assert_array_equal(row, processor(path, return_tensors="np")["pixel_values"][0])
+
+
 # ----------------------------------------------------------------------------------------- torchvision
 
 

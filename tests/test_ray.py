@@ -58,13 +58,14 @@ def test_ray_engine_output_equals_local_engine(cluster, tmp_path):
     assert run_job(processor, inputs, str(remote), shard_size=2, batch_size=2, engine="ray").processed == 0
 
 
-def test_map_batches_callable_on_a_ray_dataset(cluster):
+@pytest.mark.parametrize("crop", [True, False], ids=["fixed-size", "sizes-differ"])
+def test_map_batches_callable_on_a_ray_dataset(cluster, crop):
     rows = [{"image": Path(p).read_bytes(), "label": i} for i, p in enumerate(PHOTOS[:3])]
+    processor = AutoImageProcessor.from_pretrained(MODEL, backend="pil", do_center_crop=crop)
     dataset = ray.data.from_items(rows).map_batches(
-        RayImageProcessor, fn_constructor_kwargs={"model": MODEL, "backend": "pil"}, batch_size=2, concurrency=1, batch_format="numpy"
+        RayImageProcessor, fn_constructor_kwargs={"model": processor}, batch_size=2, concurrency=1, batch_format="numpy"
     )
     out = sorted(dataset.take_all(), key=lambda r: r["label"])
-    processor = AutoImageProcessor.from_pretrained(MODEL, backend="pil")
     for row, path in zip(out, PHOTOS[:3]):
         np.testing.assert_array_equal(row["pixel_values"], processor(path, return_tensors="np")["pixel_values"][0])
         assert "image" not in row

@@ -37,10 +37,28 @@ class RayImageProcessor:
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
         """Process one batch (a dict of columns) and return it with the output tensors added."""
         images = [image_from_record(value) for value in batch[self.column]]
-        outputs = self.processor(images, return_tensors="np")
+        outputs = self.processor(images, return_tensors=None)
         result = {k: v for k, v in batch.items() if self.keep_input or k != self.column}
-        result.update({k: np.asarray(v) for k, v in outputs.items() if hasattr(v, "shape")})
+        result.update({k: _batch_column(v) for k, v in outputs.items()})
         return result
+
+
+def _batch_column(value: Any) -> np.ndarray:
+    """An output as a column: one stacked array, or where row shapes differ (no crop) an object array of
+    per-row arrays, which Ray Data stores as a variable-shaped tensor column."""
+    rows = [_numpy(row) for row in value] if isinstance(value, list) else None
+    if rows is None:
+        return _numpy(value)
+    if len({row.shape for row in rows}) == 1:
+        return np.stack(rows)
+    column = np.empty(len(rows), dtype=object)
+    for index, row in enumerate(rows):
+        column[index] = row
+    return column
+
+
+def _numpy(value: Any) -> np.ndarray:
+    return value.detach().cpu().numpy() if hasattr(value, "detach") else np.asarray(value)
 
 
 class _SourceWorker:
