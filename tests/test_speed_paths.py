@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 
 import pixelprep
-from pixelprep.inputs import _jpeg_draft_scale, _pil_array
+from pixelprep.inputs import _jpeg_draft_scale, pil_array
 
 PHOTO = Path(__file__).parent / "fixtures" / "images" / "photo_rgb_1023x768.jpg"
 
@@ -32,7 +32,7 @@ def photo() -> Image.Image:
 def test_pil_array_views_pillow_memory_without_a_copy(photo: Image.Image, mode: str) -> None:
     image = photo.convert(mode)
     expected = np.asarray(image).reshape(image.height, image.width, -1)
-    array = _pil_array(image)
+    array = pil_array(image)
     np.testing.assert_array_equal(array, expected)
     assert not array.flags.writeable
     assert array.strides[1] == (1 if mode == "L" else 4)  # Pillow's own layout: RGB pixels are 4 bytes apart
@@ -43,7 +43,7 @@ def test_pil_array_views_pillow_memory_without_a_copy(photo: Image.Image, mode: 
 
 def test_pil_array_copies_images_spread_over_several_memory_blocks(photo: Image.Image) -> None:
     big = photo.resize((2200, 2000))  # 17.6 MB in Pillow's layout: more than one 16 MB block
-    array = _pil_array(big)
+    array = pil_array(big)
     assert array.strides == (2200 * 3, 3, 1)
     np.testing.assert_array_equal(array, np.asarray(big))
 
@@ -146,3 +146,39 @@ def test_resize_crop_region_is_exact_where_it_cannot_apply(photo: Image.Image) -
     exact = pixelprep.CLIPImageProcessor(backend="pil", **kwargs)(small, return_tensors="np")["pixel_values"]
     region = pixelprep.CLIPImageProcessor(backend="pil", approximations="resize_crop_region", **kwargs)(small, return_tensors="np")
     np.testing.assert_array_equal(region["pixel_values"], exact)
+
+
+# ---------------------------------------------------------------------------- big PIL images in bands
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L"])
+@pytest.mark.parametrize(
+    "config",
+    [{}, {"resample": 2}, {"size": {"shortest_edge": 700}, "do_center_crop": False}, {"resample": 0}, {"do_resize": False}],
+    ids=["bicubic", "bilinear", "upscale-no-crop", "nearest", "no-resize"],
+)
+def test_big_pil_images_resized_in_bands_equal_a_whole_resize(photo: Image.Image, mode: str, config: dict) -> None:
+    """A PIL image in several Pillow memory blocks is read a band at a time on the torchvision backend: same output."""
+    from pixelprep.inputs import pil_memory_view
+
+    big = photo.resize((5000, 3400) if mode == "L" else (2900, 2100)).convert(mode)  # 17 and 24 MB: several 16 MB blocks
+    assert pil_memory_view(big) is None
+    processor = pixelprep.CLIPImageProcessor(
+        backend="torchvision", do_convert_rgb=False, image_mean=[0.5] * len(mode), image_std=[0.5] * len(mode), **config
+    )
+    assert isinstance(processor.backend.from_canonical(big), Image.Image)  # kept as PIL until resized
+    from_pil = processor(big, return_tensors="np")["pixel_values"]
+    from_array = processor(np.array(big), return_tensors="np")["pixel_values"]
+    np.testing.assert_array_equal(from_pil, from_array)
+
+
+@pytest.mark.parametrize(("backend", "decoded_to_an_array"), [("torchvision", True), ("pil", False)])
+def test_jpeg_files_decode_into_arrays_only_for_array_backends(backend: str, decoded_to_an_array: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """torchvision takes JPEG files through simplejpeg into arrays; pil decodes with Pillow and resizes the PIL image."""
+    import pixelprep.inputs
+
+    calls = []
+    real = pixelprep.inputs._decode_jpeg_to_array
+    monkeypatch.setattr(pixelprep.inputs, "_decode_jpeg_to_array", lambda *args: calls.append(args[1]) or real(*args))
+    pixelprep.CLIPImageProcessor(backend=backend)(str(PHOTO))
+    assert bool(calls) == decoded_to_an_array

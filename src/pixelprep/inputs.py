@@ -41,7 +41,8 @@ class LoadOptions:
 
     convert_rgb: bool = False
     input_data_format: str | None = None  # "channels_first", "channels_last" or None to infer
-    keep_pil: bool = False  # hand PIL images on as PIL (for backends that resize them with Pillow directly)
+    keep_pil: bool = False  # hand PIL images on as PIL (for backends that read them without a full copy)
+    pil_decode: bool = False  # decode JPEG files with Pillow too, not into arrays (for backends that resize with Pillow)
     # Approximation "jpeg_draft": maps an upright (height, width) to the size the pipeline resizes it to;
     # JPEG files may then decode at a reduced scale (see _jpeg_draft_scale). None decodes at full size.
     draft_target: Callable[[int, int], tuple[int, int]] | None = None
@@ -278,7 +279,7 @@ class _PillowMemory:
         self.__array_interface__ = interface
 
 
-def _pil_memory_view(image) -> np.ndarray | None:
+def pil_memory_view(image) -> np.ndarray | None:
     """A read-only ``(H, W, 1 or 4)`` view of an L, RGB or RGBA image's own memory, or None where Pillow cannot export it.
 
     Pillow exports an image held in one memory block through the Arrow C data interface (no copy);
@@ -306,13 +307,13 @@ def _pil_memory_view(image) -> np.ndarray | None:
     return np.asarray(_PillowMemory(array_capsule, interface))
 
 
-def _pil_array(image) -> np.ndarray:
+def pil_array(image) -> np.ndarray:
     """An 8-bit PIL image as a read-only HWC array: a view of Pillow's memory where it can be had, else one copy.
 
     ``np.asarray(image)`` copies every pixel (twice over, through ``tobytes``); on this path it is
     most of the cost of preprocessing a decoded photo.
     """
-    view = _pil_memory_view(image)
+    view = pil_memory_view(image)
     if view is not None:
         return view[:, :, :3] if image.mode == "RGB" else view
     array = np.asarray(image)
@@ -386,7 +387,7 @@ def _decode_jpeg_to_array(data: bytes, label: str, draft_target: Callable[[int, 
 
 def _from_pil(image, options: LoadOptions) -> Any:
     converted = _convert_pil(image, options.convert_rgb)
-    return converted if options.keep_pil else _pil_array(converted)
+    return converted if options.keep_pil else pil_array(converted)
 
 
 def _infer_channels_last(shape: Sequence[int], input_data_format: str | None, label: str) -> bool:
@@ -496,7 +497,7 @@ def to_canonical(obj: Any, options: LoadOptions) -> Any:
             raise InvalidImageError(f"{label}: image contains NaN or infinite values")
         return _to_rgb(hwc, label) if options.convert_rgb else hwc
     if isinstance(obj, pathlib.PurePath) or isinstance(obj, (str, bytes, bytearray, memoryview)) or hasattr(obj, "read"):
-        if not options.keep_pil:
+        if not options.pil_decode:
             data = _read_bytes(obj)
             array = _decode_jpeg_to_array(data, label, options.draft_target) if data else None
             if array is not None:

@@ -326,7 +326,7 @@ class ImageProcessor:
         return [Resize(params["size"], params["resample"])]
 
     @staticmethod
-    def load_options(params: dict[str, Any], keep_pil: bool = False, draft_target: Callable[[int, int], tuple[int, int]] | None = None) -> LoadOptions:
+    def load_options(params: dict[str, Any], backend: Backend | None = None, draft_target: Callable[[int, int], tuple[int, int]] | None = None) -> LoadOptions:
         """How inputs are decoded for ``params``: as RGB when ``do_convert_rgb`` says so, or when it is unset and a 3-value ``image_mean`` says the model sees RGB.
 
         The second case covers gray, gray+alpha, RGBA, palette and CMYK images given to families that
@@ -337,7 +337,8 @@ class ImageProcessor:
         if convert is None:
             mean = params.get("image_mean")
             convert = isinstance(mean, (list, tuple)) and len(mean) == 3
-        return LoadOptions(bool(convert), params.get("input_data_format"), keep_pil, draft_target)
+        keep_pil, pil_decode = (backend.accepts_pil, backend.decodes_with_pil) if backend is not None else (False, False)
+        return LoadOptions(bool(convert), params.get("input_data_format"), keep_pil, pil_decode, draft_target)
 
     def steps(self, params: dict[str, Any]) -> list[Any]:
         """Per-image geometric steps, in order, for the resolved ``params``."""
@@ -411,7 +412,7 @@ class ImageProcessor:
         if "resize_crop_region" in approximations:
             steps = _fuse_resize_crop(steps)
         draft_target = _draft_target(steps) if "jpeg_draft" in approximations else None
-        options = self.load_options(params, backend.accepts_pil, draft_target)
+        options = self.load_options(params, backend, draft_target)
         scale, mean, std = self.affine_parts(params)
 
         def transform(item: Any) -> Any:

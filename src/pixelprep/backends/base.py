@@ -28,6 +28,8 @@ class Backend(ABC):
     formula: ClassVar[str] = "numpy"
     #: Whether ``from_canonical`` takes PIL images as they are (decoded images then skip a full-size copy).
     accepts_pil: ClassVar[bool] = False
+    #: Whether JPEG files are best decoded by Pillow (a backend that resizes with Pillow) rather than into arrays.
+    decodes_with_pil: ClassVar[bool] = False
 
     def __init__(self, device: Any = None) -> None:
         self.device = device

@@ -19,6 +19,7 @@ class PilBackend(Backend):
     name = "pil"
     formula = "numpy"
     accepts_pil = True  # a decoded PIL image is resized as it is: no copy of the full-size pixels
+    decodes_with_pil = True
 
     def from_canonical(self, image: Any) -> Any:
         if isinstance(image, (np.ndarray, Image.Image)):

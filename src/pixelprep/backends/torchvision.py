@@ -11,10 +11,12 @@ from typing import Any
 
 import numpy as np
 import torch
+from PIL import Image
 from torchvision.transforms.v2 import InterpolationMode
 from torchvision.transforms.v2 import functional as tvF
 
 from ..errors import InvalidArgumentError
+from ..inputs import pil_array, pil_memory_view
 from .base import BICUBIC, BILINEAR, BOX, HAMMING, LANCZOS, NEAREST, Affine, Backend
 
 _INTERPOLATION = {
@@ -40,20 +42,43 @@ class TorchvisionBackend(Backend):
 
     name = "torchvision"
     formula = "torch"
+    # Decoded PIL images that Pillow holds in several memory blocks (over about 4 MP) stay PIL until
+    # resized: the resize reads them a band at a time (see _resize_pil_in_bands) instead of copying them whole.
+    accepts_pil = True
 
     def __init__(self, device: Any = None) -> None:
         super().__init__(None if device is None else _usable_device(device))
 
-    def from_canonical(self, image: Any) -> torch.Tensor:
+    def from_canonical(self, image: Any) -> Any:
+        if isinstance(image, Image.Image):
+            on_cpu = self.device is None or self.device.type == "cpu"
+            if on_cpu and image.mode in _BAND_MODES and pil_memory_view(image) is None:
+                return image
+            image = pil_array(image)
         tensor = _tensor_from_numpy(image) if isinstance(image, np.ndarray) else image
         if self.device is not None and tensor.device != self.device:
             tensor = tensor.to(self.device, non_blocking=True)
         return tensor
 
-    def size(self, image: torch.Tensor) -> tuple[int, int]:
+    def realize(self, image: Any) -> torch.Tensor:
+        return _tensor_from_numpy(pil_array(image)) if isinstance(image, Image.Image) else image
+
+    def size(self, image: Any) -> tuple[int, int]:
+        if isinstance(image, Image.Image):
+            return image.height, image.width
         return int(image.shape[0]), int(image.shape[1])
 
-    def resize(self, image: torch.Tensor, size: tuple[int, int], resample: int) -> torch.Tensor:
+    def channels(self, image: Any) -> int:
+        return len(image.getbands()) if isinstance(image, Image.Image) else int(image.shape[-1])
+
+    def is_uint8(self, image: Any) -> bool:
+        return isinstance(image, Image.Image) or image.dtype == torch.uint8
+
+    def resize(self, image: Any, size: tuple[int, int], resample: int) -> torch.Tensor:
+        if isinstance(image, Image.Image):
+            if resample in (BILINEAR, BICUBIC):
+                return _resize_pil_in_bands(image, size, _INTERPOLATION[resample])
+            image = self.realize(image)
         interpolation = _INTERPOLATION.get(resample)
         if interpolation is None:
             raise InvalidArgumentError(f"resample={resample} is not a PIL resampling filter number (0-5)")
@@ -74,10 +99,11 @@ class TorchvisionBackend(Backend):
         resized = tvF.resize(chw, list(size), interpolation=interpolation, antialias=True)
         return resized.permute(1, 2, 0)
 
-    def crop(self, image: torch.Tensor, top: int, left: int, height: int, width: int) -> torch.Tensor:
-        return image[top : top + height, left : left + width]
+    def crop(self, image: Any, top: int, left: int, height: int, width: int) -> torch.Tensor:
+        return self.realize(image)[top : top + height, left : left + width]
 
-    def pad(self, image: torch.Tensor, top: int, bottom: int, left: int, right: int, fill: float | tuple[float, ...] = 0) -> torch.Tensor:
+    def pad(self, image: Any, top: int, bottom: int, left: int, right: int, fill: float | tuple[float, ...] = 0) -> torch.Tensor:
+        image = self.realize(image)
         out = image.new_empty((image.shape[0] + top + bottom, image.shape[1] + left + right, image.shape[2]))
         out[...] = torch.as_tensor(fill, dtype=image.dtype, device=image.device)  # one value, or one per channel
         out[top : top + image.shape[0], left : left + image.shape[1]] = image
@@ -89,7 +115,8 @@ class TorchvisionBackend(Backend):
     def allocate_unfilled(self, shape: tuple[int, ...], dtype: str) -> torch.Tensor:
         return torch.empty(shape, dtype=getattr(torch, dtype), device=self.device)
 
-    def write_chw(self, image: torch.Tensor, out: torch.Tensor, affine: Affine | None) -> None:
+    def write_chw(self, image: Any, out: torch.Tensor, affine: Affine | None) -> None:
+        image = self.realize(image)
         chw = image.permute(2, 0, 1)
         if affine is None or not affine.output_float:
             out.copy_(chw)
@@ -118,6 +145,7 @@ class TorchvisionBackend(Backend):
         return (chw - mean[:, None, None]) / std[:, None, None]
 
     def to_numpy(self, array: Any) -> np.ndarray:
+        array = self.realize(array)
         return array.detach().cpu().numpy() if isinstance(array, torch.Tensor) else np.asarray(array)
 
     def to_torch(self, array: Any) -> torch.Tensor:
@@ -138,6 +166,32 @@ def _tensor_from_numpy(array: np.ndarray) -> torch.Tensor:
     ):
         return torch.from_numpy(np.asarray(array.base))[..., :3]  # e.g. Pillow's RGB memory (RGBX), not copied
     return torch.from_numpy(array)
+
+
+_BAND_MODES = ("L", "RGB", "RGBA")
+_BAND_BYTES = 4 << 20  # a band's size in Pillow's layout: small enough to stay in cache between its copy and its resize
+
+
+def _resize_pil_in_bands(image: Image.Image, size: tuple[int, int], interpolation: InterpolationMode) -> torch.Tensor:
+    """Resize an L, RGB or RGBA PIL image held in several memory blocks, reading it a band of rows at a time.
+
+    torch's antialiased resize runs the horizontal pass, then the vertical one, and its horizontal pass
+    treats each row alone: so each band is copied out of Pillow (``crop``, which runs without the GIL)
+    and resized horizontally, and the stacked bands are resized vertically. The result equals one
+    resize of the whole image, bit for bit, without ever holding a full-size copy of it.
+    """
+    width, height = image.size
+    rows = max(1, _BAND_BYTES // (4 * width))
+    bands = []
+    for top in range(0, height, rows):
+        band = image.crop((0, top, width, min(height, top + rows)))
+        view = pil_memory_view(band)
+        pixels = torch.from_numpy(view) if view is not None else _tensor_from_numpy(pil_array(band))
+        narrowed = tvF.resize(pixels.permute(2, 0, 1), [pixels.shape[0], size[1]], interpolation=interpolation, antialias=True)
+        bands.append(narrowed.permute(1, 2, 0))
+    stacked = torch.cat(bands)  # channels-last, as torch's fast uint8 kernel wants it
+    resized = tvF.resize(stacked.permute(2, 0, 1), list(size), interpolation=interpolation, antialias=True).permute(1, 2, 0)
+    return resized[..., :3] if image.mode == "RGB" else resized  # Pillow stores RGB as 4 bytes (RGBX)
 
 
 def _four_byte_pixels(image: torch.Tensor) -> torch.Tensor | None:

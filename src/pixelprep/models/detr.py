@@ -267,7 +267,7 @@ class DetrImageProcessor(ImageProcessor):
         items = flatten_inputs(images)
         if not items:
             raise InvalidArgumentError("images is empty: pass at least one image")
-        options = self.load_options(params, backend.accepts_pil)
+        options = self.load_options(params, backend)
         steps = self.steps(params)
 
         def transform(item: Any) -> tuple[Any, tuple[int, int]]:

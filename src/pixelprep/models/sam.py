@@ -105,7 +105,7 @@ class SamImageProcessor(LabelMapProcessor):
         """Same as calling the processor; also returns ``original_sizes`` and ``reshaped_input_sizes``."""
         params = self.resolve(kwargs)
         backend = self._backend_for(params.get("device"))
-        options = self.load_options(params, backend.accepts_pil)
+        options = self.load_options(params, backend)
         # decoded once here for the sizes; the pipeline then takes the decoded (channels-last) images as they are
         loaded = [to_canonical(item, options) for item in flatten_inputs(images)]
         original = [backend.size(backend.from_canonical(image)) for image in loaded]
