@@ -182,3 +182,24 @@ def test_jpeg_files_decode_into_arrays_only_for_array_backends(backend: str, dec
     monkeypatch.setattr(pixelprep.inputs, "_decode_jpeg_to_array", lambda *args: calls.append(args[1]) or real(*args))
     pixelprep.CLIPImageProcessor(backend=backend)(str(PHOTO))
     assert bool(calls) == decoded_to_an_array
+
+
+@pytest.mark.parametrize("formula", ["torch", "numpy"])
+def test_affine_planes_equal_the_reference_table_for_every_value(formula: str) -> None:
+    """write_plane (ufuncs for the torch arithmetic, into strided slots) gives the table's value for all 256 levels."""
+    from pixelprep.backends.base import Affine
+
+    rng = np.random.default_rng(7)
+    levels = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    for _ in range(20):
+        scale = [None, 1 / 255, float(rng.uniform(0.001, 0.01))][int(rng.integers(3))]
+        mean = None if rng.random() < 0.2 else tuple(rng.uniform(-1, 200, 3))
+        std = None if mean is None else tuple(rng.uniform(0.01, 90, 3))
+        if scale is None and mean is None:
+            continue
+        affine = Affine(scale, mean, std, 3, formula)
+        padded = np.full((3, 20, 24), np.nan, np.float32)
+        for c in range(3):
+            affine.write_plane(levels, padded[c, :16, :16], c)  # a strided slot, as in a padded batch
+            np.testing.assert_array_equal(padded[c, :16, :16], affine.lut[c][levels])
+        assert np.isnan(padded[:, 16:, :]).all() and np.isnan(padded[:, :, 16:]).all()  # nothing written outside the slot

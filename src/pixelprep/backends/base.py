@@ -142,12 +142,8 @@ class Affine:
         if self.formula == "torch":
             if self.mean is None:
                 return values.astype(np.float32) * np.float32(scale) if scale is not None else values
-            x = values.astype(np.float32)
-            mean, std = np.asarray(self.mean, np.float32), np.asarray(self.std, np.float32)
-            if scale is not None:
-                inv = np.float32(1.0 / scale)
-                mean, std = mean * inv, std * inv
-            return (x - mean) / std
+            mean, std = self._torch_mean_std()
+            return (values.astype(np.float32) - mean) / std
         x = values
         if scale is not None:
             x = (x.astype(np.float64) * scale).astype(np.float32)
@@ -156,6 +152,30 @@ class Affine:
                 x = x.astype(np.float32)
             x = (x - np.asarray(self.mean, x.dtype)) / np.asarray(self.std, x.dtype)
         return x
+
+
+    def _torch_mean_std(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and std in float32, pre-multiplied by 1/scale when rescaling too (the torchvision arithmetic)."""
+        mean, std = np.asarray(self.mean, np.float32), np.asarray(self.std, np.float32)
+        if self.scale is not None:
+            inv = np.float32(1.0 / self.scale)
+            mean, std = mean * inv, std * inv
+        return mean, std
+
+    def write_plane(self, plane: np.ndarray, out: np.ndarray, channel: int) -> None:
+        """Map one uint8 channel plane into the float32 plane ``out``, with exactly the values of :meth:`apply`.
+
+        The torch arithmetic runs as two in-place float32 ufuncs, which handle a strided ``out`` (a slot of a
+        padded batch) without a temporary; the NumPy one, with its float64 step, takes the 256-entry table.
+        """
+        if self.formula != "torch":
+            np.take(self.lut[channel], plane, out=out, mode="clip")
+        elif self.mean is None:
+            np.multiply(plane, np.float32(self.scale), out=out, dtype=np.float32)
+        else:
+            mean, std = self._torch_mean_std()
+            np.subtract(plane, mean[channel], out=out, dtype=np.float32)
+            np.divide(out, std[channel], out=out)
 
 
 def channel_broadcast_target(channels: int, mean: tuple[float, ...] | None) -> int:

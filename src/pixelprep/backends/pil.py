@@ -88,7 +88,7 @@ class PilBackend(Backend):
             out[...] = np.moveaxis(image, -1, 0)
         elif image.dtype == np.uint8:
             for c in range(image.shape[2]):
-                np.take(affine.lut[c], image[:, :, c], out=out[c], mode="clip")
+                affine.write_plane(image[:, :, c], out[c], c)
         else:
             out[...] = np.moveaxis(affine.apply(image), -1, 0)
 

@@ -124,7 +124,7 @@ class TorchvisionBackend(Backend):
         if image.dtype == torch.uint8 and image.device.type == "cpu":
             pixels, target = image.numpy(), out.numpy()
             for c in range(pixels.shape[2]):
-                np.take(affine.lut[c], pixels[:, :, c], out=target[c], mode="clip")
+                affine.write_plane(pixels[:, :, c], target[c], c)
             return
         if image.dtype == torch.uint8:
             lut = torch.from_numpy(affine.lut).to(image.device)
