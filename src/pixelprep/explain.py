@@ -47,7 +47,7 @@ def explain_steps(processor: Any, source: Any) -> list[tuple[str, np.ndarray]]:
         image = backend.realize(step.apply(backend, image))
         panels.append((step.describe(), backend.to_numpy(image)))
     # the pipeline's remaining lines (rescale, normalize, pad, ...) in the processor's own words
-    rest = processor.describe_pipeline(params)[len(panels) - 1 + bool(params.get("do_convert_rgb")) :]
+    rest = processor.describe_pipeline(params)[len(panels) - 1 + options.convert_rgb :]
     panels.append(("; ".join([*rest, "shown de-normalised"]), _model_view(processor, source, params)))
     if params.get("do_color_quantize") and params.get("clusters") is not None:
         ids = processor(source, return_tensors="np")["input_ids"]

@@ -364,7 +364,7 @@ class ImageProcessor:
     def describe_pipeline(self, params: dict[str, Any] | None = None) -> list[str]:
         """One line per step, in order: what this processor does to every image."""
         params = self._params if params is None else params
-        lines = ["convert to RGB"] if params.get("do_convert_rgb") else []
+        lines = ["convert to RGB"] if self.load_options(params).convert_rgb else []
         lines += [step.describe() for step in self.steps(params)]
         scale, mean, std = self.affine_parts(params)
         if scale is not None:
