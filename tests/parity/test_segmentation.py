@@ -155,7 +155,8 @@ def test_depth_post_processing(target_sizes: Any) -> None:
 
 def test_dpt_describes_centre_padding() -> None:
     lines = DPTImageProcessor(do_pad=True, size_divisor=32, keep_aspect_ratio=True, ensure_multiple_of=14).describe_pipeline()
-    assert lines[0].startswith("resize towards 384x384, keeping the aspect ratio, sides multiples of 14")
+    assert lines[0] == "convert to RGB"  # implied by the 3-value mean (README, deliberate differences)
+    assert lines[1].startswith("resize towards 384x384, keeping the aspect ratio, sides multiples of 14")
     assert lines[-1] == "pad each side evenly to a multiple of 32"
     assert not any("bottom/right" in line for line in lines)
 
@@ -272,7 +273,8 @@ def test_multiple_of_size_matches_dpt_rule() -> None:
 
 def test_universal_describes_its_resize() -> None:
     lines = MaskFormerImageProcessor().describe_pipeline()
-    assert lines[0] == "resize shortest edge 800, longest edge at most 1333 bilinear, sides rounded up to multiples of 32"
+    assert lines[0] == "convert to RGB"
+    assert lines[1] == "resize shortest edge 800, longest edge at most 1333 bilinear, sides rounded up to multiples of 32"
     assert lines[-1] == "pad bottom/right to the largest image in the batch, with a pixel mask"
 
 
