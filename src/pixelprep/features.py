@@ -26,11 +26,12 @@ def _is_torch(value: Any) -> bool:
     return type(value).__module__.startswith("torch") and hasattr(value, "device")
 
 
-def _as_numpy(value: Any) -> np.ndarray:
+def as_numpy(value: Any) -> np.ndarray:
+    """A value (array, torch tensor, or list of same-shaped ones, stacked) as one NumPy array; our error for mixed shapes."""
     if _is_torch(value):
         return value.detach().cpu().numpy()
     if isinstance(value, (list, tuple)):
-        parts = [_as_numpy(v) for v in value]
+        parts = [as_numpy(v) for v in value]
         shapes = {p.shape for p in parts}
         if len(shapes) > 1:
             raise OutputShapeError(
@@ -53,11 +54,11 @@ def convert_value(value: Any, tensor_type: str | None) -> Any:
         if isinstance(value, (list, tuple)) and value and all(_is_torch(v) for v in value):
             shapes = {tuple(v.shape) for v in value}
             if len(shapes) > 1:
-                _as_numpy(value)  # raises the shape error
+                as_numpy(value)  # raises the shape error
             return torch.stack(list(value))
-        array = _as_numpy(value)
+        array = as_numpy(value)
         return torch.from_numpy(np.ascontiguousarray(array))
-    array = _as_numpy(value)
+    array = as_numpy(value)
     if tensor_type == "np":
         return array
     if tensor_type == "jax":

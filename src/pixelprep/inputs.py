@@ -313,11 +313,17 @@ def pil_array(image) -> np.ndarray:
     ``np.asarray(image)`` copies every pixel (twice over, through ``tobytes``); on this path it is
     most of the cost of preprocessing a decoded photo.
     """
-    view = pil_memory_view(image)
+    view = pil_view(image)
     if view is not None:
-        return view[:, :, :3] if image.mode == "RGB" else view
+        return view
     array = np.asarray(image)
     return array[:, :, None] if array.ndim == 2 else array
+
+
+def pil_view(image) -> np.ndarray | None:
+    """A read-only HWC view of an L, RGB or RGBA image's own memory (RGB as 3 of its 4 bytes), or None; see :func:`pil_memory_view`."""
+    view = pil_memory_view(image)
+    return view[:, :, :3] if view is not None and image.mode == "RGB" else view
 
 
 # Orientation tag value -> the array view that shows the image upright (as PIL.ImageOps.exif_transpose does).

@@ -326,8 +326,8 @@ class ImageProcessor:
         return [Resize(params["size"], params["resample"])]
 
     @staticmethod
-    def load_options(params: dict[str, Any], backend: Backend | None = None, draft_target: Callable[[int, int], tuple[int, int]] | None = None) -> LoadOptions:
-        """How inputs are decoded for ``params``: as RGB when ``do_convert_rgb`` says so, or when it is unset and a 3-value ``image_mean`` says the model sees RGB.
+    def converts_to_rgb(params: dict[str, Any]) -> bool:
+        """Whether inputs become RGB: ``do_convert_rgb`` says so, or it is unset and a 3-value ``image_mean`` says the model sees RGB.
 
         The second case covers gray, gray+alpha, RGBA, palette and CMYK images given to families that
         never convert (ViT, DETR, ...): transformers raises there, reads palette indices as pixels, or
@@ -336,9 +336,14 @@ class ImageProcessor:
         convert = params.get("do_convert_rgb")
         if convert is None:
             mean = params.get("image_mean")
-            convert = isinstance(mean, (list, tuple)) and len(mean) == 3
+            return isinstance(mean, (list, tuple)) and len(mean) == 3
+        return bool(convert)
+
+    @classmethod
+    def load_options(cls, params: dict[str, Any], backend: Backend | None = None, draft_target: Callable[[int, int], tuple[int, int]] | None = None) -> LoadOptions:
+        """How inputs are decoded for ``params`` on ``backend`` (None: into arrays)."""
         keep_pil, pil_decode = (backend.accepts_pil, backend.decodes_with_pil) if backend is not None else (False, False)
-        return LoadOptions(bool(convert), params.get("input_data_format"), keep_pil, pil_decode, draft_target)
+        return LoadOptions(cls.converts_to_rgb(params), params.get("input_data_format"), keep_pil, pil_decode, draft_target)
 
     def steps(self, params: dict[str, Any]) -> list[Any]:
         """Per-image geometric steps, in order, for the resolved ``params``."""
@@ -364,7 +369,7 @@ class ImageProcessor:
     def describe_pipeline(self, params: dict[str, Any] | None = None) -> list[str]:
         """One line per step, in order: what this processor does to every image."""
         params = self._params if params is None else params
-        lines = ["convert to RGB"] if self.load_options(params).convert_rgb else []
+        lines = ["convert to RGB"] if self.converts_to_rgb(params) else []
         lines += [step.describe() for step in self.steps(params)]
         scale, mean, std = self.affine_parts(params)
         if scale is not None:
@@ -457,6 +462,7 @@ class ImageProcessor:
                 for image, (ch, cw) in zip(images, canvases)
             ]
         slots = [outputs[i][:, :h, :w] for i, (h, w) in enumerate(sizes)]
+
         def write(i: int) -> None:
             channels_out = slots[i].shape[0]
             backend.write_chw(expand(images[i], channels_out), slots[i], affines[channels_out])

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .features import as_numpy
 from .integrations.loaders import image_from_record
 from .runner import Engine, Outcome, Source, process_batch
 
@@ -46,19 +47,15 @@ class RayImageProcessor:
 def _batch_column(value: Any) -> np.ndarray:
     """An output as a column: one stacked array, or where row shapes differ (no crop) an object array of
     per-row arrays, which Ray Data stores as a variable-shaped tensor column."""
-    rows = [_numpy(row) for row in value] if isinstance(value, list) else None
-    if rows is None:
-        return _numpy(value)
+    if not isinstance(value, list):
+        return as_numpy(value)
+    rows = [as_numpy(row) for row in value]
     if len({row.shape for row in rows}) == 1:
         return np.stack(rows)
     column = np.empty(len(rows), dtype=object)
     for index, row in enumerate(rows):
         column[index] = row
     return column
-
-
-def _numpy(value: Any) -> np.ndarray:
-    return value.detach().cpu().numpy() if hasattr(value, "detach") else np.asarray(value)
 
 
 class _SourceWorker:

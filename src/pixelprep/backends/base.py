@@ -129,6 +129,7 @@ class Affine:
         self.mean = None if mean is None else tuple(float(m) for m in np.broadcast_to(mean, (channels,)))
         self.std = None if std is None else tuple(float(s) for s in np.broadcast_to(std, (channels,)))
         self.formula = formula
+        self.torch_mean, self.torch_std = self._torch_mean_std() if self.mean is not None else (None, None)
         self.lut = self.apply(np.tile(np.arange(256, dtype=np.uint8)[:, None], (1, channels))).T.copy()  # (C, 256)
 
     @property
@@ -142,8 +143,7 @@ class Affine:
         if self.formula == "torch":
             if self.mean is None:
                 return values.astype(np.float32) * np.float32(scale) if scale is not None else values
-            mean, std = self._torch_mean_std()
-            return (values.astype(np.float32) - mean) / std
+            return (values.astype(np.float32) - self.torch_mean) / self.torch_std
         x = values
         if scale is not None:
             x = (x.astype(np.float64) * scale).astype(np.float32)
@@ -152,7 +152,6 @@ class Affine:
                 x = x.astype(np.float32)
             x = (x - np.asarray(self.mean, x.dtype)) / np.asarray(self.std, x.dtype)
         return x
-
 
     def _torch_mean_std(self) -> tuple[np.ndarray, np.ndarray]:
         """Mean and std in float32, pre-multiplied by 1/scale when rescaling too (the torchvision arithmetic)."""
@@ -173,9 +172,8 @@ class Affine:
         elif self.mean is None:
             np.multiply(plane, np.float32(self.scale), out=out, dtype=np.float32)
         else:
-            mean, std = self._torch_mean_std()
-            np.subtract(plane, mean[channel], out=out, dtype=np.float32)
-            np.divide(out, std[channel], out=out)
+            np.subtract(plane, self.torch_mean[channel], out=out, dtype=np.float32)
+            np.divide(out, self.torch_std[channel], out=out)
 
 
 def channel_broadcast_target(channels: int, mean: tuple[float, ...] | None) -> int:

@@ -16,7 +16,7 @@ from torchvision.transforms.v2 import InterpolationMode
 from torchvision.transforms.v2 import functional as tvF
 
 from ..errors import InvalidArgumentError
-from ..inputs import pil_array, pil_memory_view
+from ..inputs import pil_array, pil_memory_view, pil_view
 from .base import BICUBIC, BILINEAR, BOX, HAMMING, LANCZOS, NEAREST, Affine, Backend
 
 _INTERPOLATION = {
@@ -51,10 +51,11 @@ class TorchvisionBackend(Backend):
 
     def from_canonical(self, image: Any) -> Any:
         if isinstance(image, Image.Image):
+            view = pil_view(image)
             on_cpu = self.device is None or self.device.type == "cpu"
-            if on_cpu and image.mode in _BAND_MODES and pil_memory_view(image) is None:
+            if view is None and on_cpu and image.mode in _BAND_MODES:
                 return image
-            image = pil_array(image)
+            image = pil_array(image) if view is None else view
         tensor = _tensor_from_numpy(image) if isinstance(image, np.ndarray) else image
         if self.device is not None and tensor.device != self.device:
             tensor = tensor.to(self.device, non_blocking=True)
@@ -138,10 +139,8 @@ class TorchvisionBackend(Backend):
         """The torchvision arithmetic on float tensors (any device)."""
         if affine.mean is None:
             return chw * affine.scale
-        mean = torch.tensor(affine.mean, dtype=torch.float32, device=chw.device)
-        std = torch.tensor(affine.std, dtype=torch.float32, device=chw.device)
-        if affine.scale is not None:
-            mean, std = mean * (1.0 / affine.scale), std * (1.0 / affine.scale)
+        mean = torch.from_numpy(affine.torch_mean).to(chw.device)
+        std = torch.from_numpy(affine.torch_std).to(chw.device)
         return (chw - mean[:, None, None]) / std[:, None, None]
 
     def to_numpy(self, array: Any) -> np.ndarray:
