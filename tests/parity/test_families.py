@@ -95,6 +95,8 @@ CASES = [Case(family, "default") for family in FAMILIES] + [
     Case("Blip", "224", {"size": _square(224)}),
     Case("Blip", "non-square", {"size": {"height": 364, "width": 224}}),
     Case("Chameleon", "256", {"size": {"shortest_edge": 256}, "crop_size": _square(256)}),
+    Case("OwlViT", "legacy-crop", {"size": 768, "crop_size": 768, "do_center_crop": True}),
+    Case("OwlViT", "960-bilinear", {"size": _square(960), "resample": 2}),
     Case("Chameleon", "bicubic", {"size": {"shortest_edge": 256}, "crop_size": _square(256), "resample": 3}),
 ]
 MATRIX = [(case, backend) for case in CASES for backend in case.backends]

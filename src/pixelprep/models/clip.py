@@ -27,7 +27,7 @@ class CLIPImageProcessor(ImageProcessor):
 
     transformers_class = "CLIPImageProcessor"
     model_types = ("clip", "clip_vision_model", "aimv2", "aimv2_vision_model", "altclip", "florence2", "git", "groupvit",
-                   "kosmos-2", "metaclip_2", "mlcd", "vipllava", "xclip", "owlvit")
+                   "kosmos-2", "metaclip_2", "mlcd", "vipllava", "xclip")
     defaults = CLIP_DEFAULTS
 
     @classmethod

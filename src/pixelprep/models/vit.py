@@ -11,7 +11,7 @@ class ViTImageProcessor(ImageProcessor):
 
     transformers_class = "ViTImageProcessor"
     model_types = ("vit", "vit_hybrid", "clipseg", "dinat", "ijepa", "mgp-str", "swiftformer", "swin", "swinv2", "trocr",
-                   "vit_mae", "vit_msn", "donut-swin", "nat")
+                   "vit_mae", "vit_msn", "nat")
     defaults = {
         "do_resize": True,
         "size": {"height": 224, "width": 224},
