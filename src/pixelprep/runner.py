@@ -26,6 +26,7 @@ import glob
 import hashlib
 import itertools
 import json
+import math
 import os
 import socket
 import sys
@@ -108,9 +109,9 @@ class _ColumnReader:
             self.group_starts = list(itertools.accumulate(sizes, initial=0))
             group = bisect.bisect_right(self.group_starts, row) - 1
             self.start = self.group_starts[group]
-            groups = list(range(group, len(sizes)))
-            reader = parquet.iter_batches(batch_size=PARQUET_READ_ROWS, columns=[self.column], row_groups=groups) if groups else iter(())
-            self.batches = (batch.column(0) for batch in reader)
+            # One row group at a time: a batch never spans two, so a corrupt page costs rows of its own group only.
+            groups = (parquet.iter_batches(batch_size=PARQUET_READ_ROWS, columns=[self.column], row_groups=[g]) for g in range(group, len(sizes)))
+            self.batches = (batch.column(0) for batches in groups for batch in batches)
         else:
             import pyarrow as pa
 
@@ -120,29 +121,25 @@ class _ColumnReader:
             self.start = 0
 
     def _unreadable_from(self, first: int, error: Exception) -> None:
-        """Mark the rows from ``first`` to the end of its row group (Parquet) or of the file (Arrow) unreadable."""
+        """Mark the rows from ``first`` to the end of their row group (Parquet, read on from the next) or of the file (Arrow) unreadable."""
         if self.path.endswith(".parquet"):
-            end: float = self.group_starts[bisect.bisect_right(self.group_starts, first)] if first < self.group_starts[-1] else first
+            end = self.group_starts[min(bisect.bisect_right(self.group_starts, first), len(self.group_starts) - 1)]
+            self.unreadable = (first, end, f"{type(error).__name__}: {error}")
+            self._open_at(end)
         else:
-            end = float("inf")
-        self.unreadable = (first, end, f"{type(error).__name__}: {error}")
-        if end != float("inf"):
-            self._open_at(int(end))
-        else:
+            self.unreadable = (first, math.inf, f"{type(error).__name__}: {error}")
             self.batches, self.start, self.values = iter(()), first, []
-
-    def _check_readable(self, row: int) -> None:
-        if self.unreadable and self.unreadable[0] <= row < self.unreadable[1]:
-            raise ImageDecodeError(f"{self.path}#{row}: cannot read the {self.column!r} column there: {self.unreadable[2]}")
 
     def value(self, row: int) -> Any:
         """The cell at ``row`` as a Python value (``{"bytes", "path"}`` dict, bytes or a path)."""
         with self.lock:
-            self._check_readable(row)
-            if row < self.start:
-                self._open_at(row)
-            while row >= self.start + len(self.values):
-                self._check_readable(row)
+            while True:
+                if self.unreadable and self.unreadable[0] <= row < self.unreadable[1]:
+                    raise ImageDecodeError(f"{self.path}#{row}: cannot read the {self.column!r} column there: {self.unreadable[2]}")
+                if row < self.start:
+                    self._open_at(row)
+                if row < self.start + len(self.values):
+                    return self.values[row - self.start].as_py()
                 self.start += len(self.values)
                 self.values = []
                 try:
@@ -153,7 +150,6 @@ class _ColumnReader:
                 if values is None:
                     raise InvalidArgumentError(f"{self.path} has no row {row}")
                 self.values = values
-            return self.values[row - self.start].as_py()
 
 
 @functools.lru_cache(maxsize=4)
@@ -343,8 +339,9 @@ def _pads_to_the_batch(processor: Any) -> bool:
 
 
 def _error_text(error: Exception) -> str:
-    # Our messages name the input and the problem; a dependency's may be a bare value ("HELLO"), so name its type.
-    return str(error) if isinstance(error, PixelprepError) else f"{type(error).__name__}: {error}"
+    """An input's error as one line; a dependency's message may be a bare value ("HELLO"), so it gets its type."""
+    text = str(error) if isinstance(error, PixelprepError) else f"{type(error).__name__}: {error}"
+    return " ".join(text.split())
 
 
 def process_batch(processor: Any, items: list[Any]) -> list[Outcome]:
