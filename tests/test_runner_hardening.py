@@ -116,7 +116,8 @@ def image_folder(folder: Path, count: int, broken: tuple[int, ...] = ()) -> list
 
 
 def run_args(inputs: list[str], model: str, out: Path, *extra: str) -> list[str]:
-    return ["run", *inputs, "--model", model, "--backend", "pil", "--out", str(out), "--shard-size", "2", "--batch-size", "2", "--workers", "1", *extra]
+    common = ["--backend", "pil", "--shard-size", "2", "--batch-size", "2", "--workers", "1"]
+    return ["run", *inputs, "--model", model, "--out", str(out), *common, *extra]
 
 
 def read_manifest(out: Path) -> list[dict]:
@@ -278,7 +279,8 @@ def test_sigkill_at_random_moments_of_overwrite(tmp_path, models):
     assert main(run_args(sources, old, template)) == 1
     uninterrupted = tmp_path / "uninterrupted"
     shutil.copytree(template, uninterrupted)
-    listed = subprocess.run([sys.executable, "-c", KILL_AT_OPERATION, "0", "-", *run_args(sources, new, uninterrupted, "--overwrite")], capture_output=True, text=True)
+    overwrite = [sys.executable, "-c", KILL_AT_OPERATION]
+    listed = subprocess.run([*overwrite, "0", "-", *run_args(sources, new, uninterrupted, "--overwrite")], capture_output=True, text=True)
     assert listed.returncode == 1, listed.stderr
     assert_complete(uninterrupted, new, sources, failed={sources[3]})
     operations = json.loads(listed.stdout)
@@ -294,7 +296,7 @@ def test_sigkill_at_random_moments_of_overwrite(tmp_path, models):
     for n, when in moments:
         out = tmp_path / f"killed-{when}-{n}"
         shutil.copytree(template, out)
-        killed = subprocess.run([sys.executable, "-c", KILL_AT_OPERATION, str(n), when, *run_args(sources, new, out, "--overwrite")], capture_output=True)
+        killed = subprocess.run([*overwrite, str(n), when, *run_args(sources, new, out, "--overwrite")], capture_output=True)
         assert killed.returncode == -signal.SIGKILL, (n, when, killed.stderr)
         code = main(run_args(sources, new, out))
         outcomes.add(code)
@@ -317,7 +319,7 @@ class _BadStatusLine(socketserver.BaseRequestHandler):
         self.request.sendall(b"HELLO\r\n\r\n")
 
 
-def test_any_failing_input_is_an_error_row_and_the_job_goes_on(tmp_path, models, capsys):
+def test_any_failing_input_is_an_error_row_and_the_job_goes_on(tmp_path, models, capsys, no_network):
     """A URL answering with a bad status line, Parquet rows behind a corrupt page, a file name that is not UTF-8."""
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")
@@ -345,12 +347,13 @@ def test_any_failing_input_is_an_error_row_and_the_job_goes_on(tmp_path, models,
         manifest = read_manifest(out)
         assert [entry["source"] for entry in manifest] == sources
         assert [("error" in entry) for entry in manifest] == [False, True, False, False, True, True, False, False, False]
-        assert f"failed: {url}" in err or f"{url}: " in err
+        assert f"failed: {url}" in err
         assert "Couldn't deserialize thrift" in manifest[4]["error"] and manifest[4]["error"].startswith(f"{parquet}#2")
         processor = AutoImageProcessor.from_pretrained(models["small"], backend="pil")
         for entry, image in zip([manifest[i] for i in (2, 3, 6, 7)], [cells[i]["bytes"] for i in (0, 1, 4, 5)]):
             np.testing.assert_array_equal(read_row(out, entry)["pixel_values"], processor(image, return_tensors="np")["pixel_values"][0])
-        np.testing.assert_array_equal(read_row(out, manifest[8])["pixel_values"], processor(str(SMALL_IMAGES[0]), return_tensors="np")["pixel_values"][0])
+        alone = processor(str(SMALL_IMAGES[0]), return_tensors="np")["pixel_values"][0]
+        np.testing.assert_array_equal(read_row(out, manifest[8])["pixel_values"], alone)
         assert main(run_args(inputs, models["small"], out)) == 1  # the rerun: nothing to do, the same failures
         assert "nothing to do, all 9 inputs" in capsys.readouterr().err
     finally:

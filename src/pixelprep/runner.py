@@ -585,7 +585,13 @@ class JobLock:
 def _fingerprint(processor: Any, names: list[str], shard_size: int) -> dict[str, Any]:
     """What identifies a job, with ``job``: a hash of the rest, which every manifest line of the job carries."""
     digest = hashlib.sha256(json.dumps(names).encode()).hexdigest()  # JSON: unambiguous, and takes undecodable names
-    settings = {"config": processor.to_dict(), "backend": processor.backend_name, "shard_size": shard_size, "inputs": len(names), "inputs_sha256": digest}
+    settings = {
+        "config": processor.to_dict(),
+        "backend": processor.backend_name,
+        "shard_size": shard_size,
+        "inputs": len(names),
+        "inputs_sha256": digest,
+    }
     settings = json.loads(json.dumps(settings))  # as it reads back from run.json (tuples become lists ...)
     job = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
     return {"job": job, **settings}
@@ -620,7 +626,7 @@ def _prepare_out(out: str, fingerprint: dict[str, Any], overwrite: bool, log: Ca
     for name in _job_files(out):  # half-written files of a killed run; the manifest never points at them
         if ".tmp-" in name:
             os.remove(os.path.join(out, name))
-    previous, problem = None, ""
+    problem, leftovers = "", _job_files(out)
     if os.path.exists(run_path):
         try:
             with open(run_path, "rb") as handle:
@@ -631,8 +637,8 @@ def _prepare_out(out: str, fingerprint: dict[str, Any], overwrite: bool, log: Ca
             if previous == fingerprint:
                 return
             problem = "it holds a run with other settings or inputs"
-    elif _job_files(out):
-        problem = f"it holds {', '.join(_job_files(out)[:3])}{' ...' if len(_job_files(out)) > 3 else ''} but no {RUN_FILE} saying which job wrote them"
+    elif leftovers:
+        problem = f"it holds {', '.join(leftovers[:3])}{' ...' if len(leftovers) > 3 else ''} but no {RUN_FILE} saying which job wrote them"
     if problem:
         if not overwrite:
             raise OutputError(f"--out {out} cannot be resumed: {problem}; use another --out, or --overwrite to discard it and start over")
