@@ -22,7 +22,7 @@ import pytest
 
 from pixelprep import AutoImageProcessor, InvalidArgumentError, OutputError, OutputLockedError
 from pixelprep.cli import main
-from pixelprep.runner import JobLock, read_row
+from pixelprep.runner import JobLock, expand_inputs, process_sources, read_row
 
 ROOT = Path(__file__).resolve().parent.parent
 IMAGES = ROOT / "tests" / "fixtures" / "images"
@@ -231,6 +231,7 @@ def test_a_manifest_without_its_run_json_is_never_adopted(tmp_path, models, caps
     out = tmp_path / "out"
     assert main(run_args(sources, models["small"], out)) == 0
     (out / "run.json").unlink()
+    (out / "notes.txt").write_text("the user's own file")
     capsys.readouterr()
     assert main(run_args(sources, models["other"], out)) == 2
     message = one_line(capsys.readouterr().err)
@@ -239,6 +240,7 @@ def test_a_manifest_without_its_run_json_is_never_adopted(tmp_path, models, caps
     assert main(run_args(sources, models["small"], out)) == 2  # not even by the job that wrote it: nothing says it did
     assert main(run_args(sources, models["other"], out, "--overwrite")) == 0
     assert_complete(out, models["other"], sources)
+    assert (out / "notes.txt").read_text() == "the user's own file"  # --overwrite deletes job files only
 
 
 def test_a_manifest_of_another_job_is_refused(tmp_path, models, capsys):
@@ -359,6 +361,32 @@ def test_any_failing_input_is_an_error_row_and_the_job_goes_on(tmp_path, models,
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_table_rows_that_break_after_listing_are_error_rows(tmp_path, models):
+    """An Arrow stream (a saved dataset's file) cut short after the job listed it: the rows before the break are
+    processed, the rest are errors (a stream cannot be read past a broken message); a Parquet file gone: all errors."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    cells = [{"bytes": SMALL_IMAGES[i].read_bytes(), "path": None} for i in range(4)]
+    table = pa.table({"image": cells})
+    arrow, parquet = tmp_path / "rows.arrow", tmp_path / "rows.parquet"
+    with pa.OSFile(str(arrow), "wb") as sink, pa.ipc.new_stream(sink, table.schema) as writer:
+        for batch in table.to_batches(max_chunksize=2):
+            writer.write_batch(batch)
+    pq.write_table(table, parquet)
+    sources = list(expand_inputs([str(arrow), str(parquet)]))
+    assert len(sources) == 8
+    arrow.write_bytes(arrow.read_bytes()[: arrow.stat().st_size - 500])  # the second record batch loses its end
+    parquet.unlink()
+    processor = AutoImageProcessor.from_pretrained(models["small"], backend="pil")
+    outcomes = process_sources(processor, sources)
+    for (tensors, error), cell in zip(outcomes[:2], cells):
+        assert error is None
+        np.testing.assert_array_equal(tensors["pixel_values"], processor(cell["bytes"], return_tensors="np")["pixel_values"][0])
+    for row, (tensors, error) in enumerate(outcomes[2:4], start=2):
+        assert tensors is None and error.startswith(f"{arrow}#{row}: cannot read the 'image' column there")
+    assert all(tensors is None and "FileNotFoundError" in error for tensors, error in outcomes[4:])
 
 
 def test_a_source_named_error_is_not_a_failure(tmp_path, models, monkeypatch):

@@ -28,6 +28,7 @@ import itertools
 import json
 import math
 import os
+import re
 import socket
 import sys
 import threading
@@ -516,12 +517,16 @@ class JobLock:
             if error.errno in _NO_FLOCK:
                 return False
             raise
+        try:
+            previous = os.pread(fd, 4096, 0)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, _holder_record(), 0)
+        except BaseException:
+            os.close(fd)  # a lock this run cannot record is not kept
+            raise
         self.fd = fd
-        previous = os.pread(fd, 4096, 0)
         if previous.strip():
             self.log(f"pixelprep: taking over the lock of a run that ended without releasing it ({_describe_holder(previous)})")
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, _holder_record(), 0)
         return True
 
     @staticmethod
@@ -554,8 +559,11 @@ class JobLock:
             try:
                 os.write(fd, _holder_record())
                 os.fsync(fd)
-            finally:
+            except BaseException:
                 os.close(fd)
+                os.remove(path)  # an owner file naming no one would block every later run
+                raise
+            os.close(fd)
             self.owner_file = path
             return
         self._refuse(self._read_record(path))
@@ -597,9 +605,13 @@ def _fingerprint(processor: Any, names: list[str], shard_size: int) -> dict[str,
     return {"job": job, **settings}
 
 
+# A job's files besides run.json and the lock: shards, the manifest, and what write_atomic leaves when killed.
+_JOB_FILE = re.compile(r"(shard-\d+\.safetensors|manifest\.jsonl)(\.tmp-\d+)?|run\.json(\.discarded)?\.tmp-\d+")
+
+
 def _job_files(out: str) -> list[str]:
-    """The files of a job in ``out`` (shards, manifest, temporary files), besides ``run.json`` and the lock."""
-    return sorted(name for name in os.listdir(out) if name.startswith("shard-") or name == MANIFEST or ".tmp-" in name)
+    """The names of the job files in ``out``; other files there are the user's and are left alone."""
+    return sorted(name for name in os.listdir(out) if _JOB_FILE.fullmatch(name))
 
 
 def _clear(out: str) -> None:
