@@ -461,8 +461,24 @@ def test_output_folder_problems_exit_2_with_one_line(tmp_path, models, capsys):
 def test_explain_out_under_a_file_exits_2(tmp_path, models, capsys):
     file = tmp_path / "file.txt"
     file.write_text("not a folder")
-    assert main(["explain", str(SMALL_IMAGES[0]), "--model", models["small"], "--backend", "pil", "--out", str(file / "steps.png")]) == 2
+    explain = ["explain", str(SMALL_IMAGES[0]), "--model", models["small"], "--backend", "pil", "--out"]
+    assert main([*explain, str(file / "steps.png")]) == 2
     assert one_line(capsys.readouterr().err) == f"pixelprep explain: cannot write {file / 'steps.png'}: Not a directory"
+    assert main([*explain, str(tmp_path / "steps.nosuchformat")]) == 2
+    assert one_line(capsys.readouterr().err).startswith(f"pixelprep explain: cannot write {tmp_path / 'steps.nosuchformat'}: unknown file extension")
+
+
+def test_a_bug_exits_3_with_its_traceback_not_1(tmp_path, models, capsys, monkeypatch):
+    """1 means "some inputs failed": an unexpected exception must not look like that."""
+    import pixelprep.runner
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(pixelprep.runner, "run_job", broken)
+    assert main(run_args([str(SMALL_IMAGES[0])], models["small"], tmp_path / "out")) == 3
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "RuntimeError: a bug" in err and err.strip().endswith("internal error (a bug in pixelprep; the traceback is above)")
 
 
 def test_a_full_disk_stops_the_job_with_exit_2_and_a_rerun_completes_it(tmp_path, models):

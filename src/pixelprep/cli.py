@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = with_model(commands.add_parser("run", help="process images into sharded safetensors (resumable)"))
     run.add_argument("inputs", nargs="+", help="files, folders, globs, @list.txt, .parquet files, saved datasets")
-    run.add_argument("--out", required=True, help="output folder (shards, manifest.jsonl, run.json)")
+    run.add_argument("--out", required=True, help="output folder (shards, manifest.jsonl, run.json; locked while a run uses it)")
     run.add_argument("--batch-size", type=_positive, default=32)
     run.add_argument("--shard-size", type=_positive, default=1000)
     run.add_argument(
@@ -77,7 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--engine", choices=("local", "ray"), default="local")
     run.add_argument("--column", default=None, help="image column of Parquet files or datasets (default: detected)")
-    run.add_argument("--overwrite", action="store_true", help="start over when --out holds a different job")
+    run.add_argument(
+        "--overwrite", action="store_true", help="discard what --out holds (another job, or job files without run.json) and start over"
+    )
     run.set_defaults(handler=_run)
 
     explain = with_model(commands.add_parser("explain", help="draw what the model will see, step by step"))
