@@ -210,6 +210,13 @@ def test_the_lock_without_flock(tmp_path, monkeypatch):
     with JobLock(str(tmp_path), messages.append):
         assert json.loads(owner.read_text())["pid"] == os.getpid()
     assert len(messages) == 1 and f"pid {dead_pid} on {HOST}" in messages[0]
+    # two runs judged the same dead holder's file stale; the other one has already replaced it with its own
+    stale = json.dumps({"pid": dead_pid, "host": HOST, "started": "2026-01-01T00:00:00+00:00"}).encode()
+    owner.write_text(json.dumps({"pid": os.getppid(), "host": HOST, "started": "2026-01-01T00:00:01+00:00"}))
+    JobLock._move_aside(str(owner), stale)
+    assert json.loads(owner.read_text())["pid"] == os.getppid() and not list(tmp_path.glob("*.stale-*"))
+    JobLock._move_aside(str(owner), owner.read_bytes())  # the file it judged: removed
+    assert not owner.exists()
     owner.write_text(json.dumps({"pid": 1, "host": "another-host", "started": "2026-01-01T00:00:00+00:00"}))
     with pytest.raises(OutputLockedError, match=f"pid 1 on another-host.*remove {owner}"):
         JobLock(str(tmp_path)).__enter__()  # a holder on another host cannot be checked: never taken over

@@ -551,10 +551,7 @@ class JobLock:
                 if not self._holder_is_gone(record):
                     self._refuse(record, f" (if no run is using {self.out}, remove {path})")
                 self.log(f"pixelprep: taking over the lock of a run that is no longer running ({_describe_holder(record)})")
-                with contextlib.suppress(FileNotFoundError):  # another run may be taking it over too: only one rename wins
-                    aside = f"{path}.stale-{os.getpid()}"
-                    os.rename(path, aside)
-                    os.remove(aside)
+                self._move_aside(path, record)
                 continue
             try:
                 os.write(fd, _holder_record())
@@ -567,6 +564,22 @@ class JobLock:
             self.owner_file = path
             return
         self._refuse(self._read_record(path))
+
+    @staticmethod
+    def _move_aside(path: str, record: bytes) -> None:
+        """Remove the dead holder's owner file ``record`` was read from; if another run took it over first and
+        what is there now is that run's, put it back."""
+        aside = f"{path}.stale-{os.getpid()}"
+        try:
+            os.rename(path, aside)  # of runs taking over at once, one rename wins
+        except FileNotFoundError:
+            return
+        with open(aside, "rb") as handle:
+            moved = handle.read()
+        if moved != record:
+            with contextlib.suppress(FileExistsError):
+                os.link(aside, path)
+        os.remove(aside)
 
     @staticmethod
     def _holder_is_gone(record: bytes) -> bool:
