@@ -46,9 +46,9 @@ def test_run_reads_a_list_file_and_reports_progress_and_resume(tmp_path, capsys)
     assert "3/3 images" in err and "img/s" in err and "ETA" in err  # plain progress lines: stderr is not a terminal
     assert "3 processed (0 already done), 1 failed, 2 shard(s) written" in err
     assert [sorted(json.loads(line)) for line in (out / "manifest.jsonl").read_text().splitlines()] == [
-        ["row", "shard", "source"],
-        ["error", "source"],
-        ["row", "shard", "source"],
+        ["job", "row", "shard", "source"],
+        ["error", "job", "source"],
+        ["job", "row", "shard", "source"],
     ]
     assert run(f"@{listing}", "--model", MODEL, "--out", str(out), "--shard-size", "2", "--batch-size", "2") == 1
     assert "nothing to do, all 3 inputs are already in" in capsys.readouterr().err

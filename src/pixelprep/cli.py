@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from collections.abc import Sequence
 from typing import Any
 
@@ -68,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = with_model(commands.add_parser("run", help="process images into sharded safetensors (resumable)"))
     run.add_argument("inputs", nargs="+", help="files, folders, globs, @list.txt, .parquet files, saved datasets")
-    run.add_argument("--out", required=True, help="output folder (shards, manifest.jsonl, run.json)")
+    run.add_argument("--out", required=True, help="output folder (shards, manifest.jsonl, run.json; locked while a run uses it)")
     run.add_argument("--batch-size", type=_positive, default=32)
     run.add_argument("--shard-size", type=_positive, default=1000)
     run.add_argument(
@@ -76,7 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--engine", choices=("local", "ray"), default="local")
     run.add_argument("--column", default=None, help="image column of Parquet files or datasets (default: detected)")
-    run.add_argument("--overwrite", action="store_true", help="start over when --out holds a different job")
+    run.add_argument(
+        "--overwrite", action="store_true", help="discard what --out holds (another job, or job files without run.json) and start over"
+    )
     run.set_defaults(handler=_run)
 
     explain = with_model(commands.add_parser("explain", help="draw what the model will see, step by step"))
@@ -96,18 +99,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``pixelprep`` console script; exit 0 all good, 1 some inputs failed, 2 usage error."""
+    """Entry point of the ``pixelprep`` console script.
+
+    Exit 0: all good; 1: some inputs failed (the rest are written); 2: the command cannot run (bad
+    arguments or inputs, an output folder that is in use, full or holds another job), with one line on
+    stderr; 3: pixelprep itself failed (a bug: the traceback is printed); 130: interrupted.
+    """
     from .errors import PixelprepError
 
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (PixelprepError, FileNotFoundError) as exc:
+    except (PixelprepError, OSError) as exc:  # OSError: the environment (files, disk), never an input of run
         print(f"pixelprep {args.command}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"pixelprep {args.command}: interrupted; rerun the same command to resume", file=sys.stderr)
         return 130
+    except Exception:
+        traceback.print_exc()
+        print(f"pixelprep {args.command}: internal error (a bug in pixelprep; the traceback is above)", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

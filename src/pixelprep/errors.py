@@ -69,3 +69,11 @@ class BackendUnavailableError(PixelprepError, ImportError):
 
 class OutputShapeError(PixelprepError, ValueError):
     """Images of different final shapes cannot be stacked into one tensor."""
+
+
+class OutputError(PixelprepError, OSError):
+    """An output folder or file cannot be used: not a folder, not writable, full, holding another job, or incomplete."""
+
+
+class OutputLockedError(OutputError):
+    """The output folder is in use by another ``pixelprep run``; the message names it (pid, host, start time)."""

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .errors import InvalidArgumentError, OutputError
 from .inputs import to_canonical
 
 PANEL_HEIGHT = 224  # every image is drawn this high (captions give the real size) ...
@@ -123,5 +124,11 @@ def render(panels: list[tuple[str, np.ndarray]], title: str = "") -> Any:
 def explain(processor: Any, source: Any, out_path: str) -> list[str]:
     """Write the explain picture for ``source`` to ``out_path``; returns the captions in order."""
     panels = explain_steps(processor, source)
-    render(panels, title=f"{type(processor).__name__} on {processor.backend.describe()}").save(out_path)
+    picture = render(panels, title=f"{type(processor).__name__} on {processor.backend.describe()}")
+    try:
+        picture.save(out_path)
+    except ValueError as error:  # Pillow: no image format for the file's extension
+        raise InvalidArgumentError(f"cannot write {out_path}: {error}") from error
+    except OSError as error:
+        raise OutputError(f"cannot write {out_path}: {error.strerror or error}") from error
     return [caption for caption, _ in panels]

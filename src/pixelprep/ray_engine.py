@@ -17,7 +17,7 @@ import numpy as np
 
 from .features import as_numpy
 from .integrations.loaders import image_from_record
-from .runner import Engine, Outcome, Source, process_batch
+from .runner import Engine, Outcome, Source, process_sources
 
 
 class RayImageProcessor:
@@ -67,8 +67,7 @@ class _SourceWorker:
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         from safetensors.numpy import save
 
-        items = [Source.from_json(text).load() for text in batch["source"]]
-        outcomes = process_batch(self.processor, items)
+        outcomes = process_sources(self.processor, [Source.from_json(text) for text in batch["source"]])
         payloads = [save(tensors) if tensors is not None else b"" for tensors, _ in outcomes]
         errors = [error or "" for _, error in outcomes]
         return {"index": batch["index"], "payload": np.array(payloads, dtype=object), "error": np.array(errors, dtype=object)}
