@@ -68,11 +68,22 @@ class Backend(ABC):
 
     @abstractmethod
     def write_chw(self, image: Any, out: Any, affine: "Affine | None") -> None:
-        """Write an HWC image into the CHW slot ``out``, applying rescale/normalize (``affine``) on the way."""
+        """Write a channels-last array (HWC, or any view ``(..., C)``) into the channels-first slot ``out`` (``(C, ...)``), applying rescale/normalize (``affine``) on the way.
+
+        Views of any rank let packers reshuffle patches and normalise in the same pass.
+        """
+
+    def permute(self, array: Any, axes: tuple[int, ...]) -> Any:
+        """A view of a native array with its axes reordered (NumPy arrays here; tensor backends override)."""
+        return np.transpose(array, axes)
 
     @abstractmethod
     def to_numpy(self, array: Any) -> np.ndarray:
         """A NumPy view or copy of a native array (output tensors included)."""
+
+    def from_numpy(self, array: np.ndarray) -> Any:
+        """A NumPy array (small outputs built on the CPU, e.g. patch grids) as this backend's output type."""
+        return array
 
     def to_torch(self, array: Any) -> Any:
         """A torch tensor of a native array (output tensors included)."""

@@ -20,6 +20,7 @@ from .imagegpt import ImageGPTImageProcessor
 from .levit import LevitImageProcessor
 from .maskformer import Mask2FormerImageProcessor, MaskFormerImageProcessor
 from .mobilenet_v2 import MobileNetV2ImageProcessor
+from .qwen2_vl import Qwen2VLImageProcessor
 from .sam import SamImageProcessor
 from .segformer import SegformerImageProcessor
 from .siglip import SiglipImageProcessor
@@ -48,6 +49,7 @@ __all__ = [
     "Mask2FormerImageProcessor",
     "MaskFormerImageProcessor",
     "MobileNetV2ImageProcessor",
+    "Qwen2VLImageProcessor",
     "SamImageProcessor",
     "SegformerImageProcessor",
 ]
