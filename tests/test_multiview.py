@@ -151,6 +151,9 @@ class FourTiles(MultiViewProcessor):
         tiles = [backend.crop(image, top, left, h, w) for top in (0, h) for left in (0, w)]
         return Views([*tiles, backend.crop(image, 0, 0, h, w)], meta={"rows": 2, "cols": 2})
 
+    def metadata_keys(self, params: dict[str, Any]) -> tuple[str, ...]:
+        return ("rows", "cols")
+
     def describe_views(self, params: dict[str, Any]) -> list[str]:
         return ["split into 2x2 tiles, then the first tile again"]
 
@@ -163,7 +166,7 @@ def test_a_declared_family_end_to_end(backend_name: str) -> None:
     processor = FourTiles(backend=backend_name)
     a, b = _image(8, 8, 1), _image(6, 10, 2)
     out = processor([[a], [b]], return_tensors="np")
-    assert out["pixel_values"].shape == (2, 5, 3, 4, 5) and out["rows"].tolist() == [2, 2]
+    assert out["pixel_values"].shape == (2, 5, 3, 4, 5) and out["rows"].tolist() == [2, 2] and set(out) == {"pixel_values", "pixel_attention_mask", "rows", "cols"}
     assert np.abs(out["pixel_values"][1, 3, :, :3, :5] - np.moveaxis(_normalised(b[3:, 5:]), -1, 0)).max() <= 1e-5
     text = repr(processor)
     assert "split into 2x2 tiles" in text and "(samples, views, C, H, W) + pixel_attention_mask" in text

@@ -284,6 +284,15 @@ class ConcatPatches:
             data[self.grid_key] = np.array([[1, rows, cols] for rows, cols in grids], dtype=np.int64).reshape(-1, 3)
         return data
 
+    def split(self, outputs: Any, count: int) -> list[dict[str, Any]] | None:
+        """Per-image outputs of a batch of ``count`` one-view images, each as the image alone gives it; None without grids."""
+        if not self.grid_key:
+            return None
+        grids = outputs[self.grid_key]
+        offsets = np.concatenate([[0], np.cumsum([int(g[1]) * int(g[2]) for g in grids])]).tolist()
+        values = outputs[self.key]
+        return [{self.key: values[offsets[i] : offsets[i + 1]], self.grid_key: grids[i : i + 1]} for i in range(count)]
+
     def describe(self) -> list[str]:
         grid = f" + {self.grid_key} (1, rows, cols)" if self.grid_key else ""
         return [f"patchify: {self.layout.describe()}", f"concatenate every image's patches into {self.key} (patches, vector){grid}"]
@@ -427,10 +436,27 @@ class MultiViewProcessor(ImageProcessor):
         """The packer for the resolved ``params``."""
         raise NotImplementedError(f"{type(self).__name__} must define packer()")
 
+    def can_split_batch(self, params: dict[str, Any]) -> bool:
+        """Whether :meth:`split_batch` can cut this family's batch outputs into per-image ones (its packer has ``split`` and no per-image metadata)."""
+        return callable(getattr(self.packer(params), "split", None)) and not self.metadata_keys(params)
+
+    def metadata_keys(self, params: dict[str, Any]) -> tuple[str, ...]:
+        """Keys of ``Views.meta`` that :meth:`metadata` turns into outputs (none by default)."""
+        return ()
+
+    def split_batch(self, outputs: Any, count: int) -> list[dict[str, Any]]:
+        """The outputs of a batch of ``count`` single-image inputs, one dict per input, each as that input alone gives it."""
+        rows = self.packer(self._params).split(outputs, count) if self.can_split_batch(self._params) else None
+        if rows is None:
+            raise InvalidArgumentError(f"{type(self).__name__} outputs cannot be split per image; process the images one at a time")
+        return rows
+
     def metadata(self, views: list[Views], samples: list[int], params: dict[str, Any]) -> dict[str, Any]:
-        """Outputs from the views' metadata: each key of ``Views.meta``, as an int64 array over the images."""
-        keys = list(views[0].meta)
-        return {key: np.array([group.meta[key] for group in views], dtype=np.int64) for key in keys}
+        """Outputs from the views' metadata: each of :meth:`metadata_keys` from ``Views.meta``, as an int64 array over the images.
+
+        Families whose metadata is shaped per sample (Idefics3's rows/cols) override this.
+        """
+        return {key: np.array([group.meta[key] for group in views], dtype=np.int64) for key in self.metadata_keys(params)}
 
     def describe_pipeline(self, params: dict[str, Any] | None = None) -> list[str]:
         params = self._params if params is None else params
