@@ -164,27 +164,47 @@ class PatchLayout:
         return f"{self.patch_size}x{self.patch_size} patches{merge}{temporal}, vectors {order}"
 
 
-def write_patches(backend: Backend, image: Any, out: Any, layout: PatchLayout, affine: Affine | None) -> None:
-    """Write one HWC image's patches, rescaled and normalised, into the ``(patches, vector)`` rows ``out``.
+def write_patches(
+    backend: Backend, image: Any, out: Any, layout: PatchLayout, affine: Affine | None, block_rows: tuple[int, int] | None = None
+) -> None:
+    """Write one HWC image's patches, rescaled and normalised, into its ``(patches, vector)`` rows ``out``.
 
     The reshuffle is a view on both sides (image split into blocks, output rows split into the
     vector's axes), so the values are read once and written once, normalised on the way.
+    ``block_rows`` = (first, stop) limits the work to those rows of merge blocks, so that callers
+    can split a large image into pieces that stay in cache (the temporal copy then reads from it).
     """
     height, width = backend.size(image)
     channels = backend.channels(image)
     p, m, t = layout.patch_size, layout.merge_size, layout.temporal_patch_size
     blocks_h, blocks_w = height // layout.factor, width // layout.factor
-    source = backend.permute(backend.realize(image).reshape(blocks_h, m, p, blocks_w, m, p, channels), (0, 3, 1, 4, 2, 5, 6))
+    first, stop = block_rows or (0, blocks_h)
+    source = backend.permute(backend.realize(image).reshape(blocks_h, m, p, blocks_w, m, p, channels), (0, 3, 1, 4, 2, 5, 6))[first:stop]
     if layout.channels_first:
-        target = out.reshape(blocks_h, blocks_w, m, m, channels, t, p, p)
+        target = out.reshape(blocks_h, blocks_w, m, m, channels, t, p, p)[first:stop]
         backend.write_chw(source, backend.permute(target[:, :, :, :, :, 0], (4, 0, 1, 2, 3, 5, 6)), affine)
         if t > 1:  # the same frame for every temporal slot: copy the first slot, normalised once
             target[:, :, :, :, :, 1:] = target[:, :, :, :, :, :1]
     else:
         if t != 1:
             raise InvalidArgumentError("temporal_patch_size must be 1 for (p, p, C) patch vectors")
-        target = out.reshape(blocks_h, blocks_w, m, m, p, p, channels)
+        target = out.reshape(blocks_h, blocks_w, m, m, p, p, channels)[first:stop]
         backend.write_chw(source, backend.permute(target, (6, 0, 1, 2, 3, 4, 5)), affine)
+
+
+#: Bytes of output one patch-writing task covers: small enough to stay in cache, large enough to amortise the call.
+_PATCH_TASK_BYTES = 1 << 20
+
+
+def _patch_tasks(layout: PatchLayout, sizes: list[tuple[int, int]], vector_bytes: int) -> list[tuple[int, tuple[int, int]]]:
+    """(image index, (first, stop) block rows) pieces of about ``_PATCH_TASK_BYTES`` of output, over every image."""
+    tasks = []
+    for index, (height, width) in enumerate(sizes):
+        blocks_h, blocks_w = height // layout.factor, width // layout.factor
+        row_bytes = blocks_w * layout.merge_size * layout.merge_size * vector_bytes
+        step = max(1, _PATCH_TASK_BYTES // max(1, row_bytes))
+        tasks += [(index, (first, min(first + step, blocks_h))) for first in range(0, blocks_h, step)]
+    return tasks
 
 
 # ------------------------------------------------------------------------------------------ packers
@@ -234,10 +254,10 @@ class ViewWriter:
         channels = out.shape[0]
         self.backend.write_chw(self.expand(image, channels), out, self.affine(channels, normalized))
 
-    def patches(self, image: Any, out: Any, layout: PatchLayout, normalized: bool) -> None:
-        """Write an HWC view as patch rows into ``out`` (see :func:`write_patches`)."""
+    def patches(self, image: Any, out: Any, layout: PatchLayout, normalized: bool, block_rows: tuple[int, int] | None = None) -> None:
+        """Write an HWC view (or ``block_rows`` of it) as patch rows into ``out`` (see :func:`write_patches`)."""
         channels = self.channels_out(image)
-        write_patches(self.backend, self.expand(image, channels), out, layout, self.affine(channels, normalized))
+        write_patches(self.backend, self.expand(image, channels), out, layout, self.affine(channels, normalized), block_rows)
 
 
 def _flat(views: list[Views]) -> list[tuple[Any, bool]]:
@@ -272,13 +292,17 @@ class ConcatPatches:
             grids.append(self.layout.grid(*layout_size))
         counts = [rows * cols for rows, cols in grids]
         offsets = np.concatenate([[0], np.cumsum(counts)]).tolist()
-        out = backend.allocate_unfilled((offsets[-1], self.layout.vector_size(channels)), write.dtype(views))
+        dtype = write.dtype(views)
+        out = backend.allocate_unfilled((offsets[-1], self.layout.vector_size(channels)), dtype)
+        sizes = [backend.size(image) for image, _ in flat]
+        tasks = _patch_tasks(self.layout, sizes, self.layout.vector_size(channels) * (4 if dtype == "float32" else 1))
 
-        def fill(i: int) -> None:
+        def fill(task: tuple[int, tuple[int, int]]) -> None:
+            i, block_rows = task
             image, normalized = flat[i]
-            write.patches(image, out[offsets[i] : offsets[i + 1]], self.layout, normalized)
+            write.patches(image, out[offsets[i] : offsets[i + 1]], self.layout, normalized, block_rows)
 
-        _map(fill, list(range(len(flat))), write.threads)
+        _map(fill, tasks, write.threads)
         data = {self.key: out}
         if self.grid_key:
             data[self.grid_key] = np.array([[1, rows, cols] for rows, cols in grids], dtype=np.int64).reshape(-1, 3)

@@ -179,7 +179,14 @@ class Affine:
         padded batch) without a temporary; the NumPy one, with its float64 step, takes the 256-entry table.
         """
         if self.formula != "torch":
-            np.take(self.lut[channel], plane, out=out, mode="clip")
+            if out.flags.c_contiguous:
+                np.take(self.lut[channel], plane, out=out, mode="clip")
+                return
+            # np.take into a strided slot goes through a temporary; the same arithmetic as three ufuncs does not
+            np.multiply(plane, self.scale if self.scale is not None else 1.0, out=out, dtype=np.float64)
+            if self.mean is not None:
+                np.subtract(out, np.float32(self.mean[channel]), out=out)
+                np.divide(out, np.float32(self.std[channel]), out=out)
         elif self.mean is None:
             np.multiply(plane, np.float32(self.scale), out=out, dtype=np.float32)
         else:
