@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from transformers.models.pixtral.image_processing_pixtral import get_resize_output_image_size as pixtral_size
 from transformers.models.qwen2_vl.image_processing_qwen2_vl import smart_resize as transformers_smart_resize
 
 from pixelprep import geometry_vlm
@@ -64,3 +66,19 @@ def test_square_padding_centres_on_the_long_side(height: int, width: int) -> Non
     side = max(height, width)
     assert height + top + bottom == side and width + left + right == side
     assert 0 <= bottom - top <= 1 and 0 <= right - left <= 1
+
+
+@SETTINGS
+@given(height=sides, width=sides, longest=st.integers(min_value=16, max_value=4096), patch=st.sampled_from([8, 14, 16, 32]))
+def test_patch_aligned_fit_equals_pixtral(height: int, width: int, longest: int, patch: int) -> None:
+    """Pixtral's fit: transformers' answer; sides whole patches, within one patch of the box (or of the unshrunk image)."""
+    try:
+        got = geometry_vlm.patch_aligned_fit(height, width, longest, longest, patch, patch)
+    except InvalidImageError:  # a side floors to 0 pixels (transformers makes an empty image there)
+        ratio = max(height, width) / longest
+        assert ratio > 1 and min(math.floor(height / ratio), math.floor(width / ratio)) < 1
+        return
+    shaped = np.broadcast_to(np.zeros(1, np.uint8), (height, width, 3))  # transformers only reads the shape
+    assert got == tuple(pixtral_size(shaped, longest, patch, input_data_format="channels_last"))
+    assert got[0] % patch == 0 and got[1] % patch == 0
+    assert max(got) < min(longest, max(height, width)) + patch

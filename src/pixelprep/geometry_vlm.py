@@ -45,6 +45,18 @@ def smart_resize(height: int, width: int, factor: int, min_pixels: int, max_pixe
     return new_height, new_width
 
 
+def patch_aligned_fit(height: int, width: int, max_height: int, max_width: int, patch_height: int, patch_width: int) -> Size:
+    """Pixtral's rule: shrink (never enlarge) to fit ``max_height`` x ``max_width``, sides floored, then each side up to whole patches."""
+    ratio = max(height / max_height, width / max_width)
+    if ratio > 1:
+        height, width = math.floor(height / ratio), math.floor(width / ratio)
+    if min(height, width) < 1:
+        raise InvalidImageError(
+            f"fitting the image into {max_height}x{max_width} leaves a side of {min(height, width)} pixels; its aspect ratio is too extreme"
+        )
+    return math.ceil(height / patch_height) * patch_height, math.ceil(width / patch_width) * patch_width
+
+
 def square_padding(height: int, width: int) -> tuple[int, int, int, int]:
     """(top, bottom, left, right) padding that centres an image on a square of its long side (odd pixel bottom/right)."""
     side = max(height, width)
