@@ -181,3 +181,17 @@ def test_repr_shows_the_patch_grid() -> None:
     text = repr(pixelprep.Qwen2VLImageProcessor(backend="pil"))
     assert "smart_resize" in text and "multiples of 28" in text and "3136..1003520 pixels" in text
     assert "14x14 patches in 2x2 blocks, each repeated over 2 frames" in text and "image_grid_thw" in text
+
+
+def test_saved_config_loads_in_transformers_and_back(tmp_path) -> None:
+    """A config built with max_pixels is saved as size (as transformers saves it); both loaders read it back to the same outputs."""
+    ours = pixelprep.Qwen2VLImageProcessor(backend="pil", max_pixels=200_000)
+    ours.save_pretrained(tmp_path)
+    theirs = transformers.AutoImageProcessor.from_pretrained(str(tmp_path), backend="pil")
+    again = pixelprep.AutoImageProcessor.from_pretrained(str(tmp_path), backend="pil")
+    image = (np.arange(300 * 500 * 3) % 253).astype(np.uint8).reshape(300, 500, 3)
+    expected = theirs(image, return_tensors="np")
+    for processor in (ours, again):
+        got = processor(image, return_tensors="np")
+        assert np.abs(got["pixel_values"] - expected["pixel_values"]).max() <= ATOL
+        assert np.array_equal(got["image_grid_thw"], expected["image_grid_thw"])
