@@ -165,3 +165,23 @@ def test_detr_scenario_compares_pixel_values_and_masks(tmp_path: Path, monkeypat
     photos = benchmark.cycle(benchmark.photo_variants(str(IMAGES_DIR)), benchmark.DETR_BATCH)
     output = contenders["pixelprep-pil"].run(photos)
     assert output.shape[:2] == (benchmark.DETR_BATCH, 4) and set(np.unique(output[:, 3])) == {0.0, 1.0}
+
+
+def test_qwen2vl_scenario_compares_patches_and_grids(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setattr(benchmark, "PHOTO_SIZES", TINY_SIZES)
+    monkeypatch.setattr(benchmark, "DOCUMENT_SIZE", (85, 110))
+    qwen = tmp_path / "qwen"
+    qwen.mkdir()
+    config = json.loads((Path(__file__).parent.parent / "examples" / "qwen2.5-vl-7b-instruct" / "preprocessor_config.json").read_text())
+    assert config["max_pixels"] == 12845056  # the model's real budget; shrunk here to keep the test fast
+    config["max_pixels"] = 20_000
+    (qwen / "preprocessor_config.json").write_text(json.dumps(config))
+    out = tmp_path / "rows.json"
+    argv = ["bench", "--model", str(qwen), "--qwen-model", str(qwen), "--images", str(IMAGES_DIR), "--rounds", "1"]
+    assert main([*argv, "--scenario", "qwen2vl", "--json", str(out)]) == 0
+    rows = {row["contender"]: row for row in json.loads(out.read_text())}
+    assert rows["pixelprep-torchvision"]["max_diff"] == 0 and rows["pixelprep-pil"]["max_diff"] == 0
+    assert "differences cover pixel_values and image_grid_thw" in capsys.readouterr().out
+    # a wrong grid is a difference even when the patch rows agree
+    assert np.isnan(benchmark._difference({"a": np.zeros(2)}, {"b": np.zeros(2)})[0])
+    assert benchmark._difference({"p": np.zeros(2), "g": np.array([1, 2])}, {"p": np.zeros(2), "g": np.array([1, 3])})[0] == 1

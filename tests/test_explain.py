@@ -13,6 +13,7 @@ from pixelprep import AutoImageProcessor
 from pixelprep.cli import main
 from pixelprep.explain import explain_steps, render
 from pixelprep.models import ImageGPTImageProcessor
+from pixelprep.multiview import MultiViewProcessor
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = str(ROOT / "examples" / "clip-vit-base-patch32")
@@ -43,8 +44,13 @@ def test_every_family_explains_on_both_backends(family):
         panels = explain_steps(processor, SMALL)
         assert [caption for caption, _ in panels[1:-1]] == [step.describe() for step in processor.steps(params)]
         overrides = {"do_color_quantize": False} if "do_color_quantize" in processor.param_names() else {}
-        output = processor(SMALL, return_tensors="np", **overrides)["pixel_values"]
-        assert panels[-1][1].shape[:2] == output.shape[-2:]  # the last panel is the tensor the model gets
+        output = processor(SMALL, return_tensors="np", **overrides)
+        if isinstance(processor, MultiViewProcessor):  # patch rows: the last panel is the view that was packed
+            rows, cols = output["image_grid_thw"][0, 1:]
+            assert panels[-1][1].shape[:2] == (rows * processor.patch_size, cols * processor.patch_size)
+            assert "image_grid_thw" in panels[-1][0]
+        else:
+            assert panels[-1][1].shape[:2] == output["pixel_values"].shape[-2:]  # the last panel is the tensor the model gets
         assert all(panel.ndim == 3 and panel.shape[-1] == 3 and panel.dtype == np.uint8 for _, panel in panels)
 
 

@@ -307,3 +307,21 @@ def test_sigkill_then_resume_equals_a_clean_run(tmp_path):
             np.testing.assert_array_equal(got[key], expected[key])
     again = subprocess.run([sys.executable, "-m", "pixelprep.cli", *args, "--out", str(crashed)], capture_output=True, text=True)
     assert "nothing to do" in again.stderr and read_manifest(crashed) == read_manifest(clean)
+
+
+@pytest.mark.parametrize("backend", ["pil", "torchvision"])
+def test_multi_view_family_rows_equal_each_image_alone(tmp_path, backend):
+    """Qwen2-VL concatenates patch rows over a batch: the runner cuts them back per image (varying row counts
+    stored one tensor per row), so read_row equals the image processed alone, for every output key."""
+    qwen = pixelprep.models.Qwen2VLImageProcessor(backend=backend, max_pixels=60_000)
+    inputs = [PHOTOS[0], str(IMAGES / "tall_rgb_90x1200.jpg"), str(BROKEN / "garbage.jpg"), PHOTOS[1], str(IMAGES / "tiny_rgb_7x5.png")]
+    result = run_job(qwen, inputs, str(tmp_path), shard_size=4, batch_size=3, log=io.StringIO())
+    assert (result.failed, result.processed) == (1, 5)
+    entries = [entry for entry in read_manifest(tmp_path) if "error" not in entry]
+    assert [entry["source"] for entry in entries] == [p for p in inputs if "garbage" not in p]
+    for entry in entries:
+        alone = qwen(entry["source"], return_tensors="np")
+        row = read_row(tmp_path, entry)
+        assert row.keys() == {"pixel_values", "image_grid_thw"}
+        for key in row:
+            np.testing.assert_array_equal(row[key], alone[key])

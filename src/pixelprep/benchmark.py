@@ -38,11 +38,13 @@ SCENARIOS = {
     "batch": "batch sizes 1, 8, 32 and 128 of decoded photos",
     "threads": "pixelprep's thread count",
     "detr": "DETR (shortest edge 800, longest 1333), a padded batch of decoded photos",
+    "qwen2vl": "Qwen2.5-VL (max_pixels 12845056), the decoded photos and a 1700x2200 document page",
     "memory": "peak memory for a large batch of JPEG paths, one fresh interpreter per contender",
     "import": "import and first call, fresh interpreters",
 }
 DEFAULT_SCENARIOS = ("pil", "numpy", "torch", "files", "png", "batch", "threads", "detr", "import")
 DETR_BATCH = 8
+DOCUMENT_SIZE = (1700, 2200)  # (width, height): a letter page scanned at 200 dpi
 BATCH_SIZES = (1, 8, 32, 128)
 INPUT_KINDS = ("pil", "numpy", "torch", "files", "png")
 _RESAMPLE_NAMES = {2: "bilinear", 3: "bicubic"}  # the filters open_clip's transform takes by name
@@ -54,10 +56,10 @@ class Contender:
 
     name: str
     backend: str  # "torchvision" or "pil": the transformers class this one is compared with
-    run: Callable[[list[Any]], np.ndarray]
+    run: Callable[[list[Any]], Any]  # an array, or a dict of arrays compared output by output
     kinds: tuple[str, ...] = INPUT_KINDS  # input kinds it takes
     times: list[float] = field(default_factory=list)
-    output: np.ndarray | None = None
+    output: Any = None
     warmed: bool = False
 
     @property
@@ -147,12 +149,29 @@ def _to_numpy(value: Any) -> np.ndarray:
     return np.asarray(value)
 
 
-def _pixel_values(processor: Any) -> Callable[[list[Any]], np.ndarray]:
-    """A contender's run: ``pixel_values``, with ``pixel_mask`` (where the family pads) as one more channel, so both are compared."""
+def document_page(width: int, height: int) -> Any:
+    """A synthetic scanned page: black text lines on an off-white background (deterministic)."""
+    from PIL import Image, ImageDraw
 
-    def run(inputs: list[Any]) -> np.ndarray:
+    page = Image.new("RGB", (width, height), (246, 244, 238))
+    draw = ImageDraw.Draw(page)
+    line = "The quick brown fox jumps over the lazy dog. 0123456789 " * 4
+    for top in range(height // 20, height - height // 20, max(12, height // 60)):
+        draw.text((width // 12, top), line[: (top * 7) % len(line) + 40], fill=(20, 20, 24))
+    return page
+
+
+def _pixel_values(processor: Any) -> Callable[[list[Any]], np.ndarray]:
+    """A contender's run: ``pixel_values``, with ``pixel_mask`` (where the family pads) as one more channel, so both are compared.
+
+    Qwen's flat patch rows come with ``image_grid_thw``: both are returned by name and compared.
+    """
+
+    def run(inputs: list[Any]) -> Any:
         batch = processor(inputs, return_tensors="np")
         values = _to_numpy(batch["pixel_values"])
+        if "image_grid_thw" in batch:  # compared too, without copying the (large) patch rows
+            return {"pixel_values": values, "image_grid_thw": _to_numpy(batch["image_grid_thw"])}
         if "pixel_mask" not in batch:
             return values
         return np.concatenate([values, _to_numpy(batch["pixel_mask"])[:, None].astype(values.dtype)], axis=1)
@@ -259,11 +278,7 @@ def report(title: str, contenders: list[Contender], count: int, seconds: float |
         max_diff = mean_diff = None
         reference = by_name.get(c.reference) if c.reference else None
         if reference is not None:
-            if reference.output.shape == c.output.shape:
-                diff = np.abs(c.output.astype(np.float64) - reference.output)
-                max_diff, mean_diff = float(diff.max()), float(diff.mean())
-            else:
-                max_diff = mean_diff = float("nan")  # shapes differ: shown as nan, never hidden
+            max_diff, mean_diff = _difference(c.output, reference.output)
         spread = (max(c.times) - min(c.times)) / median
         print(
             f"| {c.name} | {rate:.1f} | {f'{ratio:.2f}x' if ratio else '-'} | {_fmt(max_diff)} | {_fmt(mean_diff)} | {spread:.0%} |"
@@ -272,6 +287,19 @@ def report(title: str, contenders: list[Contender], count: int, seconds: float |
             {"scenario": title, "contender": c.name, "images_per_s": rate, "ratio": ratio, "max_diff": max_diff, "mean_diff": mean_diff, "spread": spread}
         )
     return rows
+
+
+def _difference(ours: Any, theirs: Any) -> tuple[float, float]:
+    """(max, mean) |ours - theirs| over arrays, or over every output of dicts of them; nan where shapes or keys differ."""
+    if isinstance(ours, dict) or isinstance(theirs, dict):
+        if not (isinstance(ours, dict) and isinstance(theirs, dict) and ours.keys() == theirs.keys()):
+            return float("nan"), float("nan")
+        pairs = [_difference(ours[key], theirs[key]) for key in ours]
+        return max(pair[0] for pair in pairs), pairs[0][1]  # the mean of the first output (the pixel values)
+    if ours.shape != theirs.shape:
+        return float("nan"), float("nan")  # shapes differ: shown as nan, never hidden
+    diff = np.abs(ours.astype(np.float64) - theirs)
+    return float(diff.max()), float(diff.mean())
 
 
 def _fmt(value: float | None) -> str:
@@ -429,6 +457,13 @@ def run_benchmark(args: argparse.Namespace) -> int:
         measure(detr, cycle(variants, DETR_BATCH), args.rounds)
         title = f"{SCENARIOS['detr']}: {args.detr_model}, batch {DETR_BATCH} (differences cover pixel_values and pixel_mask)"
         rows += report(title, detr, DETR_BATCH, time.perf_counter() - start)
+    if "qwen2vl" in scenarios:
+        start = time.perf_counter()
+        qwen = build_contenders(args.qwen_model, approximations=False, open_clip=False)
+        inputs = [*variants, document_page(*DOCUMENT_SIZE)]
+        measure(qwen, inputs, args.rounds)
+        title = f"{SCENARIOS['qwen2vl']}: {args.qwen_model} (differences cover pixel_values and image_grid_thw)"
+        rows += report(title, qwen, len(inputs), time.perf_counter() - start)
     if "threads" in scenarios:
         from . import AutoImageProcessor
 
@@ -479,6 +514,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--detr-model", default=os.path.join("examples", "detr-resnet-50"), help="the detection config of the detr scenario (default: examples/detr-resnet-50)"
+    )
+    parser.add_argument(
+        "--qwen-model",
+        default=os.path.join("examples", "qwen2.5-vl-7b-instruct"),
+        help="the config of the qwen2vl scenario (default: examples/qwen2.5-vl-7b-instruct)",
     )
     parser.add_argument("--memory-batch", type=int, default=256, help="images in the memory scenario's batch (default 256)")
     parser.add_argument("--no-approximations", action="store_true", help="leave out the opt-in approximation contenders")

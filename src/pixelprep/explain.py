@@ -13,6 +13,7 @@ import numpy as np
 
 from .errors import InvalidArgumentError, OutputError
 from .inputs import to_canonical
+from .multiview import MultiViewProcessor
 
 PANEL_HEIGHT = 224  # every image is drawn this high (captions give the real size) ...
 PANEL_MAX_WIDTH = 400  # ... unless that would make it wider than this
@@ -49,6 +50,13 @@ def explain_steps(processor: Any, source: Any) -> list[tuple[str, np.ndarray]]:
         panels.append((step.describe(), backend.to_numpy(image)))
     # the pipeline's remaining lines (rescale, normalize, pad, ...) in the processor's own words
     rest = processor.describe_pipeline(params)[len(panels) - 1 + options.convert_rgb :]
+    if isinstance(processor, MultiViewProcessor):
+        # Packed patch rows are not an image: show each view the packer receives, captioned with the packing.
+        views = processor.split_views(backend, image, params).images
+        for index, view in enumerate(views):
+            caption = "; ".join(rest) if index == len(views) - 1 else f"view {index + 1} of {len(views)}"
+            panels.append((caption, backend.to_numpy(backend.realize(view))))
+        return panels
     panels.append(("; ".join([*rest, "shown de-normalised"]), _model_view(processor, source, params)))
     if params.get("do_color_quantize") and params.get("clusters") is not None:
         ids = processor(source, return_tensors="np")["input_ids"]

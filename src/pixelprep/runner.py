@@ -334,8 +334,12 @@ Engine = Callable[[Sequence[Source]], Iterable[Outcome]]
 
 
 def _pads_to_the_batch(processor: Any) -> bool:
-    """Whether an image's output depends on its batch-mates: padding to the largest image of the batch."""
+    """Whether an image's output depends on its batch-mates (padding to the largest image of the batch), or a
+    multi-view family's batch output cannot be cut back into per-image outputs."""
     params = processor.resolve()
+    split_batch = getattr(processor, "split_batch", None)
+    if split_batch is not None:
+        return not processor.can_split_batch(params)
     return bool(params.get("do_pad")) and params.get("pad_size") is None
 
 
@@ -360,6 +364,9 @@ def process_batch(processor: Any, items: list[Any]) -> list[Outcome]:
         if len(items) == 1:
             return [(None, _error_text(error))]
         return [outcome for item in items for outcome in process_batch(processor, [item])]
+    split_batch = getattr(processor, "split_batch", None)
+    if split_batch is not None:  # multi-view families: outputs concatenated over the batch (Qwen's patch rows, ...)
+        return [({k: np.asarray(v) for k, v in row.items()}, None) for row in split_batch(outputs, len(items))]
     # images of different output sizes come back as a list of arrays rather than one stacked array
     tensors = {k: v for k, v in outputs.items() if isinstance(v, list) or hasattr(v, "shape")}
     return [({k: np.asarray(v[i]) for k, v in tensors.items()}, None) for i in range(len(items))]

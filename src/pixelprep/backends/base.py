@@ -68,11 +68,22 @@ class Backend(ABC):
 
     @abstractmethod
     def write_chw(self, image: Any, out: Any, affine: "Affine | None") -> None:
-        """Write an HWC image into the CHW slot ``out``, applying rescale/normalize (``affine``) on the way."""
+        """Write a channels-last array (HWC, or any view ``(..., C)``) into the channels-first slot ``out`` (``(C, ...)``), applying rescale/normalize (``affine``) on the way.
+
+        Views of any rank let packers reshuffle patches and normalise in the same pass.
+        """
+
+    def permute(self, array: Any, axes: tuple[int, ...]) -> Any:
+        """A view of a native array with its axes reordered (NumPy arrays here; tensor backends override)."""
+        return np.transpose(array, axes)
 
     @abstractmethod
     def to_numpy(self, array: Any) -> np.ndarray:
         """A NumPy view or copy of a native array (output tensors included)."""
+
+    def from_numpy(self, array: np.ndarray) -> Any:
+        """A NumPy array (small outputs built on the CPU, e.g. patch grids) as this backend's output type."""
+        return array
 
     def to_torch(self, array: Any) -> Any:
         """A torch tensor of a native array (output tensors included)."""
@@ -168,7 +179,14 @@ class Affine:
         padded batch) without a temporary; the NumPy one, with its float64 step, takes the 256-entry table.
         """
         if self.formula != "torch":
-            np.take(self.lut[channel], plane, out=out, mode="clip")
+            if out.flags.c_contiguous:
+                np.take(self.lut[channel], plane, out=out, mode="clip")
+                return
+            # np.take into a strided slot goes through a temporary; the same arithmetic as three ufuncs does not
+            np.multiply(plane, self.scale if self.scale is not None else 1.0, out=out, dtype=np.float64)
+            if self.mean is not None:
+                np.subtract(out, np.float32(self.mean[channel]), out=out)
+                np.divide(out, np.float32(self.std[channel]), out=out)
         elif self.mean is None:
             np.multiply(plane, np.float32(self.scale), out=out, dtype=np.float32)
         else:

@@ -87,8 +87,8 @@ class PilBackend(Backend):
         if affine is None or not affine.output_float:
             out[...] = np.moveaxis(image, -1, 0)
         elif image.dtype == np.uint8:
-            for c in range(image.shape[2]):
-                affine.write_plane(image[:, :, c], out[c], c)
+            for c in range(image.shape[-1]):
+                affine.write_plane(image[..., c], out[c], c)
         else:
             out[...] = np.moveaxis(affine.apply(image), -1, 0)
 

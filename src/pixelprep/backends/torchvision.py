@@ -118,14 +118,14 @@ class TorchvisionBackend(Backend):
 
     def write_chw(self, image: Any, out: torch.Tensor, affine: Affine | None) -> None:
         image = self.realize(image)
-        chw = image.permute(2, 0, 1)
+        chw = image.movedim(-1, 0)
         if affine is None or not affine.output_float:
             out.copy_(chw)
             return
         if image.dtype == torch.uint8 and image.device.type == "cpu":
             pixels, target = image.numpy(), out.numpy()
-            for c in range(pixels.shape[2]):
-                affine.write_plane(pixels[:, :, c], target[c], c)
+            for c in range(pixels.shape[-1]):
+                affine.write_plane(pixels[..., c], target[c], c)
             return
         if image.dtype == torch.uint8:
             lut = torch.from_numpy(affine.lut).to(image.device)
@@ -139,13 +139,20 @@ class TorchvisionBackend(Backend):
         """The torchvision arithmetic on float tensors (any device)."""
         if affine.mean is None:
             return chw * affine.scale
-        mean = torch.from_numpy(affine.torch_mean).to(chw.device)
-        std = torch.from_numpy(affine.torch_std).to(chw.device)
-        return (chw - mean[:, None, None]) / std[:, None, None]
+        trailing = (1,) * (chw.ndim - 1)  # broadcast over every axis after the channels
+        mean = torch.from_numpy(affine.torch_mean).to(chw.device).view(-1, *trailing)
+        std = torch.from_numpy(affine.torch_std).to(chw.device).view(-1, *trailing)
+        return (chw - mean) / std
 
     def to_numpy(self, array: Any) -> np.ndarray:
         array = self.realize(array)
         return array.detach().cpu().numpy() if isinstance(array, torch.Tensor) else np.asarray(array)
+
+    def from_numpy(self, array: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(array)  # on the CPU, as transformers leaves its integer outputs
+
+    def permute(self, array: Any, axes: tuple[int, ...]) -> torch.Tensor:
+        return array.permute(*axes)
 
     def to_torch(self, array: Any) -> torch.Tensor:
         return array if isinstance(array, torch.Tensor) else torch.from_numpy(np.asarray(array))

@@ -21,6 +21,7 @@ from .levit import LevitImageProcessor
 from .maskformer import Mask2FormerImageProcessor, MaskFormerImageProcessor
 from .mobilenet_v2 import MobileNetV2ImageProcessor
 from .owlvit import OwlViTImageProcessor
+from .qwen2_vl import Qwen2VLImageProcessor
 from .sam import SamImageProcessor
 from .segformer import SegformerImageProcessor
 from .siglip import SiglipImageProcessor
@@ -50,6 +51,7 @@ __all__ = [
     "MaskFormerImageProcessor",
     "MobileNetV2ImageProcessor",
     "OwlViTImageProcessor",
+    "Qwen2VLImageProcessor",
     "SamImageProcessor",
     "SegformerImageProcessor",
 ]

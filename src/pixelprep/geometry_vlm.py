@@ -1,0 +1,64 @@
+"""Pure integer geometry of the vision-language families: target sizes, patch grids, padding to a square.
+
+Each rule is one function of the image size and the family's constants, shared by the views step
+(which resizes to its answer) and by the token-count helpers (``get_number_of_image_patches`` and
+kin), so the number of patches a serving stack reserves is always the number the processor makes.
+Sizes are ``(height, width)`` tuples of Python ints.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .errors import InvalidImageError
+
+Size = tuple[int, int]
+
+#: smart_resize refuses images whose long side is more than this many times the short side.
+MAX_ASPECT_RATIO = 200
+
+
+def smart_resize(height: int, width: int, factor: int, min_pixels: int, max_pixels: int) -> Size:
+    """Qwen2-VL's rule: both sides a multiple of ``factor``, the area within [min_pixels, max_pixels], the aspect kept.
+
+    Sides are first rounded to the nearest multiple (Python ``round``, half to even, as transformers
+    does); an area over the budget is scaled down (floored to the factor, at least one factor), one
+    under it scaled up (ceiled).
+    """
+    if min(height, width) < 1:
+        raise InvalidImageError(f"smart_resize: an image of {height}x{width} has no pixels")
+    if max(height, width) / min(height, width) > MAX_ASPECT_RATIO:
+        raise InvalidImageError(
+            f"an image of {height}x{width} has an aspect ratio of {max(height, width) / min(height, width):.1f}, "
+            f"over the limit of {MAX_ASPECT_RATIO} this model accepts"
+        )
+    new_height = round(height / factor) * factor
+    new_width = round(width / factor) * factor
+    if new_height * new_width > max_pixels:
+        beta = math.sqrt((height * width) / max_pixels)
+        new_height = max(factor, math.floor(height / beta / factor) * factor)
+        new_width = max(factor, math.floor(width / beta / factor) * factor)
+    elif new_height * new_width < min_pixels:
+        beta = math.sqrt(min_pixels / (height * width))
+        new_height = math.ceil(height * beta / factor) * factor
+        new_width = math.ceil(width * beta / factor) * factor
+    return new_height, new_width
+
+
+def patch_aligned_fit(height: int, width: int, max_height: int, max_width: int, patch_height: int, patch_width: int) -> Size:
+    """Pixtral's rule: shrink (never enlarge) to fit ``max_height`` x ``max_width``, sides floored, then each side up to whole patches."""
+    ratio = max(height / max_height, width / max_width)
+    if ratio > 1:
+        height, width = math.floor(height / ratio), math.floor(width / ratio)
+    if min(height, width) < 1:
+        raise InvalidImageError(
+            f"fitting the image into {max_height}x{max_width} leaves a side of {min(height, width)} pixels; its aspect ratio is too extreme"
+        )
+    return math.ceil(height / patch_height) * patch_height, math.ceil(width / patch_width) * patch_width
+
+
+def square_padding(height: int, width: int) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) padding that centres an image on a square of its long side (odd pixel bottom/right)."""
+    side = max(height, width)
+    top, left = (side - height) // 2, (side - width) // 2
+    return top, side - height - top, left, side - width - left

@@ -1,0 +1,519 @@
+"""Vision-language families: one image becomes an ordered list of views, and a packer lays the views out.
+
+A family built on :class:`MultiViewProcessor` declares three things:
+
+- ``steps(params)``: per-image geometric steps run first (the ordinary :class:`~pixelprep.processor.Resize`,
+  :class:`SmartResize`, :class:`PadToSquare`, ... anything with ``apply(backend, image)`` and ``describe()``);
+- ``split_views(backend, image, params)``: the image after those steps -> :class:`Views` (tiles, crops,
+  a thumbnail; the default is the image itself as the one view) with per-image metadata;
+- ``packer(params)``: a :class:`Packer` that writes every view, rescaled and normalised in the same
+  pass, into the output buffers and names the outputs (:class:`ConcatPatches`, :class:`StackViews`,
+  :class:`PaddedViews`, :class:`PaddedPatches`).
+
+Inputs may be nested, ``[[img, img], [img]]``: one inner list per sample (see :func:`nest_inputs`).
+Packers that pad per sample get the number of images in each sample.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from . import geometry_vlm
+from .backends import Affine, Backend
+from .backends.base import RESAMPLE_NAMES, channel_broadcast_target
+from .errors import InvalidArgumentError, InvalidImageError, OutputShapeError
+from .features import BatchFeature
+from .inputs import flatten_inputs, to_canonical
+from .processor import ImageProcessor, _describe_scale, _fmt, _map, _repeat_channels
+
+# ------------------------------------------------------------------------------------------- inputs
+
+
+def _is_sample_list(item: Any) -> bool:
+    return isinstance(item, (list, tuple))
+
+
+def nest_inputs(images: Any) -> list[list[Any]]:
+    """Group inputs into samples, as transformers' nested image lists do.
+
+    One image is one sample; a flat list of images is one sample holding them all; a list of lists is
+    one sample per inner list (``[[img, img], [img]]``: two samples). Every image is flattened with
+    :func:`~pixelprep.inputs.flatten_inputs` (a 4-D array is several images).
+    """
+    if isinstance(images, (list, tuple)) and images and all(_is_sample_list(item) for item in images):
+        samples = [flatten_inputs(list(item)) for item in images]
+    else:
+        samples = [flatten_inputs(images)]
+    if not any(samples):
+        raise InvalidArgumentError("images is empty: pass at least one image")
+    empty = [i for i, sample in enumerate(samples) if not sample]
+    if empty:
+        raise InvalidArgumentError(f"images: sample(s) {empty} hold no image; every inner list needs at least one")
+    return samples
+
+
+# -------------------------------------------------------------------------------------------- views
+
+
+@dataclass
+class Views:
+    """One image's views in model order (native HWC images) and its per-image metadata.
+
+    ``normalized`` marks views already rescaled and normalised (families that resize float images
+    after normalizing, see :func:`normalize_image`); packers then copy them as they are.
+    """
+
+    images: list[Any]
+    meta: dict[str, Any] = field(default_factory=dict)
+    normalized: bool = False
+
+
+def normalize_image(backend: Backend, image: Any, affine: Affine) -> Any:
+    """``image`` rescaled and normalised into a new float32 HWC image (for resizing floats after normalize)."""
+    height, width = backend.size(image)
+    channels = backend.channels(image)
+    out = backend.allocate_unfilled((height, width, channels), "float32")
+    backend.write_chw(backend.realize(image), backend.permute(out, (2, 0, 1)), affine)
+    return out
+
+
+@dataclass(frozen=True)
+class SmartResize:
+    """Resize to Qwen2-VL's smart_resize size: sides multiples of ``factor``, area within [min_pixels, max_pixels]."""
+
+    factor: int
+    min_pixels: int
+    max_pixels: int
+    resample: int
+
+    def target(self, height: int, width: int) -> tuple[int, int]:
+        return geometry_vlm.smart_resize(height, width, self.factor, self.min_pixels, self.max_pixels)
+
+    def apply(self, backend: Backend, image: Any) -> Any:
+        height, width = backend.size(image)
+        target = self.target(height, width)
+        return image if target == (height, width) else backend.resize(image, target, self.resample)
+
+    def describe(self) -> str:
+        return (
+            f"resize to sides that are multiples of {self.factor}, {self.min_pixels}..{self.max_pixels} pixels, "
+            f"aspect kept (smart_resize) {RESAMPLE_NAMES[self.resample]}"
+        )
+
+
+@dataclass(frozen=True)
+class PadToSquare:
+    """Centre the image on a square of its long side, filled with ``fill`` (one value, or one per channel)."""
+
+    fill: float | tuple[float, ...] = 0
+
+    def apply(self, backend: Backend, image: Any) -> Any:
+        top, bottom, left, right = geometry_vlm.square_padding(*backend.size(image))
+        return image if top == bottom == left == right == 0 else backend.pad(image, top, bottom, left, right, self.fill)
+
+    def describe(self) -> str:
+        return f"pad to a square, centred, with {self.fill}"
+
+
+# ------------------------------------------------------------------------------------------ patches
+
+
+@dataclass(frozen=True)
+class PatchLayout:
+    """How an image becomes rows of patch vectors.
+
+    Patches are ``patch_size`` squares taken row-major over the image, in ``merge_size`` x
+    ``merge_size`` blocks (rows of one block are consecutive). Each vector is ``(C, T, p, p)``
+    (``channels_first``, Qwen) with the frame repeated ``temporal_patch_size`` times, or ``(p, p, C)``
+    (SigLIP2, Gemma4).
+    """
+
+    patch_size: int
+    merge_size: int = 1
+    temporal_patch_size: int = 1
+    channels_first: bool = True
+
+    @property
+    def factor(self) -> int:
+        """What both image sides must be a multiple of."""
+        return self.patch_size * self.merge_size
+
+    def grid(self, height: int, width: int) -> tuple[int, int]:
+        """Patches down and across an image of ``height`` x ``width``."""
+        return height // self.patch_size, width // self.patch_size
+
+    def vector_size(self, channels: int) -> int:
+        return channels * self.temporal_patch_size * self.patch_size * self.patch_size
+
+    def check(self, height: int, width: int, what: str) -> None:
+        """Raise unless ``height`` x ``width`` splits into whole merge blocks of patches."""
+        if height % self.factor or width % self.factor:
+            raise InvalidImageError(
+                f"{what} is {height}x{width}, which does not split into {self.factor}x{self.factor}-pixel blocks "
+                f"(patch_size {self.patch_size} x merge_size {self.merge_size}); resize it (do_resize=True) or pass "
+                "an image whose sides are multiples of that"
+            )
+
+    def describe(self) -> str:
+        merge = f" in {self.merge_size}x{self.merge_size} blocks" if self.merge_size > 1 else ""
+        temporal = f", each repeated over {self.temporal_patch_size} frames" if self.temporal_patch_size > 1 else ""
+        order = "(C, T, p, p)" if self.channels_first else "(p, p, C)"
+        return f"{self.patch_size}x{self.patch_size} patches{merge}{temporal}, vectors {order}"
+
+
+def write_patches(
+    backend: Backend, image: Any, out: Any, layout: PatchLayout, affine: Affine | None, block_rows: tuple[int, int] | None = None
+) -> None:
+    """Write one HWC image's patches, rescaled and normalised, into its ``(patches, vector)`` rows ``out``.
+
+    The reshuffle is a view on both sides (image split into blocks, output rows split into the
+    vector's axes), so the values are read once and written once, normalised on the way.
+    ``block_rows`` = (first, stop) limits the work to those rows of merge blocks, so that callers
+    can split a large image into pieces that stay in cache (the temporal copy then reads from it).
+    """
+    height, width = backend.size(image)
+    channels = backend.channels(image)
+    p, m, t = layout.patch_size, layout.merge_size, layout.temporal_patch_size
+    blocks_h, blocks_w = height // layout.factor, width // layout.factor
+    first, stop = block_rows or (0, blocks_h)
+    source = backend.permute(backend.realize(image).reshape(blocks_h, m, p, blocks_w, m, p, channels), (0, 3, 1, 4, 2, 5, 6))[first:stop]
+    if layout.channels_first:
+        target = out.reshape(blocks_h, blocks_w, m, m, channels, t, p, p)[first:stop]
+        backend.write_chw(source, backend.permute(target[:, :, :, :, :, 0], (4, 0, 1, 2, 3, 5, 6)), affine)
+        if t > 1:  # the same frame for every temporal slot: copy the first slot, normalised once
+            target[:, :, :, :, :, 1:] = target[:, :, :, :, :, :1]
+    else:
+        if t != 1:
+            raise InvalidArgumentError("temporal_patch_size must be 1 for (p, p, C) patch vectors")
+        target = out.reshape(blocks_h, blocks_w, m, m, p, p, channels)[first:stop]
+        backend.write_chw(source, backend.permute(target, (6, 0, 1, 2, 3, 4, 5)), affine)
+
+
+#: Bytes of output one patch-writing task covers: small enough to stay in cache, large enough to amortise the call.
+_PATCH_TASK_BYTES = 1 << 20
+
+
+def _patch_tasks(layout: PatchLayout, sizes: list[tuple[int, int]], vector_bytes: int) -> list[tuple[int, tuple[int, int]]]:
+    """(image index, (first, stop) block rows) pieces of about ``_PATCH_TASK_BYTES`` of output, over every image."""
+    tasks = []
+    for index, (height, width) in enumerate(sizes):
+        blocks_h, blocks_w = height // layout.factor, width // layout.factor
+        row_bytes = blocks_w * layout.merge_size * layout.merge_size * vector_bytes
+        step = max(1, _PATCH_TASK_BYTES // max(1, row_bytes))
+        tasks += [(index, (first, min(first + step, blocks_h))) for first in range(0, blocks_h, step)]
+    return tasks
+
+
+# ------------------------------------------------------------------------------------------ packers
+
+
+class Packer(Protocol):
+    """Lays out every image's views in the model's input format; returns the outputs by name."""
+
+    def pack(self, backend: Backend, views: list[Views], samples: list[int], write: "ViewWriter") -> dict[str, Any]:
+        """``views``: one :class:`Views` per image, in input order; ``samples``: images per sample, in order."""
+        ...
+
+    def describe(self) -> list[str]:
+        """Lines for ``print(processor)``."""
+        ...
+
+
+class ViewWriter:
+    """Writes one view (uint8 or float HWC), rescaled and normalised unless already, into a channels-first slot."""
+
+    def __init__(self, backend: Backend, scale: float | None, mean: tuple | None, std: tuple | None, threads: int = 1) -> None:
+        self.backend, self.scale, self.mean, self.std, self.threads = backend, scale, mean, std, threads
+        self._affines: dict[int, Affine] = {}
+
+    def channels_out(self, image: Any) -> int:
+        """Channels the view has in the output (a 1-channel view meets a 3-value mean as gray RGB)."""
+        return channel_broadcast_target(self.backend.channels(image), self.mean)
+
+    def affine(self, channels: int, normalized: bool) -> Affine | None:
+        if normalized:
+            return None
+        if channels not in self._affines:
+            self._affines[channels] = Affine(self.scale, self.mean, self.std, channels, self.backend.formula)
+        return self._affines[channels]
+
+    def dtype(self, views: list[Views]) -> str:
+        """float32 unless every view stays uint8 (no rescale, no normalize)."""
+        identity = self.scale is None and self.mean is None
+        uint8 = all(self.backend.is_uint8(image) and not group.normalized for group in views for image in group.images)
+        return "uint8" if identity and uint8 else "float32"
+
+    def expand(self, image: Any, channels: int) -> Any:
+        return _repeat_channels(self.backend, image) if self.backend.channels(image) == 1 and channels == 3 else image
+
+    def chw(self, image: Any, out: Any, normalized: bool) -> None:
+        """Write an HWC view into the CHW slot ``out``."""
+        channels = out.shape[0]
+        self.backend.write_chw(self.expand(image, channels), out, self.affine(channels, normalized))
+
+    def patches(self, image: Any, out: Any, layout: PatchLayout, normalized: bool, block_rows: tuple[int, int] | None = None) -> None:
+        """Write an HWC view (or ``block_rows`` of it) as patch rows into ``out`` (see :func:`write_patches`)."""
+        channels = self.channels_out(image)
+        write_patches(self.backend, self.expand(image, channels), out, layout, self.affine(channels, normalized), block_rows)
+
+
+def _flat(views: list[Views]) -> list[tuple[Any, bool]]:
+    return [(image, group.normalized) for group in views for image in group.images]
+
+
+def _one_channel_count(writer: ViewWriter, flat: list[tuple[Any, bool]]) -> int:
+    counts = {writer.channels_out(image) for image, _ in flat}
+    if len(counts) != 1:
+        raise OutputShapeError(f"views with different channel counts {sorted(counts)} cannot share one output; pass do_convert_rgb=True")
+    return counts.pop()
+
+
+@dataclass(frozen=True)
+class ConcatPatches:
+    """Every view's patch rows concatenated over the batch: ``(sum of patches, vector)`` (Qwen2-VL).
+
+    ``grid_key`` names the ``(N, 3)`` int64 output of ``(frames, rows, cols)`` of patches per view.
+    """
+
+    layout: PatchLayout
+    key: str = "pixel_values"
+    grid_key: str | None = "image_grid_thw"
+
+    def pack(self, backend: Backend, views: list[Views], samples: list[int], write: ViewWriter) -> dict[str, Any]:
+        flat = _flat(views)
+        channels = _one_channel_count(write, flat)
+        grids = []
+        for index, (image, _) in enumerate(flat):
+            layout_size = backend.size(image)
+            self.layout.check(*layout_size, f"image {index}")
+            grids.append(self.layout.grid(*layout_size))
+        counts = [rows * cols for rows, cols in grids]
+        offsets = np.concatenate([[0], np.cumsum(counts)]).tolist()
+        dtype = write.dtype(views)
+        out = backend.allocate_unfilled((offsets[-1], self.layout.vector_size(channels)), dtype)
+        sizes = [backend.size(image) for image, _ in flat]
+        tasks = _patch_tasks(self.layout, sizes, self.layout.vector_size(channels) * (4 if dtype == "float32" else 1))
+
+        def fill(task: tuple[int, tuple[int, int]]) -> None:
+            i, block_rows = task
+            image, normalized = flat[i]
+            write.patches(image, out[offsets[i] : offsets[i + 1]], self.layout, normalized, block_rows)
+
+        _map(fill, tasks, write.threads)
+        data = {self.key: out}
+        if self.grid_key:
+            data[self.grid_key] = np.array([[1, rows, cols] for rows, cols in grids], dtype=np.int64).reshape(-1, 3)
+        return data
+
+    def split(self, outputs: Any, count: int) -> list[dict[str, Any]] | None:
+        """Per-image outputs of a batch of ``count`` one-view images, each as the image alone gives it; None without grids."""
+        if not self.grid_key:
+            return None
+        grids = outputs[self.grid_key]
+        offsets = np.concatenate([[0], np.cumsum([int(g[1]) * int(g[2]) for g in grids])]).tolist()
+        values = outputs[self.key]
+        return [{self.key: values[offsets[i] : offsets[i + 1]], self.grid_key: grids[i : i + 1]} for i in range(count)]
+
+    def describe(self) -> list[str]:
+        grid = f" + {self.grid_key} (1, rows, cols)" if self.grid_key else ""
+        return [f"patchify: {self.layout.describe()}", f"concatenate every image's patches into {self.key} (patches, vector){grid}"]
+
+
+@dataclass(frozen=True)
+class StackViews:
+    """Every view of every image stacked: ``(sum of views, C, H, W)``; views must share one size (GotOcr2, Gemma3)."""
+
+    key: str = "pixel_values"
+    count_key: str | None = None  # e.g. "num_patches": views per image
+
+    def pack(self, backend: Backend, views: list[Views], samples: list[int], write: ViewWriter) -> dict[str, Any]:
+        flat = _flat(views)
+        channels = _one_channel_count(write, flat)
+        sizes = {backend.size(image) for image, _ in flat}
+        if len(sizes) != 1:
+            raise OutputShapeError(f"views of sizes {sorted(sizes)} cannot be stacked into {self.key}")
+        (height, width) = sizes.pop()
+        out = backend.allocate_unfilled((len(flat), channels, height, width), write.dtype(views))
+        _map(lambda i: write.chw(flat[i][0], out[i], flat[i][1]), list(range(len(flat))), write.threads)
+        data = {self.key: out}
+        if self.count_key:
+            data[self.count_key] = np.array([len(group.images) for group in views], dtype=np.int64)
+        return data
+
+    def describe(self) -> list[str]:
+        count = f" + {self.count_key} (views per image)" if self.count_key else ""
+        return [f"stack every view into {self.key} (views, C, H, W){count}"]
+
+
+@dataclass(frozen=True)
+class PaddedViews:
+    """Views padded with zeros (after normalize) to the largest: ``(samples, max views, C, Hmax, Wmax)`` plus a pixel mask.
+
+    Each sample's views are its images' views in order (Idefics2/3: tiles then the global image).
+    ``views_axis=False`` gives ``(images, C, Hmax, Wmax)`` with one view per image (Pixtral).
+    ``mask_key`` None leaves the mask out.
+    """
+
+    key: str = "pixel_values"
+    mask_key: str | None = "pixel_attention_mask"
+    mask_dtype: str = "int64"
+    views_axis: bool = True
+
+    def pack(self, backend: Backend, views: list[Views], samples: list[int], write: ViewWriter) -> dict[str, Any]:
+        flat = _flat(views)
+        channels = _one_channel_count(write, flat)
+        height, width = (max(size) for size in zip(*(backend.size(image) for image, _ in flat)))
+        if self.views_axis:
+            groups, start = [], 0
+            for count in samples:
+                groups.append([item for group in views[start : start + count] for item in zip(group.images, [group.normalized] * len(group.images))])
+                start += count
+            shape: tuple[int, ...] = (len(groups), max(len(g) for g in groups))
+            slots = [((s, v), item) for s, group in enumerate(groups) for v, item in enumerate(group)]
+        else:
+            if any(len(group.images) != 1 for group in views):
+                raise OutputShapeError(f"{self.key} without a views axis needs exactly one view per image")
+            shape = (len(flat),)
+            slots = [((i,), item) for i, item in enumerate(flat)]
+        out = backend.allocate((*shape, channels, height, width), write.dtype(views))
+        mask = backend.allocate((*shape, height, width), self.mask_dtype) if self.mask_key else None
+
+        def fill(i: int) -> None:
+            index, (image, normalized) = slots[i]
+            h, w = backend.size(image)
+            write.chw(image, out[index][:, :h, :w], normalized)
+            if mask is not None:
+                mask[index][:h, :w] = 1
+
+        _map(fill, list(range(len(slots))), write.threads)
+        data = {self.key: out}
+        if mask is not None:
+            data[self.mask_key] = mask
+        return data
+
+    def describe(self) -> list[str]:
+        layout = "(samples, views, C, H, W)" if self.views_axis else "(images, C, H, W)"
+        mask = f" + {self.mask_key}" if self.mask_key else ""
+        return [f"pad views bottom/right with 0 to the largest, into {self.key} {layout}{mask}"]
+
+
+@dataclass(frozen=True)
+class PaddedPatches:
+    """Each image's patch rows, zero-padded to ``max_patches``: ``(images, max_patches, vector)`` (SigLIP2 NaFlex).
+
+    Outputs a mask of the real rows (``mask_key``) and each image's patch grid (``shapes_key``).
+    """
+
+    layout: PatchLayout
+    max_patches: int
+    key: str = "pixel_values"
+    mask_key: str = "pixel_attention_mask"
+    mask_dtype: str = "int32"
+    shapes_key: str | None = "spatial_shapes"
+
+    def pack(self, backend: Backend, views: list[Views], samples: list[int], write: ViewWriter) -> dict[str, Any]:
+        flat = _flat(views)
+        channels = _one_channel_count(write, flat)
+        grids = []
+        for index, (image, _) in enumerate(flat):
+            self.layout.check(*backend.size(image), f"image {index}")
+            grid = self.layout.grid(*backend.size(image))
+            if grid[0] * grid[1] > self.max_patches:
+                raise InvalidImageError(f"image {index} makes {grid[0] * grid[1]} patches, over max_num_patches={self.max_patches}")
+            grids.append(grid)
+        out = backend.allocate((len(flat), self.max_patches, self.layout.vector_size(channels)), write.dtype(views))
+        mask = backend.allocate((len(flat), self.max_patches), self.mask_dtype)
+
+        def fill(i: int) -> None:
+            count = grids[i][0] * grids[i][1]
+            write.patches(flat[i][0], out[i, :count], self.layout, flat[i][1])
+            mask[i, :count] = 1
+
+        _map(fill, list(range(len(flat))), write.threads)
+        data = {self.key: out, self.mask_key: mask}
+        if self.shapes_key:
+            data[self.shapes_key] = np.array(grids, dtype=np.int64).reshape(-1, 2)
+        return data
+
+    def describe(self) -> list[str]:
+        return [f"patchify: {self.layout.describe()}", f"pad each image's patches with 0 to {self.max_patches} rows, into {self.key} + {self.mask_key}"]
+
+
+# ---------------------------------------------------------------------------------------- processor
+
+
+class MultiViewProcessor(ImageProcessor):
+    """Base of the vision-language families: steps, then views, then a packer (see the module docstring)."""
+
+    def split_views(self, backend: Backend, image: Any, params: dict[str, Any]) -> Views:
+        """The image (after :meth:`steps`) as its views; the default is the image itself as the only view."""
+        return Views([image])
+
+    def describe_views(self, params: dict[str, Any]) -> list[str]:
+        """Lines for ``print(processor)`` describing :meth:`split_views` (none for the single-view default)."""
+        return []
+
+    def packer(self, params: dict[str, Any]) -> Packer:
+        """The packer for the resolved ``params``."""
+        raise NotImplementedError(f"{type(self).__name__} must define packer()")
+
+    def can_split_batch(self, params: dict[str, Any]) -> bool:
+        """Whether :meth:`split_batch` can cut this family's batch outputs into per-image ones (its packer has ``split`` and no per-image metadata)."""
+        return callable(getattr(self.packer(params), "split", None)) and not self.metadata_keys(params)
+
+    def metadata_keys(self, params: dict[str, Any]) -> tuple[str, ...]:
+        """Keys of ``Views.meta`` that :meth:`metadata` turns into outputs (none by default)."""
+        return ()
+
+    def split_batch(self, outputs: Any, count: int) -> list[dict[str, Any]]:
+        """The outputs of a batch of ``count`` single-image inputs, one dict per input, each as that input alone gives it."""
+        rows = self.packer(self._params).split(outputs, count) if self.can_split_batch(self._params) else None
+        if rows is None:
+            raise InvalidArgumentError(f"{type(self).__name__} outputs cannot be split per image; process the images one at a time")
+        return rows
+
+    def metadata(self, views: list[Views], samples: list[int], params: dict[str, Any]) -> dict[str, Any]:
+        """Outputs from the views' metadata: each of :meth:`metadata_keys` from ``Views.meta``, as an int64 array over the images.
+
+        Families whose metadata is shaped per sample (Idefics3's rows/cols) override this.
+        """
+        return {key: np.array([group.meta[key] for group in views], dtype=np.int64) for key in self.metadata_keys(params)}
+
+    def describe_pipeline(self, params: dict[str, Any] | None = None) -> list[str]:
+        params = self._params if params is None else params
+        lines = ["convert to RGB"] if self.converts_to_rgb(params) else []
+        lines += [step.describe() for step in self.steps(params)]
+        lines += self.describe_views(params)
+        scale, mean, std = self.affine_parts(params)
+        if scale is not None:
+            lines.append(f"rescale {_describe_scale(scale)}")
+        if mean is not None:
+            lines.append(f"normalize mean={_fmt(mean)} std={_fmt(std)}")
+        lines += self.packer(params).describe()
+        return lines
+
+    def process_images(self, images: Any, params: dict[str, Any], backend: Backend) -> BatchFeature:
+        """Load every image of every sample, run the steps and the views step, then pack."""
+        samples = nest_inputs(images)
+        items = [item for sample in samples for item in sample]
+        steps = self.steps(params)
+        options = self.load_options(params, backend)
+
+        def transform(item: Any) -> Views:
+            image = backend.from_canonical(to_canonical(item, options))
+            for step in steps:
+                image = step.apply(backend, image)
+            views = self.split_views(backend, image, params)
+            views.images = [backend.realize(view) for view in views.images]
+            return views
+
+        views = _map(transform, items, self.num_threads)
+        writer = ViewWriter(backend, *self.affine_parts(params), threads=self.num_threads)
+        counts = [len(sample) for sample in samples]
+        data = self.packer(params).pack(backend, views, counts, writer)
+        data.update(self.metadata(views, counts, params))
+        # Integer metadata is built in NumPy; it leaves in the backend's array type, like the pixels.
+        return BatchFeature({key: backend.from_numpy(value) if isinstance(value, np.ndarray) else value for key, value in data.items()})

@@ -1,0 +1,84 @@
+"""geometry_vlm.py: the vision-language size rules, as properties and against transformers' own functions."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from transformers.models.pixtral.image_processing_pixtral import get_resize_output_image_size as pixtral_size
+from transformers.models.qwen2_vl.image_processing_qwen2_vl import smart_resize as transformers_smart_resize
+
+from pixelprep import geometry_vlm
+from pixelprep.errors import InvalidImageError
+
+SETTINGS = settings(max_examples=400, deadline=None)
+sides = st.integers(min_value=1, max_value=20_000)
+factors = st.sampled_from([8, 14, 16, 28, 32])
+
+
+@st.composite
+def budgets(draw) -> tuple[int, int]:
+    low = draw(st.integers(min_value=1, max_value=2_000_000))
+    return low, draw(st.integers(min_value=low, max_value=20_000_000))
+
+
+@SETTINGS
+@given(height=sides, width=sides, factor=factors, budget=budgets())
+def test_smart_resize_equals_transformers(height: int, width: int, factor: int, budget: tuple[int, int]) -> None:
+    try:
+        expected = transformers_smart_resize(height, width, factor, *budget)
+    except ValueError:
+        with pytest.raises(InvalidImageError, match="over the limit of 200"):
+            geometry_vlm.smart_resize(height, width, factor, *budget)
+        return
+    assert geometry_vlm.smart_resize(height, width, factor, *budget) == expected
+
+
+@SETTINGS
+@given(height=sides, width=sides, factor=factors, budget=budgets())
+def test_smart_resize_properties(height: int, width: int, factor: int, budget: tuple[int, int]) -> None:
+    """Sides are positive multiples of the factor; an area over max_pixels is brought under it (unless one block is already more),
+    one under min_pixels up to it, one in between only rounded; the aspect is kept to within a factor per side."""
+    assume(max(height, width) / min(height, width) <= geometry_vlm.MAX_ASPECT_RATIO)
+    min_pixels, max_pixels = budget
+    new_height, new_width = geometry_vlm.smart_resize(height, width, factor, min_pixels, max_pixels)
+    assert new_height % factor == 0 and new_width % factor == 0 and min(new_height, new_width) >= factor
+    rounded = (round(height / factor) * factor, round(width / factor) * factor)
+    if rounded[0] * rounded[1] > max_pixels:
+        if new_height > factor and new_width > factor:
+            assert new_height * new_width <= max_pixels
+    elif rounded[0] * rounded[1] < min_pixels:
+        assert new_height * new_width >= min_pixels
+    else:
+        assert (new_height, new_width) == rounded
+    # each side is within one factor of the same scale of the original (unless clamped up to one factor)
+    if min(new_height, new_width) > factor:
+        assert abs(new_height / height - new_width / width) <= factor / height + factor / width
+
+
+@SETTINGS
+@given(height=sides, width=sides)
+def test_square_padding_centres_on_the_long_side(height: int, width: int) -> None:
+    top, bottom, left, right = geometry_vlm.square_padding(height, width)
+    side = max(height, width)
+    assert height + top + bottom == side and width + left + right == side
+    assert 0 <= bottom - top <= 1 and 0 <= right - left <= 1
+
+
+@SETTINGS
+@given(height=sides, width=sides, longest=st.integers(min_value=16, max_value=4096), patch=st.sampled_from([8, 14, 16, 32]))
+def test_patch_aligned_fit_equals_pixtral(height: int, width: int, longest: int, patch: int) -> None:
+    """Pixtral's fit: transformers' answer; sides whole patches, within one patch of the box (or of the unshrunk image)."""
+    try:
+        got = geometry_vlm.patch_aligned_fit(height, width, longest, longest, patch, patch)
+    except InvalidImageError:  # a side floors to 0 pixels (transformers makes an empty image there)
+        ratio = max(height, width) / longest
+        assert ratio > 1 and min(math.floor(height / ratio), math.floor(width / ratio)) < 1
+        return
+    shaped = np.broadcast_to(np.zeros(1, np.uint8), (height, width, 3))  # transformers only reads the shape
+    assert got == tuple(pixtral_size(shaped, longest, patch, input_data_format="channels_last"))
+    assert got[0] % patch == 0 and got[1] % patch == 0
+    assert max(got) < min(longest, max(height, width)) + patch

@@ -1,0 +1,172 @@
+"""The multi-view core: nested inputs, views, patch layouts and every packer, on both backends.
+
+References are written here independently with NumPy (reshape/transpose of a normalised image), so
+a packer's one-pass reshuffle is checked against the plain formula.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from pixelprep import InvalidArgumentError, InvalidImageError
+from pixelprep.backends import Affine, create_backend
+from pixelprep.errors import OutputShapeError
+from pixelprep.multiview import (
+    ConcatPatches,
+    MultiViewProcessor,
+    PaddedPatches,
+    PaddedViews,
+    PadToSquare,
+    PatchLayout,
+    StackViews,
+    Views,
+    ViewWriter,
+    nest_inputs,
+    normalize_image,
+)
+
+BACKENDS = ("torchvision", "pil")
+MEAN, STD, SCALE = (0.5, 0.4, 0.3), (0.2, 0.25, 0.3), 1 / 255
+
+
+def _image(height: int, width: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (height, width, 3), dtype=np.uint8)
+
+
+def _normalised(image: np.ndarray) -> np.ndarray:
+    return ((image.astype(np.float64) * SCALE - MEAN) / STD).astype(np.float32)
+
+
+def _writer(backend_name: str) -> tuple[Any, ViewWriter]:
+    backend = create_backend(backend_name, None)
+    return backend, ViewWriter(backend, SCALE, MEAN, STD, threads=2)
+
+
+def _native(backend: Any, image: np.ndarray) -> Any:
+    return backend.from_canonical(image)
+
+
+def _np(value: Any) -> np.ndarray:
+    return value.detach().cpu().numpy() if hasattr(value, "detach") else np.asarray(value)
+
+
+def test_nest_inputs_groups_samples_like_transformers() -> None:
+    a, b, c = _image(4, 4), _image(5, 5), _image(6, 6)
+    assert [len(s) for s in nest_inputs(a)] == [1]
+    assert [len(s) for s in nest_inputs([a, b, c])] == [3]  # a flat list is one sample
+    assert [len(s) for s in nest_inputs([[a, b], [c]])] == [2, 1]
+    assert [len(s) for s in nest_inputs([[np.stack([a, a])], [b]])] == [2, 1]  # a 4-D array is several images
+    with pytest.raises(InvalidArgumentError, match=r"sample\(s\) \[1\] hold no image"):
+        nest_inputs([[a], []])
+    with pytest.raises(InvalidArgumentError, match="images is empty"):
+        nest_inputs([])
+
+
+@pytest.mark.parametrize("backend_name", BACKENDS)
+@pytest.mark.parametrize(("patch", "merge", "temporal", "channels_first"), [(14, 2, 2, True), (16, 1, 1, True), (16, 1, 1, False), (4, 2, 1, False), (8, 3, 3, True)])
+def test_concat_patches_layout(backend_name: str, patch: int, merge: int, temporal: int, channels_first: bool) -> None:
+    backend, writer = _writer(backend_name)
+    layout = PatchLayout(patch, merge, temporal, channels_first)
+    factor = patch * merge
+    images = [_image(2 * factor, 3 * factor, 1), _image(factor, factor, 2)]
+    out = ConcatPatches(layout).pack(backend, [Views([_native(backend, i)]) for i in images], [2], writer)
+    expected = []
+    for image in images:
+        x = _normalised(image)  # (H, W, C)
+        gh, gw = image.shape[0] // patch, image.shape[1] // patch
+        blocks = x.reshape(gh // merge, merge, patch, gw // merge, merge, patch, 3).transpose(0, 3, 1, 4, 6, 2, 5)  # (.., m, m, C, p, p)
+        if channels_first:
+            vectors = np.repeat(blocks[:, :, :, :, :, None], temporal, axis=5)  # (.., C, T, p, p)
+        else:
+            vectors = blocks.transpose(0, 1, 2, 3, 5, 6, 4)  # (.., p, p, C)
+        expected.append(vectors.reshape(gh * gw, -1))
+    assert np.abs(_np(out["pixel_values"]) - np.concatenate(expected)).max() <= 1e-5
+    assert out["image_grid_thw"].tolist() == [[1, 2 * merge, 3 * merge], [1, merge, merge]]
+
+
+@pytest.mark.parametrize("backend_name", BACKENDS)
+def test_stack_and_padded_views(backend_name: str) -> None:
+    backend, writer = _writer(backend_name)
+    a, b, c = _image(8, 6, 1), _image(5, 9, 2), _image(8, 6, 3)
+    views = [Views([_native(backend, a), _native(backend, c)]), Views([_native(backend, b)])]
+    padded = PaddedViews().pack(backend, views, [1, 1], writer)
+    values, mask = _np(padded["pixel_values"]), _np(padded["pixel_attention_mask"])
+    assert values.shape == (2, 2, 3, 8, 9) and mask.shape == (2, 2, 8, 9) and mask.dtype == np.int64
+    assert np.abs(values[0, 1, :, :8, :6] - np.moveaxis(_normalised(c), -1, 0)).max() <= 1e-5
+    assert np.abs(values[1, 0, :, :5, :9] - np.moveaxis(_normalised(b), -1, 0)).max() <= 1e-5
+    assert (values[1, 0, :, 5:] == 0).all() and (values[1, 1] == 0).all()  # padding and the missing view are zeros
+    assert mask[0, 0].sum() == 48 and mask[1, 0].sum() == 45 and mask[1, 1].sum() == 0
+    # one sample holding both images: their views in order
+    assert _np(PaddedViews().pack(backend, views, [2], writer)["pixel_values"]).shape == (1, 3, 3, 8, 9)
+    flat = PaddedViews(mask_key=None, views_axis=False).pack(backend, [Views([_native(backend, a)]), Views([_native(backend, b)])], [2], writer)
+    assert set(flat) == {"pixel_values"} and _np(flat["pixel_values"]).shape == (2, 3, 8, 9)
+    stacked = StackViews(count_key="num_patches").pack(backend, [Views([_native(backend, a), _native(backend, c)])], [1], writer)
+    assert _np(stacked["pixel_values"]).shape == (2, 3, 8, 6) and stacked["num_patches"].tolist() == [2]
+    with pytest.raises(OutputShapeError, match="cannot be stacked"):
+        StackViews().pack(backend, views, [2], writer)
+
+
+@pytest.mark.parametrize("backend_name", BACKENDS)
+def test_padded_patches(backend_name: str) -> None:
+    backend, writer = _writer(backend_name)
+    layout = PatchLayout(4, channels_first=False)
+    images = [_image(8, 12, 1), _image(4, 4, 2)]
+    out = PaddedPatches(layout, max_patches=10).pack(backend, [Views([_native(backend, i)]) for i in images], [2], writer)
+    values, mask = _np(out["pixel_values"]), _np(out["pixel_attention_mask"])
+    assert values.shape == (2, 10, 48) and mask.dtype == np.int32 and mask.sum(axis=1).tolist() == [6, 1]
+    assert out["spatial_shapes"].tolist() == [[2, 3], [1, 1]]
+    reference = _normalised(images[0]).reshape(2, 4, 3, 4, 3).transpose(0, 2, 1, 3, 4).reshape(6, 48)
+    assert np.abs(values[0, :6] - reference).max() <= 1e-5 and (values[0, 6:] == 0).all()
+    with pytest.raises(InvalidImageError, match="over max_num_patches=5"):
+        PaddedPatches(layout, max_patches=5).pack(backend, [Views([_native(backend, images[0])])], [1], writer)
+    with pytest.raises(InvalidImageError, match=r"image 0 is 6x12"):
+        PaddedPatches(layout, max_patches=10).pack(backend, [Views([_native(backend, _image(6, 12))])], [1], writer)
+
+
+@pytest.mark.parametrize("backend_name", BACKENDS)
+def test_pad_to_square_and_normalize_before_resize(backend_name: str) -> None:
+    backend, writer = _writer(backend_name)
+    padded = _np(PadToSquare((10, 20, 30)).apply(backend, _native(backend, _image(3, 6))))
+    assert padded.shape == (6, 6, 3) and padded[0].tolist() == [[10, 20, 30]] * 6 and padded[5].tolist() == [[10, 20, 30]] * 6
+    image = _image(7, 5)
+    normalised = normalize_image(backend, _native(backend, image), Affine(SCALE, MEAN, STD, 3, backend.formula))
+    assert np.abs(_np(normalised) - _normalised(image)).max() <= 1e-5
+    # a view already normalised (e.g. resized as floats afterwards) is copied, not normalised twice
+    out = StackViews().pack(backend, [Views([normalised], normalized=True)], [1], writer)
+    assert np.abs(_np(out["pixel_values"])[0] - np.moveaxis(_normalised(image), -1, 0)).max() <= 1e-5
+
+
+class FourTiles(MultiViewProcessor):
+    """A family as the core means them: its defaults, a views step (four quadrants, then the whole image) and a packer."""
+
+    transformers_class = "FourTilesImageProcessor"
+    defaults = {"do_rescale": True, "do_normalize": True, "image_mean": list(MEAN), "image_std": list(STD), "do_convert_rgb": True}
+
+    def split_views(self, backend: Any, image: Any, params: dict[str, Any]) -> Views:
+        height, width = backend.size(image)
+        h, w = height // 2, width // 2
+        tiles = [backend.crop(image, top, left, h, w) for top in (0, h) for left in (0, w)]
+        return Views([*tiles, backend.crop(image, 0, 0, h, w)], meta={"rows": 2, "cols": 2})
+
+    def metadata_keys(self, params: dict[str, Any]) -> tuple[str, ...]:
+        return ("rows", "cols")
+
+    def describe_views(self, params: dict[str, Any]) -> list[str]:
+        return ["split into 2x2 tiles, then the first tile again"]
+
+    def packer(self, params: dict[str, Any]) -> PaddedViews:
+        return PaddedViews()
+
+
+@pytest.mark.parametrize("backend_name", BACKENDS)
+def test_a_declared_family_end_to_end(backend_name: str) -> None:
+    processor = FourTiles(backend=backend_name)
+    a, b = _image(8, 8, 1), _image(6, 10, 2)
+    out = processor([[a], [b]], return_tensors="np")
+    assert out["pixel_values"].shape == (2, 5, 3, 4, 5) and out["rows"].tolist() == [2, 2] and set(out) == {"pixel_values", "pixel_attention_mask", "rows", "cols"}
+    assert np.abs(out["pixel_values"][1, 3, :, :3, :5] - np.moveaxis(_normalised(b[3:, 5:]), -1, 0)).max() <= 1e-5
+    text = repr(processor)
+    assert "split into 2x2 tiles" in text and "(samples, views, C, H, W) + pixel_attention_mask" in text
