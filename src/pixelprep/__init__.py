@@ -6,6 +6,7 @@
 from .auto import AutoImageProcessor
 from .backends import Backend, available_backends, register_backend
 from .errors import (
+    ArgumentTypeError,
     BackendUnavailableError,
     ConfigError,
     ConfigNotFoundError,
@@ -41,6 +42,7 @@ __all__ = [
     "from_open_clip",
     "from_timm",
     "PixelprepError",
+    "ArgumentTypeError",
     "BackendUnavailableError",
     "ConfigError",
     "ConfigNotFoundError",

@@ -492,7 +492,8 @@ class ImageProcessor:
         """The settings as a transformers-compatible config dict (unknown keys from the source kept)."""
         out: dict[str, Any] = {}
         for name, value in self._params.items():
-            if name in CALL_ONLY_PARAMS:
+            # a return_tensors chosen at construction is a setting of this processor (transformers saves it too)
+            if name in CALL_ONLY_PARAMS and not (name == "return_tensors" and value is not None):
                 continue
             if value is None and self.defaults.get(name) is None:
                 continue

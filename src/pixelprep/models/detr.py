@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -30,13 +30,23 @@ DEFAULT_LONGEST_EDGE = 1333  # the longest edge a legacy int ``size`` gets when 
 
 
 def normalize_format(value: Any, name: str = "format") -> str | None:
-    """An annotation format: "coco_detection" or "coco_panoptic" (transformers' AnnotationFormat enum accepted)."""
+    """An annotation format as text (transformers' AnnotationFormat enum accepted); checked when a call uses it.
+
+    An unknown format is reported by :func:`check_format` at call time, as transformers does, so a config
+    with a format only some future version knows still loads.
+    """
     if value is None:
         return None
-    text = str(getattr(value, "value", value))
-    if text not in (COCO_DETECTION, COCO_PANOPTIC):
+    return str(getattr(value, "value", value))
+
+
+def check_format(value: str | None, name: str = "format") -> str:
+    """``value`` if it is "coco_detection" or "coco_panoptic" (None: "coco_detection"), else our error naming it."""
+    if value is None:
+        return COCO_DETECTION
+    if value not in (COCO_DETECTION, COCO_PANOPTIC):
         raise InvalidArgumentError(f"{name} must be {COCO_DETECTION!r} or {COCO_PANOPTIC!r}, got {value!r}")
-    return text
+    return value
 
 
 @dataclass(frozen=True)
@@ -191,6 +201,8 @@ class DetrImageProcessor(ImageProcessor):
     transformers_class = "DetrImageProcessor"
     model_types = ("detr", "table-transformer", "omdet-turbo")
     model_input_names = ["pixel_values", "pixel_mask"]
+    #: Whether the last class column is DETR's "no object" one, which semantic segmentation leaves out.
+    semantic_drops_last_class: ClassVar[bool] = True
     defaults = {
         "do_resize": True,
         "size": {"shortest_edge": 800, "longest_edge": DEFAULT_LONGEST_EDGE},
@@ -225,11 +237,37 @@ class DetrImageProcessor(ImageProcessor):
         params = self.upgrade_config(dict(params))
         super().__init__(backend=backend, num_threads=num_threads, **params)
 
+    #: Override names that take part in the legacy upgrade, so an int ``size`` override gets its ``longest_edge``.
+    _UPGRADED_OVERRIDES = ("size", "max_size", "pad_and_return_pixel_mask")
+
+    @classmethod
+    def from_dict(cls, config: dict[str, Any], **kwargs: Any) -> Any:
+        """Build from a config dict; ``size``/``max_size`` overrides are upgraded together with the config.
+
+        ``from_dict({}, size=42)`` has size ``{"shortest_edge": 42, "longest_edge": 1333}`` (the config's
+        ``max_size`` when it has one), as the constructor and transformers give.
+        """
+        merged = dict(config)
+        for name in cls._UPGRADED_OVERRIDES:
+            if kwargs.get(name) is not None:
+                merged[name] = kwargs.pop(name)
+        return super().from_dict(merged, **kwargs)
+
     # ----------------------------------------------------------------------------------- pipeline
 
     def steps(self, params: dict[str, Any]) -> list[Any]:
         """Only a resize: DETR-style families never crop."""
         return self.resize_steps(params) if params.get("do_resize") else []
+
+    def resize_steps(self, params: dict[str, Any]) -> list[Any]:
+        """The resize; the size must bound both edges (a call-time int ``size`` is a shortest edge alone, which DETR refuses)."""
+        size = params.get("size")
+        if size is not None and set(size) not in ({"shortest_edge", "longest_edge"}, {"height", "width"}, {"max_height", "max_width"}):
+            raise InvalidArgumentError(
+                f"{type(self).__name__} needs a size with 'shortest_edge' and 'longest_edge', 'height' and 'width', "
+                f"or 'max_height' and 'max_width'; got {size}"
+            )
+        return super().resize_steps(params)
 
     def resize_target_size(self, height: int, width: int, size: dict[str, int]) -> tuple[int, int]:
         """Where the resize step sends a ``height`` x ``width`` image (annotations are scaled by the same ratio)."""
@@ -245,6 +283,7 @@ class DetrImageProcessor(ImageProcessor):
     ) -> BatchFeature:
         """Preprocess images, and COCO ``annotations`` (one dict per image) into ``labels`` when given."""
         params = self.resolve(kwargs)
+        fmt = check_format(params.get("format"))
         backend = self._backend_for(params.get("device"))
         if annotations is None:
             return self.finalize(self.process_images(images, params, backend), params, backend)
@@ -252,7 +291,7 @@ class DetrImageProcessor(ImageProcessor):
         features, originals, resized = self._process_with_sizes(images, params, backend)
         if len(annotations) != len(originals):
             raise InvalidArgumentError(f"got {len(originals)} images but {len(annotations)} annotations")
-        labels = self._targets(annotations, originals, resized, features, params, backend, return_segmentation_masks, masks_path)
+        labels = self._targets(annotations, originals, resized, features, dict(params, format=fmt), backend, return_segmentation_masks, masks_path)
         features = self.finalize(features, params, backend)
         tensor_type = params.get("return_tensors") or ("pt" if backend.name == "torchvision" else None)
         features["labels"] = [BatchFeature(label, tensor_type=tensor_type) for label in labels]
@@ -319,7 +358,10 @@ class DetrImageProcessor(ImageProcessor):
         import torch
 
         (logits, masks), from_numpy = postprocess.model_outputs(outputs, "logits", "pred_masks")
-        scores = torch.einsum("bqc,bqhw->bchw", logits.softmax(-1)[..., :-1], masks.sigmoid())
+        probabilities = logits.softmax(-1)
+        if self.semantic_drops_last_class:
+            probabilities = probabilities[..., :-1]
+        scores = torch.einsum("bqc,bqhw->bchw", probabilities, masks.sigmoid())
         pairs = postprocess.target_size_pairs(target_sizes, len(logits))
         results = []
         for index in range(len(logits)):
@@ -387,6 +429,7 @@ class ConditionalDetrImageProcessor(DetrImageProcessor):
 
     transformers_class = "ConditionalDetrImageProcessor"
     model_types = ("conditional_detr",)
+    semantic_drops_last_class = False  # sigmoid classification: every column is a real class
 
     def post_process_object_detection(self, outputs: Any, threshold: float = 0.5, target_sizes: Any = None, top_k: int = 100) -> list[dict[str, Any]]:
         """Scores, labels and corner boxes of the ``top_k`` best (query, class) pairs above ``threshold``."""

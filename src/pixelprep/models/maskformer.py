@@ -18,7 +18,7 @@ from ..features import BatchFeature
 from ..inputs import flatten_inputs
 from ..params import COMMON_PARAMS, normalize_bool
 from ..processor import Resize
-from ..segmentation import LabelMapProcessor, back, output_field, semantic_from_logits, size_list, to_torch, transform_label_maps
+from ..segmentation import LabelMapProcessor, back, output_field, semantic_from_logits, size_list, split_label_maps, to_torch, transform_label_maps
 from .constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
 DEFAULT_SIZE = {"shortest_edge": 800, "longest_edge": 1333}
@@ -67,6 +67,15 @@ def binary_masks(label_map: np.ndarray, mapping: dict[int, int] | None, ignore_i
     return masks, np.array(classes, dtype=np.int64)
 
 
+def normalize_size_divisor(value: Any, name: str = "size_divisor") -> int | None:
+    """A non-negative integer; 0 means "no divisor", as in transformers' configs and checkpoints."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer)) or value != int(value) or value < 0:
+        raise InvalidArgumentError(f"{name} must be a non-negative integer (0 for no rounding), got {value!r}")
+    return int(value)
+
+
 def _normalize_label(value: Any, name: str) -> int | None:
     """An integer label value (or None)."""
     if value is None:
@@ -96,6 +105,7 @@ class _MaskFormerBase(LabelMapProcessor):
         "num_labels": None,
     }
     extra_params = {
+        "size_divisor": normalize_size_divisor,
         "ignore_index": _normalize_label,
         "do_reduce_labels": normalize_bool,
         "num_labels": lambda value, name: None if value is None else COMMON_PARAMS["size_divisor"](value, name),
@@ -143,9 +153,10 @@ class _MaskFormerBase(LabelMapProcessor):
         features = self.finalize(self.process_images(images, params, backend), params, backend)
         if segmentation_maps is None:
             return features
-        maps = transform_label_maps(segmentation_maps, self.label_steps(params), backend)
-        if len(maps) != len(flatten_inputs(images)):
-            raise InvalidArgumentError(f"got {len(maps)} segmentation maps for {len(flatten_inputs(images))} images")
+        count = len(flatten_inputs(images))
+        maps = transform_label_maps(split_label_maps(segmentation_maps, count), self.label_steps(params), backend)
+        if len(maps) != count:
+            raise InvalidArgumentError(f"got {len(maps)} segmentation maps for {count} images")
         canvas = tuple(int(v) for v in features["pixel_mask"][0].shape)
         ignore_index = params.get("ignore_index")
         mask_labels, class_labels = [], []
