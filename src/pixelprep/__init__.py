@@ -30,6 +30,24 @@ from .processor import ImageProcessor
 
 __version__ = "0.1.0"
 
+
+def patch_transformers() -> None:
+    """Make transformers' ``AutoImageProcessor.from_pretrained`` (pipelines, ``AutoProcessor``) return pixelprep processors.
+
+    See :mod:`pixelprep.transformers_compat`; importing pixelprep alone never changes transformers.
+    """
+    from .transformers_compat import patch_transformers as patch
+
+    patch()
+
+
+def unpatch_transformers() -> None:
+    """Undo :func:`patch_transformers`."""
+    from .transformers_compat import unpatch_transformers as unpatch
+
+    unpatch()
+
+
 __all__ = [
     "AutoImageProcessor",
     "Backend",
@@ -37,6 +55,8 @@ __all__ = [
     "ImageProcessor",
     "available_backends",
     "register_backend",
+    "patch_transformers",
+    "unpatch_transformers",
     "collate",
     "datasets_transform",
     "from_open_clip",
