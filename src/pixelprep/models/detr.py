@@ -21,8 +21,8 @@ from ..backends.base import NEAREST
 from ..errors import InvalidArgumentError
 from ..features import BatchFeature
 from ..inputs import flatten_inputs, to_canonical
-from ..params import normalize_bool
-from ..processor import ImageProcessor, Resize, _map
+from ..params import normalize_bool, normalize_resample
+from ..processor import ImageProcessor, Resize, _like, _map
 from .constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
 COCO_DETECTION, COCO_PANOPTIC = "coco_detection", "coco_panoptic"
@@ -140,13 +140,35 @@ def coco_panoptic_target(annotation: dict[str, Any], height: int, width: int, ma
     return target
 
 
-def _resize_masks(masks: np.ndarray, size: tuple[int, int], backend: Backend) -> np.ndarray:
-    """Binary masks resized nearest-neighbour with the images' backend (so both agree with its reference)."""
+def _resize_masks(masks: np.ndarray, size: tuple[int, int], backend: Backend, resample: int = NEAREST, threshold: float = 0.5) -> np.ndarray:
+    """Binary masks resized with the images' backend (so both agree with its reference), then cut at ``threshold``.
+
+    Nearest-neighbour resizes them as 8-bit images; other filters blend, so they resize float masks.
+    """
     out = np.zeros((len(masks), *size), dtype=bool)
+    dtype = np.uint8 if resample == NEAREST else np.float32
     for index, mask in enumerate(masks):
-        native = backend.from_canonical(np.ascontiguousarray(mask.astype(np.uint8)[:, :, None]))
-        out[index] = backend.to_numpy(backend.resize(native, size, NEAREST))[:, :, 0] > 0.5
+        native = backend.from_canonical(np.ascontiguousarray(np.asarray(mask).astype(dtype)[:, :, None]))
+        out[index] = backend.to_numpy(backend.resize(native, size, resample))[:, :, 0] > threshold
     return out
+
+
+def _numpy_target(annotation: dict[str, Any]) -> dict[str, Any]:
+    """A target dict with every tensor value as a NumPy array (lists and numbers kept)."""
+    return {k: v.detach().cpu().numpy() if hasattr(v, "detach") else v for k, v in annotation.items()}
+
+
+def _image_size(image: Any, input_data_format: str | None) -> tuple[int, int]:
+    """(height, width) of a CHW (default) or HWC image."""
+    shape = tuple(int(v) for v in image.shape)
+    fmt = str(getattr(input_data_format, "value", input_data_format))
+    return shape[-3:-1] if fmt == "channels_last" else shape[-2:]
+
+
+def _stack_like(images: list[Any]) -> Any:
+    import torch
+
+    return torch.stack(images)
 
 
 def transform_target(
@@ -341,6 +363,77 @@ class DetrImageProcessor(ImageProcessor):
                 target = coco_panoptic_target(annotation, *original, masks_path, with_masks=True if with_masks is None else bool(with_masks))
             labels.append(transform_target(target, original, size if params.get("do_resize") else None, padded, convert, backend))
         return labels
+
+    # ------------------------------------------------------- single steps (transformers' public methods)
+
+    def _native_target(self, target: dict[str, Any]) -> dict[str, Any]:
+        """A target's arrays as this backend's type (torch tensors for torchvision, NumPy for pil), as transformers returns them."""
+        if self.backend_name != "torchvision":
+            return target
+        import torch
+
+        return {k: torch.from_numpy(np.ascontiguousarray(v)) if isinstance(v, np.ndarray) else v for k, v in target.items()}
+
+    def prepare_annotation(
+        self,
+        image: Any,
+        target: dict[str, Any],
+        format: str | None = None,
+        return_segmentation_masks: bool | None = None,
+        masks_path: str | os.PathLike | None = None,
+        input_data_format: str | None = None,
+    ) -> dict[str, Any]:
+        """One COCO annotation as a DETR target for ``image`` (CHW, or HWC with ``input_data_format``), in pixel corner boxes."""
+        height, width = _image_size(image, input_data_format)
+        fmt = check_format(normalize_format(format) if format is not None else self.format)
+        if fmt == COCO_DETECTION:
+            built = coco_detection_target(target, height, width, with_masks=bool(return_segmentation_masks))
+        else:
+            with_masks = True if return_segmentation_masks is None else bool(return_segmentation_masks)
+            built = coco_panoptic_target(target, height, width, masks_path, with_masks=with_masks)
+        return self._native_target(built)
+
+    def resize_annotation(self, annotation: dict[str, Any], orig_size: tuple[int, int], target_size: tuple[int, int], threshold: float = 0.5, resample: Any = NEAREST) -> dict[str, Any]:
+        """A target following its image from ``orig_size`` to ``target_size``: boxes and areas scaled, masks resized and re-binarised."""
+        target = _numpy_target(annotation)
+        masks = target.pop("masks", None)
+        resized = transform_target(target, tuple(orig_size), tuple(target_size), None, False, self.backend)
+        if masks is not None:
+            resized["masks"] = _resize_masks(masks, tuple(target_size), self.backend, normalize_resample(resample), threshold)
+        resized["size"] = tuple(target_size)
+        return self._native_target(resized)
+
+    def normalize_annotation(self, annotation: dict[str, Any], image_size: tuple[int, int]) -> dict[str, Any]:
+        """A target's corner boxes as (center x, center y, width, height) relative to ``image_size`` (height, width)."""
+        target = _numpy_target(annotation)
+        if "boxes" in target:
+            height, width = image_size
+            target["boxes"] = postprocess.corners_to_center(target["boxes"]) / np.asarray([width, height, width, height], dtype=np.float32)
+        return self._native_target(target)
+
+    def pad(self, image: Any, padded_size: tuple[int, int], annotation: dict[str, Any] | None = None, update_bboxes: bool = True, fill: float = 0) -> tuple[Any, Any, Any]:
+        """``image`` (CHW, or a batch) padded bottom/right to ``padded_size`` with ``fill``, its pixel mask, and ``annotation`` following it.
+
+        Normalised boxes are rescaled to the larger canvas when ``update_bboxes``; masks are padded with 0.
+        """
+        height, width = (int(v) for v in image.shape[-2:])
+        padded_height, padded_width = (int(v) for v in padded_size)
+        if padded_height < height or padded_width < width:
+            raise InvalidArgumentError(f"padded_size {padded_height}x{padded_width} is smaller than the image, {height}x{width}")
+        padded = super().pad(list(image) if image.ndim == 4 else image, pad_size={"height": padded_height, "width": padded_width}, fill_value=fill)
+        if image.ndim == 4:
+            padded = _stack_like(padded) if hasattr(image, "detach") else np.stack(padded)
+        mask = np.zeros((*image.shape[:-3], padded_height, padded_width), np.int64)
+        mask[..., :height, :width] = 1
+        mask = _like(mask, image)
+        if annotation is not None and (height, width) != (padded_height, padded_width):
+            target = transform_target(_numpy_target(annotation), (height, width), None, (padded_height, padded_width), False, self.backend)
+            if update_bboxes and "boxes" in target:
+                ratio_h, ratio_w = height / padded_height, width / padded_width
+                target["boxes"] = target["boxes"] * np.asarray([ratio_w, ratio_h, ratio_w, ratio_h], dtype=np.float32)
+            target["size"] = (padded_height, padded_width)
+            annotation = self._native_target(target)
+        return padded, mask, annotation
 
     # ---------------------------------------------------------------------------- post-processing
 
