@@ -513,7 +513,10 @@ class ImageProcessor:
             result = backend.to_numpy(backend.realize(native))
             if affine_parts is not None:
                 result = Affine(*affine_parts, backend.channels(result), backend.formula).apply(result)
-            results.append(result if params.get("data_format") == "channels_last" else np.moveaxis(result, -1, 0))
+            if item.ndim == 2:  # a 2-D image (a label map) comes back 2-D
+                results.append(result[:, :, 0])
+            else:
+                results.append(result if params.get("data_format") == "channels_last" else np.moveaxis(result, -1, 0))
         out = np.stack(results) if batch else results[0]
         if is_torch:
             import torch

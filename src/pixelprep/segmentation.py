@@ -116,6 +116,23 @@ class LabelMapProcessor(ImageProcessor):
         steps = self.steps(params)
         return nearest_steps(steps) if self.nearest_labels else steps
 
+    def reduce_label(self, labels: Any) -> Any:
+        """Labels shifted down by one, background 0 becoming the ignored 255 (255 stays 255), as transformers' ``reduce_label``.
+
+        Takes one map or a list of maps (a list is updated in place and returned, as transformers' torchvision classes do);
+        arrays stay NumPy, tensors stay tensors.
+        """
+        if isinstance(labels, list):
+            labels[:] = [self.reduce_label(label) for label in labels]
+            return labels
+        array = labels.detach().cpu().numpy() if hasattr(labels, "detach") else np.asarray(labels)
+        reduced = reduce_labels(array).astype(array.dtype, copy=False)
+        if hasattr(labels, "detach"):
+            import torch
+
+            return torch.from_numpy(reduced).to(labels.device)
+        return reduced
+
     def process_label_maps(self, maps: Any, params: dict[str, Any], backend: Backend) -> list[Any]:
         """The maps as int64 arrays, transformed like their images; native arrays of ``backend``."""
         arrays = transform_label_maps(maps, self.label_steps(params), backend, reduce=bool(params.get("do_reduce_labels")))

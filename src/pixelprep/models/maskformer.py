@@ -17,7 +17,7 @@ from ..errors import InvalidArgumentError, InvalidImageError
 from ..features import BatchFeature
 from ..inputs import flatten_inputs
 from ..params import COMMON_PARAMS, normalize_bool
-from ..processor import Resize
+from ..processor import ImageProcessor, Resize
 from ..segmentation import LabelMapProcessor, back, output_field, semantic_from_logits, size_list, split_label_maps, to_torch, transform_label_maps
 from .constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
@@ -174,6 +174,18 @@ class _MaskFormerBase(LabelMapProcessor):
         features["class_labels"] = [convert(c) for c in class_labels]
         return features
 
+    def pad(self, images: Any, padded_size: tuple[int, int], segmentation_maps: Any = None, fill: float = 0, ignore_index: int = 255) -> tuple[Any, Any, Any]:
+        """Images (a list, or a stacked batch) padded bottom/right to ``padded_size`` with ``fill``, their pixel masks, and
+        ``segmentation_maps`` padded with ``ignore_index``, as transformers' MaskFormer ``pad``."""
+        target = {"height": int(padded_size[0]), "width": int(padded_size[1])}
+        stacked = not isinstance(images, (list, tuple))
+        padded, masks = ImageProcessor.pad(self, list(images), pad_size=target, fill_value=fill, return_mask=True)
+        if stacked:
+            padded, masks = _stack(padded), _stack(masks)
+        if segmentation_maps is not None:
+            segmentation_maps = [ImageProcessor.pad(self, label_map, pad_size=target, fill_value=ignore_index) for label_map in segmentation_maps]
+        return padded, masks, segmentation_maps
+
     # -------------------------------------------------------------------------------- post-processing
 
     def _queries(self, outputs: Any) -> tuple[Any, Any, bool]:
@@ -272,6 +284,15 @@ class _MaskFormerBase(LabelMapProcessor):
             )
             results.append({"segmentation": back(segmentation, numpy_in), "segments_info": segments})
         return results
+
+
+def _stack(arrays: list[Any]) -> Any:
+    """One batch from same-shaped arrays or tensors."""
+    if hasattr(arrays[0], "detach"):
+        import torch
+
+        return torch.stack(arrays)
+    return np.stack(arrays)
 
 
 def _back_all(value: Any, numpy_in: bool) -> Any:
