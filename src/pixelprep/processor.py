@@ -592,6 +592,37 @@ class ImageProcessor:
             padded, masks = padded[0], masks[0]
         return (padded, masks) if return_mask else padded
 
+    def convert_to_rgb(self, image: Any, input_data_format: Any = None) -> Any:
+        """An image as RGB, by pixelprep's input rules (gray repeated, alpha blended onto white, palette/CMYK converted).
+
+        Arrays and tensors come back in their own type and layout (CHW unless ``input_data_format`` says HWC);
+        a PIL image comes back as an HWC uint8 array, as transformers' pil backend returns it.
+        """
+        import numpy as np
+
+        from .inputs import _is_pil_image, _is_torch_tensor, to_canonical
+
+        rgb = to_canonical(image, LoadOptions(True, None if _is_pil_image(image) else input_data_format))
+        rgb = rgb.detach().cpu().numpy() if hasattr(rgb, "detach") else np.asarray(rgb)
+        if _is_pil_image(image):
+            return rgb
+        channels_last = str(getattr(input_data_format, "value", input_data_format)) == "channels_last"
+        out = rgb if channels_last else np.ascontiguousarray(np.moveaxis(rgb, -1, 0))
+        return _like(out, image) if _is_torch_tensor(image) else out
+
+    @classmethod
+    def register_for_auto_class(cls, auto_class: Any = "AutoImageProcessor") -> None:
+        """Make pixelprep's ``AutoImageProcessor`` load this (user) class from configs that name it.
+
+        transformers instead records the class for remote code in saved configs; pixelprep never runs remote code.
+        """
+        name = auto_class if isinstance(auto_class, str) else getattr(auto_class, "__name__", repr(auto_class))
+        if name != "AutoImageProcessor":
+            raise InvalidArgumentError(f"auto_class must be 'AutoImageProcessor' (the only auto class pixelprep has), got {name!r}")
+        from .auto import AutoImageProcessor
+
+        AutoImageProcessor.register(cls.__name__, cls, exist_ok=True)
+
     def fetch_images(self, image_url_or_urls: Any) -> Any:
         """Paths or URLs (nested lists too) decoded as PIL images, EXIF-oriented; other images are returned as they are."""
         from .inputs import open_image
