@@ -165,3 +165,17 @@ def test_detr_scenario_compares_pixel_values_and_masks(tmp_path: Path, monkeypat
     photos = benchmark.cycle(benchmark.photo_variants(str(IMAGES_DIR)), benchmark.DETR_BATCH)
     output = contenders["pixelprep-pil"].run(photos)
     assert output.shape[:2] == (benchmark.DETR_BATCH, 4) and set(np.unique(output[:, 3])) == {0.0, 1.0}
+
+
+def test_pipeline_scenario_compares_transformers_pipeline_plain_and_patched(tiny_clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "rows.json"
+    argv = ["bench", "--model", str(tiny_clip), "--images", str(IMAGES_DIR), "--rounds", "1", "--batch-size", "3"]
+    assert main([*argv, "--scenario", "pipeline", "--json", str(out)]) == 0
+    rows = {row["contender"]: row for row in json.loads(out.read_text())}
+    assert set(rows) == {"transformers-torchvision", "pixelprep-torchvision (patched pipeline)"}
+    patched = rows["pixelprep-torchvision (patched pipeline)"]
+    assert patched["max_diff"] == 0 and patched["ratio"] > 0  # the same class scores, and a speed ratio reported
+    assert "differences cover the class scores" in capsys.readouterr().out
+    from pixelprep.transformers_compat import is_patched
+
+    assert not is_patched()  # the scenario leaves transformers as it found it
