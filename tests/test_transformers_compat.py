@@ -137,6 +137,8 @@ def test_wrapper_delegates_and_round_trips(tmp_path: Path, photos) -> None:
     outputs = wrapped(photos[:2], return_tensors="pt", disable_grouping=True)  # transformers-only knobs are accepted
     assert outputs["pixel_values"].shape[0] == 2 and outputs["pixel_mask"].dtype == torch.int64
     assert callable(wrapped.post_process_object_detection)  # family methods come through
+    assert wrapped.backend == "pil" and wrapped.disable_grouping is None and wrapped.image_seq_length is None
+    assert as_transformers(pixelprep.ViTImageProcessor.from_dict({"image_seq_length": 196})).image_seq_length == 196
     wrapped.save_pretrained(tmp_path)
     reloaded = transformers.AutoImageProcessor.from_pretrained(tmp_path)  # transformers reads what the wrapper saved
     assert type(reloaded) is transformers.DetrImageProcessor and reloaded.do_normalize is False

@@ -126,8 +126,8 @@ class _WrapperMethods:
         if name.startswith("__") or "_pixelprep" not in self.__dict__:
             raise AttributeError(name)
         processor = self.__dict__["_pixelprep"]
-        if name in processor.extra:
-            return processor.extra[name]
+        if name in processor.extra or name in _IGNORED_CALL_KWARGS:
+            return processor.extra.get(name)  # transformers' own classes hold None for these when unset
         return getattr(processor, name)
 
     def __setattr__(self, name: str, value: Any) -> None:
