@@ -142,6 +142,8 @@ def test_wrapper_delegates_and_round_trips(tmp_path: Path, photos) -> None:
     wrapped.save_pretrained(tmp_path)
     reloaded = transformers.AutoImageProcessor.from_pretrained(tmp_path)  # transformers reads what the wrapper saved
     assert type(reloaded) is transformers.DetrImageProcessor and reloaded.do_normalize is False
+    rebuilt = type(wrapped)(**wrapped.to_dict())  # transformers builds sub-processors from their config dicts
+    assert rebuilt.to_dict() == wrapped.to_dict() and rebuilt.backend in ("pil", "torchvision")
     for clone in (copy.deepcopy(wrapped), pickle.loads(pickle.dumps(wrapped))):
         assert type(clone) is type(wrapped) and clone.pixelprep_processor is not processor
         assert clone.to_dict() == wrapped.to_dict()

@@ -102,9 +102,10 @@ class _WrapperMethods:
     """Methods of every wrapper class (copied into each family's ``BaseImageProcessor`` subclass)."""
 
     def __init__(self, processor: ImageProcessor | None = None, **params: Any) -> None:
-        """Wrap ``processor``, or build the family's processor from ``params`` (as transformers' constructor would)."""
+        """Wrap ``processor``, or build the family's processor from ``params``, a config dict's keys as transformers passes them."""
         if processor is None:
-            processor = self._family(**params)
+            # from_dict, not the constructor: a saved config's service keys (image_processor_type, ...) are kept, not refused
+            processor = self._family.from_dict(params)
         elif params:
             raise InvalidArgumentError(f"pass either a processor or parameters to {type(self).__name__}, not both")
         # transformers' own __init__ would set attributes from kwargs; ours live in the pixelprep processor
