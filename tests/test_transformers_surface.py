@@ -241,3 +241,14 @@ def test_maskformer_pad_matches_transformers(backend: str) -> None:
         a, b = (list(a), list(b)) if isinstance(b, list) else ([a], [b])
         for index, (x, y) in enumerate(zip(a, b)):
             _assert_same(x, y, f"{what} {index}")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_pad_without_pad_size_fits_the_largest_image_even_when_the_family_configures_one(backend: str) -> None:
+    ours, theirs = _pair("SamImageProcessor", backend)  # SAM's configured pad_size is 1024x1024
+    images = [np.ones((3, 20, 30), np.float32), np.ones((3, 10, 40), np.float32)]
+    if backend == "torchvision":
+        images = [torch.from_numpy(image) for image in images]
+    for mine, reference in zip(ours.pad(images), theirs.pad(images)):
+        _assert_same(mine, reference, "pad")
+        assert tuple(mine.shape) == (3, 20, 40)

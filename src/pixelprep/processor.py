@@ -24,7 +24,7 @@ from .backends.base import LANCZOS, RESAMPLE_NAMES, channel_broadcast_target
 from .errors import InvalidArgumentError, InvalidImageError, UnknownArgumentError
 from .features import BatchFeature
 from .inputs import LoadOptions, flatten_inputs, to_canonical
-from .params import APPROXIMATIONS, CALL_ONLY_PARAMS, COMMON_PARAMS, normalize_size
+from .params import APPROXIMATIONS, CALL_ONLY_PARAMS, COMMON_PARAMS, normalize_size, normalize_square_size
 
 CONFIG_NAME = "preprocessor_config.json"
 # Keys that describe the file rather than the processor; never kept as unknown settings.
@@ -576,9 +576,11 @@ class ImageProcessor:
             raise InvalidArgumentError(f"padding_mode {padding_mode!r} is not supported; pixelprep pads with a constant ('constant')")
         single = not isinstance(images, (list, tuple))
         images = [images] if single else list(images)
-        params = self._step_params(dict(kwargs, pad_size=pad_size))
+        params = self._step_params(kwargs)
+        # no pad_size: the largest image, as transformers' pad does (not the processor's configured pad_size)
+        explicit = normalize_square_size(pad_size, "pad_size")
         sizes = [tuple(int(v) for v in image.shape[-2:]) for image in images]
-        target = (params["pad_size"]["height"], params["pad_size"]["width"]) if params["pad_size"] else geometry.max_size(sizes)
+        target = (explicit["height"], explicit["width"]) if explicit else geometry.max_size(sizes)
         padded, masks = [], []
         for image, (height, width) in zip(images, sizes):
             if height > target[0] or width > target[1]:
