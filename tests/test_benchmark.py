@@ -185,3 +185,17 @@ def test_qwen2vl_scenario_compares_patches_and_grids(tmp_path: Path, monkeypatch
     # a wrong grid is a difference even when the patch rows agree
     assert np.isnan(benchmark._difference({"a": np.zeros(2)}, {"b": np.zeros(2)})[0])
     assert benchmark._difference({"p": np.zeros(2), "g": np.array([1, 2])}, {"p": np.zeros(2), "g": np.array([1, 3])})[0] == 1
+
+
+def test_pipeline_scenario_compares_transformers_pipeline_plain_and_patched(tiny_clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    out = tmp_path / "rows.json"
+    argv = ["bench", "--model", str(tiny_clip), "--images", str(IMAGES_DIR), "--rounds", "1", "--batch-size", "3"]
+    assert main([*argv, "--scenario", "pipeline", "--json", str(out)]) == 0
+    rows = {row["contender"]: row for row in json.loads(out.read_text())}
+    assert set(rows) == {"transformers-torchvision", "pixelprep-torchvision (patched pipeline)"}
+    patched = rows["pixelprep-torchvision (patched pipeline)"]
+    assert patched["max_diff"] == 0 and patched["ratio"] > 0  # the same class scores, and a speed ratio reported
+    assert "differences cover the class scores" in capsys.readouterr().out
+    from pixelprep.transformers_compat import is_patched
+
+    assert not is_patched()  # the scenario leaves transformers as it found it

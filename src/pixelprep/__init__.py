@@ -6,6 +6,7 @@
 from .auto import AutoImageProcessor
 from .backends import Backend, available_backends, register_backend
 from .errors import (
+    ArgumentTypeError,
     BackendUnavailableError,
     ConfigError,
     ConfigNotFoundError,
@@ -31,6 +32,24 @@ from .processor import ImageProcessor
 
 __version__ = "0.1.0"
 
+
+def patch_transformers() -> None:
+    """Make transformers' ``AutoImageProcessor.from_pretrained`` (pipelines, ``AutoProcessor``) return pixelprep processors.
+
+    See :mod:`pixelprep.transformers_compat`; importing pixelprep alone never changes transformers.
+    """
+    from .transformers_compat import patch_transformers as patch
+
+    patch()
+
+
+def unpatch_transformers() -> None:
+    """Undo :func:`patch_transformers`."""
+    from .transformers_compat import unpatch_transformers as unpatch
+
+    unpatch()
+
+
 __all__ = [
     "AutoImageProcessor",
     "Backend",
@@ -38,11 +57,14 @@ __all__ = [
     "ImageProcessor",
     "available_backends",
     "register_backend",
+    "patch_transformers",
+    "unpatch_transformers",
     "collate",
     "datasets_transform",
     "from_open_clip",
     "from_timm",
     "PixelprepError",
+    "ArgumentTypeError",
     "BackendUnavailableError",
     "ConfigError",
     "ConfigNotFoundError",

@@ -41,8 +41,9 @@ SCENARIOS = {
     "qwen2vl": "Qwen2.5-VL (max_pixels 12845056), the decoded photos and a 1700x2200 document page",
     "memory": "peak memory for a large batch of JPEG paths, one fresh interpreter per contender",
     "import": "import and first call, fresh interpreters",
+    "pipeline": "transformers' image-classification pipeline, as transformers builds it and patched by pixelprep",
 }
-DEFAULT_SCENARIOS = ("pil", "numpy", "torch", "files", "png", "batch", "threads", "detr", "import")
+DEFAULT_SCENARIOS = ("pil", "numpy", "torch", "files", "png", "batch", "threads", "detr", "pipeline", "import")
 DETR_BATCH = 8
 DOCUMENT_SIZE = (1700, 2200)  # (width, height): a letter page scanned at 200 dpi
 BATCH_SIZES = (1, 8, 32, 128)
@@ -240,6 +241,52 @@ def build_contenders(model: str, approximations: bool = True, open_clip: bool = 
 
 
 # ------------------------------------------------------------------------------------------ measure
+
+
+def pipeline_contenders(model: str) -> list[Contender]:
+    """transformers' ``pipeline("image-classification")`` over a tiny random ViT saved with ``model``'s image processor,
+    once as transformers builds it and once built after :func:`pixelprep.patch_transformers` (drop-in mode).
+
+    The model is small so that preprocessing, the part pixelprep replaces, is most of the pipeline's time; outputs
+    compared are the class scores.
+    """
+    import tempfile
+
+    import torch
+    import transformers
+
+    from . import transformers_compat
+
+    folder = tempfile.mkdtemp(prefix="pixelprep-bench-pipeline-")
+    processor = transformers.AutoImageProcessor.from_pretrained(model)
+    height, width = processor(np.zeros((480, 640, 3), np.uint8), return_tensors="pt")["pixel_values"].shape[-2:]
+    if height != width:
+        raise SystemExit(f"pixelprep bench: the pipeline scenario needs a model config with a square output (crop), {model} gives {height}x{width}")
+    torch.manual_seed(0)
+    labels = {0: "a", 1: "b", 2: "c"}
+    config = transformers.ViTConfig(
+        image_size=int(height), patch_size=16 if height % 16 == 0 else int(height), hidden_size=32, num_hidden_layers=1,
+        num_attention_heads=2, intermediate_size=37, num_labels=3, id2label=labels, label2id={v: k for k, v in labels.items()},
+    )
+    transformers.ViTForImageClassification(config).save_pretrained(folder)
+    processor.save_pretrained(folder)
+    plain = transformers.pipeline("image-classification", model=folder)
+    transformers_compat.patch_transformers()
+    try:
+        patched = transformers.pipeline("image-classification", model=folder)
+    finally:
+        transformers_compat.unpatch_transformers()
+
+    def scores(pipe: Any) -> Callable[[list[Any]], np.ndarray]:
+        def run(inputs: list[Any]) -> np.ndarray:
+            results = pipe(inputs, top_k=len(labels))
+            return np.asarray([[d["score"] for d in sorted(result, key=lambda d: d["label"])] for result in results], dtype=np.float64)
+
+        return run
+
+    # named by backend so the report takes the plain pipeline as the reference and the ratio base
+    backend = getattr(processor, "backend", "torchvision")
+    return [Contender(f"transformers-{backend}", backend, scores(plain), ("pil",)), Contender(f"pixelprep-{backend} (patched pipeline)", backend, scores(patched), ("pil",))]
 
 
 def measure(contenders: list[Contender], inputs: list[Any], rounds: int, calls_per_round: int = 1) -> None:
@@ -464,6 +511,19 @@ def run_benchmark(args: argparse.Namespace) -> int:
         measure(qwen, inputs, args.rounds)
         title = f"{SCENARIOS['qwen2vl']}: {args.qwen_model} (differences cover pixel_values and image_grid_thw)"
         rows += report(title, qwen, len(inputs), time.perf_counter() - start)
+    if "pipeline" in scenarios:
+        start = time.perf_counter()
+        piped = pipeline_contenders(args.model)
+        # the tiny model runs on one torch thread: on a busy machine several intra-op threads make its forward pass,
+        # not the preprocessing this row is about, most of the time
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            measure(piped, cycle(variants, args.batch_size), args.rounds)
+        finally:
+            torch.set_num_threads(threads)
+        title = f"{SCENARIOS['pipeline']}, {args.batch_size} decoded photos, model on 1 torch thread (differences cover the class scores)"
+        rows += report(title, piped, args.batch_size, time.perf_counter() - start)
     if "threads" in scenarios:
         from . import AutoImageProcessor
 

@@ -27,6 +27,10 @@ class UnknownArgumentError(PixelprepError, TypeError):
         )
 
 
+class ArgumentTypeError(PixelprepError, TypeError):
+    """Arguments of the wrong type or in the wrong order for a call (``BatchFeature.to(dtype, device)``)."""
+
+
 class InvalidImageError(PixelprepError, ValueError):
     """An in-memory image has an unusable shape, dtype, value range or channel count."""
 

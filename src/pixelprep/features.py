@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import BackendUnavailableError, InvalidArgumentError, OutputShapeError
+from .errors import ArgumentTypeError, BackendUnavailableError, InvalidArgumentError, OutputShapeError
 
 TENSOR_TYPES = ("pt", "np", "jax", "mlx")
 
@@ -104,22 +104,50 @@ class BatchFeature(UserDict):
         return self
 
     def to(self, *args: Any, **kwargs: Any) -> "BatchFeature":
-        """Move torch values to a device and/or cast floating-point ones to a dtype, like ``Tensor.to``.
+        """Move torch values (also inside lists, such as per-image labels) to a device and/or cast floating-point ones to a dtype.
 
-        Integer tensors (ids, masks) keep their dtype when a dtype is given; ``non_blocking`` is passed on.
+        Positional arguments follow ``Tensor.to``: ``(device)``, ``(device, dtype)`` or ``(dtype)``. Integer tensors
+        (ids, masks) keep their dtype when a dtype is given; ``non_blocking`` is passed on.
         """
         import torch
 
-        dtype = kwargs.get("dtype")
-        for arg in args:
-            if isinstance(arg, torch.dtype):
-                dtype = arg
-        device_args = [a for a in args if not isinstance(a, torch.dtype)]
-        device = kwargs.get("device", device_args[0] if device_args else None)
+        device, dtype = _device_and_dtype(args, kwargs, torch)
         non_blocking = kwargs.get("non_blocking", False)
+
+        def move(value: Any) -> Any:
+            if isinstance(value, torch.Tensor):
+                target_dtype = dtype if dtype is not None and value.is_floating_point() else None
+                return value.to(device=device, dtype=target_dtype, non_blocking=non_blocking)
+            if isinstance(value, (list, tuple)):
+                return type(value)(move(item) for item in value)
+            return value
+
         for key, value in list(self.data.items()):
-            if not isinstance(value, torch.Tensor):
-                continue
-            target_dtype = dtype if dtype is not None and value.is_floating_point() else None
-            self.data[key] = value.to(device=device, dtype=target_dtype, non_blocking=non_blocking)
+            self.data[key] = move(value)
         return self
+
+
+def _is_device(value: Any, torch: Any) -> bool:
+    return isinstance(value, (str, torch.device)) or (isinstance(value, int) and not isinstance(value, bool))
+
+
+def _device_and_dtype(args: tuple[Any, ...], kwargs: dict[str, Any], torch: Any) -> tuple[Any, Any]:
+    """(device, dtype) from ``BatchFeature.to``'s arguments, in ``Tensor.to``'s order: the device first, then the dtype."""
+    device, dtype = kwargs.get("device"), kwargs.get("dtype")
+    if not args:
+        return device, dtype
+    first, rest = args[0], args[1:]
+    if isinstance(first, torch.dtype):
+        dtype = first
+    elif _is_device(first, torch):
+        device = first
+        if rest and isinstance(rest[0], torch.dtype):
+            dtype, rest = rest[0], rest[1:]
+    else:
+        raise InvalidArgumentError(f"BatchFeature.to: the first argument must be a device or a torch dtype, got {first!r}")
+    if rest:
+        # Tensor.to takes (device, dtype) or (dtype): anything else (a device after a dtype, two devices) is a call error
+        raise ArgumentTypeError(
+            f"BatchFeature.to{tuple(args)!r}: pass (device), (device, dtype) or (dtype), or use the device= and dtype= keywords"
+        )
+    return device, dtype

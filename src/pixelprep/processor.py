@@ -24,7 +24,7 @@ from .backends.base import LANCZOS, RESAMPLE_NAMES, channel_broadcast_target
 from .errors import InvalidArgumentError, InvalidImageError, UnknownArgumentError
 from .features import BatchFeature
 from .inputs import LoadOptions, flatten_inputs, to_canonical
-from .params import APPROXIMATIONS, CALL_ONLY_PARAMS, COMMON_PARAMS, normalize_size
+from .params import APPROXIMATIONS, CALL_ONLY_PARAMS, COMMON_PARAMS, normalize_size, normalize_square_size
 
 CONFIG_NAME = "preprocessor_config.json"
 # Keys that describe the file rather than the processor; never kept as unknown settings.
@@ -486,13 +486,171 @@ class ImageProcessor:
         """Family hook for output-level steps (colour clusters, ...); converts to ``return_tensors``."""
         return features.convert_to_tensors(params.get("return_tensors"))
 
+    # ------------------------------------------------- single steps (transformers' public methods)
+    # Each takes one image as transformers' processors do (CHW, or HWC with input_data_format; a NumPy array or a
+    # torch tensor; a leading batch axis allowed) and returns the same type, channels-first unless data_format says
+    # otherwise. They run the same step objects and backend operations as the pipeline.
+
+    def _run_steps(self, image: Any, params: dict[str, Any], steps: list[Any], affine_parts: tuple | None = None) -> Any:
+        """``image`` through ``steps`` on the backend of ``params``, then (optionally) ``Affine(*affine_parts)``."""
+        import numpy as np
+
+        from .inputs import _array_to_hwc, _is_torch_tensor
+
+        backend = self._backend_for(params.get("device"))
+        is_torch = _is_torch_tensor(image)
+        if not is_torch:
+            image = np.asarray(image)
+        if image.ndim not in (2, 3, 4):
+            raise InvalidImageError(f"image must have 2, 3 or 4 (batch) dimensions, got shape {tuple(image.shape)}")
+        batch = image.ndim == 4
+        results = []
+        for item in (image if batch else [image]):
+            hwc = _array_to_hwc(item, params.get("input_data_format"), "image")
+            native = backend.from_canonical(hwc.contiguous() if is_torch else np.ascontiguousarray(hwc))
+            for step in steps:
+                native = step.apply(backend, native)
+            result = backend.to_numpy(backend.realize(native))
+            if affine_parts is not None:
+                result = Affine(*affine_parts, backend.channels(result), backend.formula).apply(result)
+            if item.ndim == 2:  # a 2-D image (a label map) comes back 2-D
+                results.append(result[:, :, 0])
+            else:
+                results.append(result if params.get("data_format") == "channels_last" else np.moveaxis(result, -1, 0))
+        out = np.stack(results) if batch else results[0]
+        if is_torch:
+            import torch
+
+            return torch.from_numpy(np.ascontiguousarray(out)).to(image.device)
+        return np.ascontiguousarray(out)
+
+    def _step_params(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Parameters for a single step: the processor's, with ``kwargs`` applied; channels-first output by default."""
+        data_format = kwargs.pop("data_format", None)
+        params = dict(self.resolve(kwargs))
+        params["data_format"] = data_format or "channels_first"
+        return params
+
+    def resize(self, image: Any, size: Any, resample: Any = None, **kwargs: Any) -> Any:
+        """Resize by this family's rule for ``size`` (and family kwargs such as ``size_divisor``), as transformers' ``resize``."""
+        params = self._step_params(dict(kwargs, size=size, resample=resample))
+        if params.get("size") is None:
+            raise InvalidArgumentError("resize needs a size")
+        return self._run_steps(image, params, self.resize_steps(params))
+
+    def center_crop(self, image: Any, size: Any, **kwargs: Any) -> Any:
+        """Crop the center ``size`` (padding with zeros where the image is smaller), as transformers' ``center_crop``."""
+        params = self._step_params(dict(kwargs, crop_size=size))
+        crop = params["crop_size"]
+        if crop is None:
+            raise InvalidArgumentError("center_crop needs a size with 'height' and 'width'")
+        return self._run_steps(image, params, [CenterCrop(crop["height"], crop["width"])])
+
+    def rescale(self, image: Any, scale: float, **kwargs: Any) -> Any:
+        """``image * scale`` in float32, with the arithmetic of this processor's backend."""
+        params = self._step_params(dict(kwargs, rescale_factor=scale))
+        return self._run_steps(image, params, [], (params["rescale_factor"], None, None))
+
+    def normalize(self, image: Any, mean: Any, std: Any, **kwargs: Any) -> Any:
+        """``(image - mean) / std`` per channel in float32, with the arithmetic of this processor's backend."""
+        params = self._step_params(dict(kwargs, image_mean=mean, image_std=std))
+        return self._run_steps(image, params, [], (None, params["image_mean"], params["image_std"]))
+
+    def rescale_and_normalize(self, images: Any, do_rescale: bool, rescale_factor: float, do_normalize: bool, image_mean: Any, image_std: Any) -> Any:
+        """Rescale and/or normalize in one pass, as the pipeline does (transformers' torchvision ``rescale_and_normalize``)."""
+        params = self._step_params({"rescale_factor": rescale_factor, "image_mean": image_mean, "image_std": image_std})
+        scale = params["rescale_factor"] if do_rescale else None
+        mean, std = (params["image_mean"], params["image_std"]) if do_normalize else (None, None)
+        if scale is None and mean is None:
+            return images
+        return self._run_steps(images, params, [], (scale, mean, std))
+
+    def pad(self, images: Any, pad_size: Any = None, fill_value: float = 0, padding_mode: str = "constant", return_mask: bool = False, **kwargs: Any) -> Any:
+        """Pad each image bottom/right to ``pad_size`` (default: the largest in the list) with ``fill_value``.
+
+        As transformers' backends' ``pad``: a list in, a list out; with ``return_mask`` also one int64 mask per image.
+        """
+        import numpy as np
+
+        if padding_mode != "constant":
+            raise InvalidArgumentError(f"padding_mode {padding_mode!r} is not supported; pixelprep pads with a constant ('constant')")
+        single = not isinstance(images, (list, tuple))
+        images = [images] if single else list(images)
+        params = self._step_params(kwargs)
+        # no pad_size: the largest image, as transformers' pad does (not the processor's configured pad_size)
+        explicit = normalize_square_size(pad_size, "pad_size")
+        sizes = [tuple(int(v) for v in image.shape[-2:]) for image in images]
+        target = (explicit["height"], explicit["width"]) if explicit else geometry.max_size(sizes)
+        padded, masks = [], []
+        for image, (height, width) in zip(images, sizes):
+            if height > target[0] or width > target[1]:
+                raise InvalidArgumentError(f"pad_size {target[0]}x{target[1]} is smaller than an image of {height}x{width}")
+            step = _PadBottomRight(target[0] - height, target[1] - width, fill_value)
+            padded.append(self._run_steps(image, dict(params, input_data_format="channels_first"), [step]))
+            mask = np.zeros(target, np.int64)
+            mask[:height, :width] = 1
+            masks.append(_like(mask, image))
+        if single:
+            padded, masks = padded[0], masks[0]
+        return (padded, masks) if return_mask else padded
+
+    def convert_to_rgb(self, image: Any, input_data_format: Any = None) -> Any:
+        """An image as RGB, by pixelprep's input rules (gray repeated, alpha blended onto white, palette/CMYK converted).
+
+        Arrays and tensors come back in their own type and layout (CHW unless ``input_data_format`` says HWC);
+        a PIL image comes back as an HWC uint8 array, as transformers' pil backend returns it.
+        """
+        import numpy as np
+
+        from .inputs import _is_pil_image, _is_torch_tensor, to_canonical
+
+        rgb = to_canonical(image, LoadOptions(True, None if _is_pil_image(image) else input_data_format))
+        rgb = rgb.detach().cpu().numpy() if hasattr(rgb, "detach") else np.asarray(rgb)
+        if _is_pil_image(image):
+            return rgb
+        channels_last = str(getattr(input_data_format, "value", input_data_format)) == "channels_last"
+        out = rgb if channels_last else np.ascontiguousarray(np.moveaxis(rgb, -1, 0))
+        return _like(out, image) if _is_torch_tensor(image) else out
+
+    @classmethod
+    def register_for_auto_class(cls, auto_class: Any = "AutoImageProcessor") -> None:
+        """Make pixelprep's ``AutoImageProcessor`` load this (user) class from configs that name it.
+
+        transformers instead records the class for remote code in saved configs; pixelprep never runs remote code.
+        """
+        name = auto_class if isinstance(auto_class, str) else getattr(auto_class, "__name__", repr(auto_class))
+        if name != "AutoImageProcessor":
+            raise InvalidArgumentError(f"auto_class must be 'AutoImageProcessor' (the only auto class pixelprep has), got {name!r}")
+        from .auto import AutoImageProcessor
+
+        AutoImageProcessor.register(cls.__name__, cls, exist_ok=True)
+
+    def fetch_images(self, image_url_or_urls: Any) -> Any:
+        """Paths or URLs (nested lists too) decoded as PIL images, EXIF-oriented; other images are returned as they are."""
+        from .inputs import open_image
+
+        if isinstance(image_url_or_urls, (list, tuple)):
+            return [self.fetch_images(item) for item in image_url_or_urls]
+        if isinstance(image_url_or_urls, (str, os.PathLike)):
+            return open_image(image_url_or_urls)
+        return image_url_or_urls
+
+    @classmethod
+    def get_image_processor_dict(cls, pretrained_model_name_or_path: str | os.PathLike, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(config dict, the kwargs that are not hub options) for a hub id, folder or JSON file, as transformers returns them."""
+        from .config import HUB_KWARGS, load_config
+
+        hub = {k: kwargs.pop(k) for k in list(kwargs) if k in HUB_KWARGS}
+        return load_config(pretrained_model_name_or_path, **hub).config, kwargs
+
     # ------------------------------------------------------------------------------- serialisation
 
     def to_dict(self) -> dict[str, Any]:
         """The settings as a transformers-compatible config dict (unknown keys from the source kept)."""
         out: dict[str, Any] = {}
         for name, value in self._params.items():
-            if name in CALL_ONLY_PARAMS:
+            # a return_tensors chosen at construction is a setting of this processor (transformers saves it too)
+            if name in CALL_ONLY_PARAMS and not (name == "return_tensors" and value is not None):
                 continue
             if value is None and self.defaults.get(name) is None:
                 continue
@@ -594,6 +752,29 @@ class ImageProcessor:
         clone = type(self).__new__(type(self))
         clone.__setstate__(copy.deepcopy(self.__getstate__(), memo))
         return clone
+
+
+@dataclass(frozen=True)
+class _PadBottomRight:
+    """Pad ``bottom`` rows and ``right`` columns of ``fill`` (the single-step ``pad``)."""
+
+    bottom: int
+    right: int
+    fill: float = 0
+
+    def apply(self, backend: Backend, image: Any) -> Any:
+        if not (self.bottom or self.right):
+            return image
+        return backend.pad(image, 0, self.bottom, 0, self.right, self.fill)
+
+
+def _like(array: Any, reference: Any) -> Any:
+    """``array`` (NumPy) as a torch tensor on ``reference``'s device when ``reference`` is one."""
+    if hasattr(reference, "detach"):
+        import torch
+
+        return torch.from_numpy(array).to(reference.device)
+    return array
 
 
 def _repeat_channels(backend: Backend, image: Any) -> Any:

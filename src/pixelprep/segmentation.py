@@ -40,11 +40,23 @@ def load_label_map(item: Any) -> np.ndarray:
     if array.ndim == 3 and 1 in (array.shape[0], array.shape[-1]):
         array = array.reshape(array.shape[1:] if array.shape[0] == 1 else array.shape[:2])
     if array.ndim != 2:
-        raise InvalidImageError(f"a segmentation map must be 2-D (height, width), got shape {array.shape}")
+        raise InvalidImageError(
+            f"a segmentation map holds one integer label per pixel as (height, width), (1, height, width) or "
+            f"(height, width, 1); got shape {tuple(array.shape)}, which has no single label channel "
+            "(a stack of maps for N images is (N, height, width))"
+        )
     if array.dtype.kind not in "iub":
         if array.dtype.kind != "f" or not np.array_equal(array, np.round(array)):
             raise InvalidImageError(f"a segmentation map must hold integer labels, got dtype {array.dtype}")
     return array.astype(np.uint8) if array.dtype == np.bool_ else array
+
+
+def split_label_maps(maps: Any, count: int) -> list[Any]:
+    """The segmentation maps as one item per image: an (N, height, width) array or tensor given for N > 1 images is N maps."""
+    shape = getattr(maps, "shape", None)
+    if shape is not None and len(shape) == 3 and count > 1 and shape[0] == count:
+        return list(maps)
+    return flatten_inputs(maps)
 
 
 def reduce_labels(label_map: np.ndarray) -> np.ndarray:
@@ -72,8 +84,11 @@ def transform_label_maps(
 ) -> list[np.ndarray]:
     """Run every map through ``steps`` on ``backend`` (optionally reduced first, ``finish``-ed after); int64 HxW arrays."""
     out = []
-    for item in flatten_inputs(maps):
-        label_map = load_label_map(item)
+    for index, item in enumerate(flatten_inputs(maps)):
+        try:
+            label_map = load_label_map(item)
+        except InvalidImageError as error:
+            raise InvalidImageError(f"segmentation_maps[{index}]: {error}") from None
         eight_bit = label_map.dtype == np.uint8 or backend.name == "pil"
         if reduce:
             label_map = reduce_labels(label_map)
@@ -101,6 +116,23 @@ class LabelMapProcessor(ImageProcessor):
         steps = self.steps(params)
         return nearest_steps(steps) if self.nearest_labels else steps
 
+    def reduce_label(self, labels: Any) -> Any:
+        """Labels shifted down by one, background 0 becoming the ignored 255 (255 stays 255), as transformers' ``reduce_label``.
+
+        Takes one map or a list of maps (a list is updated in place and returned, as transformers' torchvision classes do);
+        arrays stay NumPy, tensors stay tensors.
+        """
+        if isinstance(labels, list):
+            labels[:] = [self.reduce_label(label) for label in labels]
+            return labels
+        array = labels.detach().cpu().numpy() if hasattr(labels, "detach") else np.asarray(labels)
+        reduced = reduce_labels(array).astype(array.dtype, copy=False)
+        if hasattr(labels, "detach"):
+            import torch
+
+            return torch.from_numpy(reduced).to(labels.device)
+        return reduced
+
     def process_label_maps(self, maps: Any, params: dict[str, Any], backend: Backend) -> list[Any]:
         """The maps as int64 arrays, transformed like their images; native arrays of ``backend``."""
         arrays = transform_label_maps(maps, self.label_steps(params), backend, reduce=bool(params.get("do_reduce_labels")))
@@ -116,9 +148,10 @@ class LabelMapProcessor(ImageProcessor):
         backend = self._backend_for(params.get("device"))
         features = self.process_images(images, params, backend)
         if segmentation_maps is not None:
-            labels = self.process_label_maps(segmentation_maps, params, backend)
-            if len(labels) != len(flatten_inputs(images)):
-                raise InvalidArgumentError(f"got {len(labels)} segmentation maps for {len(flatten_inputs(images))} images")
+            count = len(flatten_inputs(images))
+            labels = self.process_label_maps(split_label_maps(segmentation_maps, count), params, backend)
+            if len(labels) != count:
+                raise InvalidArgumentError(f"got {len(labels)} segmentation maps for {count} images")
             features["labels"] = labels
         return self.finalize(features, params, backend)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -21,8 +21,8 @@ from ..backends.base import NEAREST
 from ..errors import InvalidArgumentError
 from ..features import BatchFeature
 from ..inputs import flatten_inputs, to_canonical
-from ..params import normalize_bool
-from ..processor import ImageProcessor, Resize, _map
+from ..params import normalize_bool, normalize_resample
+from ..processor import ImageProcessor, Resize, _like, _map
 from .constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
 COCO_DETECTION, COCO_PANOPTIC = "coco_detection", "coco_panoptic"
@@ -30,13 +30,23 @@ DEFAULT_LONGEST_EDGE = 1333  # the longest edge a legacy int ``size`` gets when 
 
 
 def normalize_format(value: Any, name: str = "format") -> str | None:
-    """An annotation format: "coco_detection" or "coco_panoptic" (transformers' AnnotationFormat enum accepted)."""
+    """An annotation format as text (transformers' AnnotationFormat enum accepted); checked when a call uses it.
+
+    An unknown format is reported by :func:`check_format` at call time, as transformers does, so a config
+    with a format only some future version knows still loads.
+    """
     if value is None:
         return None
-    text = str(getattr(value, "value", value))
-    if text not in (COCO_DETECTION, COCO_PANOPTIC):
+    return str(getattr(value, "value", value))
+
+
+def check_format(value: str | None, name: str = "format") -> str:
+    """``value`` if it is "coco_detection" or "coco_panoptic" (None: "coco_detection"), else our error naming it."""
+    if value is None:
+        return COCO_DETECTION
+    if value not in (COCO_DETECTION, COCO_PANOPTIC):
         raise InvalidArgumentError(f"{name} must be {COCO_DETECTION!r} or {COCO_PANOPTIC!r}, got {value!r}")
-    return text
+    return value
 
 
 @dataclass(frozen=True)
@@ -130,13 +140,35 @@ def coco_panoptic_target(annotation: dict[str, Any], height: int, width: int, ma
     return target
 
 
-def _resize_masks(masks: np.ndarray, size: tuple[int, int], backend: Backend) -> np.ndarray:
-    """Binary masks resized nearest-neighbour with the images' backend (so both agree with its reference)."""
+def _resize_masks(masks: np.ndarray, size: tuple[int, int], backend: Backend, resample: int = NEAREST, threshold: float = 0.5) -> np.ndarray:
+    """Binary masks resized with the images' backend (so both agree with its reference), then cut at ``threshold``.
+
+    Nearest-neighbour resizes them as 8-bit images; other filters blend, so they resize float masks.
+    """
     out = np.zeros((len(masks), *size), dtype=bool)
+    dtype = np.uint8 if resample == NEAREST else np.float32
     for index, mask in enumerate(masks):
-        native = backend.from_canonical(np.ascontiguousarray(mask.astype(np.uint8)[:, :, None]))
-        out[index] = backend.to_numpy(backend.resize(native, size, NEAREST))[:, :, 0] > 0.5
+        native = backend.from_canonical(np.ascontiguousarray(np.asarray(mask).astype(dtype)[:, :, None]))
+        out[index] = backend.to_numpy(backend.resize(native, size, resample))[:, :, 0] > threshold
     return out
+
+
+def _numpy_target(annotation: dict[str, Any]) -> dict[str, Any]:
+    """A target dict with every tensor value as a NumPy array (lists and numbers kept)."""
+    return {k: v.detach().cpu().numpy() if hasattr(v, "detach") else v for k, v in annotation.items()}
+
+
+def _image_size(image: Any, input_data_format: str | None) -> tuple[int, int]:
+    """(height, width) of a CHW (default) or HWC image."""
+    shape = tuple(int(v) for v in image.shape)
+    fmt = str(getattr(input_data_format, "value", input_data_format))
+    return shape[-3:-1] if fmt == "channels_last" else shape[-2:]
+
+
+def _stack_like(images: list[Any]) -> Any:
+    import torch
+
+    return torch.stack(images)
 
 
 def transform_target(
@@ -191,6 +223,8 @@ class DetrImageProcessor(ImageProcessor):
     transformers_class = "DetrImageProcessor"
     model_types = ("detr", "table-transformer", "omdet-turbo")
     model_input_names = ["pixel_values", "pixel_mask"]
+    #: Whether the last class column is DETR's "no object" one, which semantic segmentation leaves out.
+    semantic_drops_last_class: ClassVar[bool] = True
     defaults = {
         "do_resize": True,
         "size": {"shortest_edge": 800, "longest_edge": DEFAULT_LONGEST_EDGE},
@@ -225,11 +259,37 @@ class DetrImageProcessor(ImageProcessor):
         params = self.upgrade_config(dict(params))
         super().__init__(backend=backend, num_threads=num_threads, **params)
 
+    #: Override names that take part in the legacy upgrade, so an int ``size`` override gets its ``longest_edge``.
+    _UPGRADED_OVERRIDES = ("size", "max_size", "pad_and_return_pixel_mask")
+
+    @classmethod
+    def from_dict(cls, config: dict[str, Any], **kwargs: Any) -> Any:
+        """Build from a config dict; ``size``/``max_size`` overrides are upgraded together with the config.
+
+        ``from_dict({}, size=42)`` has size ``{"shortest_edge": 42, "longest_edge": 1333}`` (the config's
+        ``max_size`` when it has one), as the constructor and transformers give.
+        """
+        merged = dict(config)
+        for name in cls._UPGRADED_OVERRIDES:
+            if kwargs.get(name) is not None:
+                merged[name] = kwargs.pop(name)
+        return super().from_dict(merged, **kwargs)
+
     # ----------------------------------------------------------------------------------- pipeline
 
     def steps(self, params: dict[str, Any]) -> list[Any]:
         """Only a resize: DETR-style families never crop."""
         return self.resize_steps(params) if params.get("do_resize") else []
+
+    def resize_steps(self, params: dict[str, Any]) -> list[Any]:
+        """The resize; the size must bound both edges (a call-time int ``size`` is a shortest edge alone, which DETR refuses)."""
+        size = params.get("size")
+        if size is not None and set(size) not in ({"shortest_edge", "longest_edge"}, {"height", "width"}, {"max_height", "max_width"}):
+            raise InvalidArgumentError(
+                f"{type(self).__name__} needs a size with 'shortest_edge' and 'longest_edge', 'height' and 'width', "
+                f"or 'max_height' and 'max_width'; got {size}"
+            )
+        return super().resize_steps(params)
 
     def resize_target_size(self, height: int, width: int, size: dict[str, int]) -> tuple[int, int]:
         """Where the resize step sends a ``height`` x ``width`` image (annotations are scaled by the same ratio)."""
@@ -245,6 +305,7 @@ class DetrImageProcessor(ImageProcessor):
     ) -> BatchFeature:
         """Preprocess images, and COCO ``annotations`` (one dict per image) into ``labels`` when given."""
         params = self.resolve(kwargs)
+        fmt = check_format(params.get("format"))
         backend = self._backend_for(params.get("device"))
         if annotations is None:
             return self.finalize(self.process_images(images, params, backend), params, backend)
@@ -252,7 +313,7 @@ class DetrImageProcessor(ImageProcessor):
         features, originals, resized = self._process_with_sizes(images, params, backend)
         if len(annotations) != len(originals):
             raise InvalidArgumentError(f"got {len(originals)} images but {len(annotations)} annotations")
-        labels = self._targets(annotations, originals, resized, features, params, backend, return_segmentation_masks, masks_path)
+        labels = self._targets(annotations, originals, resized, features, dict(params, format=fmt), backend, return_segmentation_masks, masks_path)
         features = self.finalize(features, params, backend)
         tensor_type = params.get("return_tensors") or ("pt" if backend.name == "torchvision" else None)
         features["labels"] = [BatchFeature(label, tensor_type=tensor_type) for label in labels]
@@ -303,6 +364,77 @@ class DetrImageProcessor(ImageProcessor):
             labels.append(transform_target(target, original, size if params.get("do_resize") else None, padded, convert, backend))
         return labels
 
+    # ------------------------------------------------------- single steps (transformers' public methods)
+
+    def _native_target(self, target: dict[str, Any]) -> dict[str, Any]:
+        """A target's arrays as this backend's type (torch tensors for torchvision, NumPy for pil), as transformers returns them."""
+        if self.backend_name != "torchvision":
+            return target
+        import torch
+
+        return {k: torch.from_numpy(np.ascontiguousarray(v)) if isinstance(v, np.ndarray) else v for k, v in target.items()}
+
+    def prepare_annotation(
+        self,
+        image: Any,
+        target: dict[str, Any],
+        format: str | None = None,
+        return_segmentation_masks: bool | None = None,
+        masks_path: str | os.PathLike | None = None,
+        input_data_format: str | None = None,
+    ) -> dict[str, Any]:
+        """One COCO annotation as a DETR target for ``image`` (CHW, or HWC with ``input_data_format``), in pixel corner boxes."""
+        height, width = _image_size(image, input_data_format)
+        fmt = check_format(normalize_format(format) if format is not None else self.format)
+        if fmt == COCO_DETECTION:
+            built = coco_detection_target(target, height, width, with_masks=bool(return_segmentation_masks))
+        else:
+            with_masks = True if return_segmentation_masks is None else bool(return_segmentation_masks)
+            built = coco_panoptic_target(target, height, width, masks_path, with_masks=with_masks)
+        return self._native_target(built)
+
+    def resize_annotation(self, annotation: dict[str, Any], orig_size: tuple[int, int], target_size: tuple[int, int], threshold: float = 0.5, resample: Any = NEAREST) -> dict[str, Any]:
+        """A target following its image from ``orig_size`` to ``target_size``: boxes and areas scaled, masks resized and re-binarised."""
+        target = _numpy_target(annotation)
+        masks = target.pop("masks", None)
+        resized = transform_target(target, tuple(orig_size), tuple(target_size), None, False, self.backend)
+        if masks is not None:
+            resized["masks"] = _resize_masks(masks, tuple(target_size), self.backend, normalize_resample(resample), threshold)
+        resized["size"] = tuple(target_size)
+        return self._native_target(resized)
+
+    def normalize_annotation(self, annotation: dict[str, Any], image_size: tuple[int, int]) -> dict[str, Any]:
+        """A target's corner boxes as (center x, center y, width, height) relative to ``image_size`` (height, width)."""
+        target = _numpy_target(annotation)
+        if "boxes" in target:
+            height, width = image_size
+            target["boxes"] = postprocess.corners_to_center(target["boxes"]) / np.asarray([width, height, width, height], dtype=np.float32)
+        return self._native_target(target)
+
+    def pad(self, image: Any, padded_size: tuple[int, int], annotation: dict[str, Any] | None = None, update_bboxes: bool = True, fill: float = 0) -> tuple[Any, Any, Any]:
+        """``image`` (CHW, or a batch) padded bottom/right to ``padded_size`` with ``fill``, its pixel mask, and ``annotation`` following it.
+
+        Normalised boxes are rescaled to the larger canvas when ``update_bboxes``; masks are padded with 0.
+        """
+        height, width = (int(v) for v in image.shape[-2:])
+        padded_height, padded_width = (int(v) for v in padded_size)
+        if padded_height < height or padded_width < width:
+            raise InvalidArgumentError(f"padded_size {padded_height}x{padded_width} is smaller than the image, {height}x{width}")
+        padded = super().pad(list(image) if image.ndim == 4 else image, pad_size={"height": padded_height, "width": padded_width}, fill_value=fill)
+        if image.ndim == 4:
+            padded = _stack_like(padded) if hasattr(image, "detach") else np.stack(padded)
+        mask = np.zeros((*image.shape[:-3], padded_height, padded_width), np.int64)
+        mask[..., :height, :width] = 1
+        mask = _like(mask, image)
+        if annotation is not None and (height, width) != (padded_height, padded_width):
+            target = transform_target(_numpy_target(annotation), (height, width), None, (padded_height, padded_width), False, self.backend)
+            if update_bboxes and "boxes" in target:
+                ratio_h, ratio_w = height / padded_height, width / padded_width
+                target["boxes"] = target["boxes"] * np.asarray([ratio_w, ratio_h, ratio_w, ratio_h], dtype=np.float32)
+            target["size"] = (padded_height, padded_width)
+            annotation = self._native_target(target)
+        return padded, mask, annotation
+
     # ---------------------------------------------------------------------------- post-processing
 
     def post_process_object_detection(self, outputs: Any, threshold: float = 0.5, target_sizes: Any = None) -> list[dict[str, Any]]:
@@ -319,7 +451,10 @@ class DetrImageProcessor(ImageProcessor):
         import torch
 
         (logits, masks), from_numpy = postprocess.model_outputs(outputs, "logits", "pred_masks")
-        scores = torch.einsum("bqc,bqhw->bchw", logits.softmax(-1)[..., :-1], masks.sigmoid())
+        probabilities = logits.softmax(-1)
+        if self.semantic_drops_last_class:
+            probabilities = probabilities[..., :-1]
+        scores = torch.einsum("bqc,bqhw->bchw", probabilities, masks.sigmoid())
         pairs = postprocess.target_size_pairs(target_sizes, len(logits))
         results = []
         for index in range(len(logits)):
@@ -387,6 +522,7 @@ class ConditionalDetrImageProcessor(DetrImageProcessor):
 
     transformers_class = "ConditionalDetrImageProcessor"
     model_types = ("conditional_detr",)
+    semantic_drops_last_class = False  # sigmoid classification: every column is a real class
 
     def post_process_object_detection(self, outputs: Any, threshold: float = 0.5, target_sizes: Any = None, top_k: int = 100) -> list[dict[str, Any]]:
         """Scores, labels and corner boxes of the ``top_k`` best (query, class) pairs above ``threshold``."""

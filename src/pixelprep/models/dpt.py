@@ -40,6 +40,20 @@ class MultipleOfResize:
         return f"resize towards {self.height}x{self.width}{ratio}{multiple} {RESAMPLE_NAMES[self.resample]}"
 
 
+@dataclass(frozen=True)
+class CenterPadToMultiple:
+    """Pad with zeros, evenly on each side (the odd pixel bottom/right), to sides that are multiples of ``divisor``."""
+
+    divisor: int
+
+    def apply(self, backend: Backend, image: Any) -> Any:
+        height, width = backend.size(image)
+        window = geometry.center_crop_window(height, width, *geometry.pad_to_multiple(height, width, self.divisor))
+        if not window.needs_padding:
+            return image
+        return backend.pad(image, window.pad_top, window.pad_bottom, window.pad_left, window.pad_right, 0)
+
+
 def _center_pad(array: Any, divisor: int, allocate: Any) -> Any:
     """``array`` (..., H, W) centred on a zero canvas whose sides are multiples of ``divisor``."""
     height, width = array.shape[-2:]
@@ -115,6 +129,11 @@ class DPTImageProcessor(SemanticSegmentationProcessor):
         divisor = self._divisor(params)
         lines = super().describe_pipeline(dict(params, do_pad=False))
         return lines if divisor is None else lines + [f"pad each side evenly to a multiple of {divisor}"]
+
+    def pad_image(self, image: Any, size_divisor: int = 1, **kwargs: Any) -> Any:
+        """``image`` (CHW, or a batch) centred on a zero canvas whose sides are multiples of ``size_divisor``, as transformers' ``pad_image``."""
+        params = self._step_params(dict(kwargs, size_divisor=size_divisor))
+        return self._run_steps(image, dict(params, input_data_format="channels_first"), [CenterPadToMultiple(params["size_divisor"])])
 
     def post_process_depth_estimation(self, outputs: Any, target_sizes: Any = None) -> list[dict[str, Any]]:
         """``[{"predicted_depth": (H, W)}]`` per image, bicubically resized to each target size when given."""

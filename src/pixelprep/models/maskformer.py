@@ -17,8 +17,8 @@ from ..errors import InvalidArgumentError, InvalidImageError
 from ..features import BatchFeature
 from ..inputs import flatten_inputs
 from ..params import COMMON_PARAMS, normalize_bool
-from ..processor import Resize
-from ..segmentation import LabelMapProcessor, back, output_field, semantic_from_logits, size_list, to_torch, transform_label_maps
+from ..processor import ImageProcessor, Resize
+from ..segmentation import LabelMapProcessor, back, output_field, semantic_from_logits, size_list, split_label_maps, to_torch, transform_label_maps
 from .constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
 DEFAULT_SIZE = {"shortest_edge": 800, "longest_edge": 1333}
@@ -67,6 +67,15 @@ def binary_masks(label_map: np.ndarray, mapping: dict[int, int] | None, ignore_i
     return masks, np.array(classes, dtype=np.int64)
 
 
+def normalize_size_divisor(value: Any, name: str = "size_divisor") -> int | None:
+    """A non-negative integer; 0 means "no divisor", as in transformers' configs and checkpoints."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer)) or value != int(value) or value < 0:
+        raise InvalidArgumentError(f"{name} must be a non-negative integer (0 for no rounding), got {value!r}")
+    return int(value)
+
+
 def _normalize_label(value: Any, name: str) -> int | None:
     """An integer label value (or None)."""
     if value is None:
@@ -96,6 +105,7 @@ class _MaskFormerBase(LabelMapProcessor):
         "num_labels": None,
     }
     extra_params = {
+        "size_divisor": normalize_size_divisor,
         "ignore_index": _normalize_label,
         "do_reduce_labels": normalize_bool,
         "num_labels": lambda value, name: None if value is None else COMMON_PARAMS["size_divisor"](value, name),
@@ -143,9 +153,10 @@ class _MaskFormerBase(LabelMapProcessor):
         features = self.finalize(self.process_images(images, params, backend), params, backend)
         if segmentation_maps is None:
             return features
-        maps = transform_label_maps(segmentation_maps, self.label_steps(params), backend)
-        if len(maps) != len(flatten_inputs(images)):
-            raise InvalidArgumentError(f"got {len(maps)} segmentation maps for {len(flatten_inputs(images))} images")
+        count = len(flatten_inputs(images))
+        maps = transform_label_maps(split_label_maps(segmentation_maps, count), self.label_steps(params), backend)
+        if len(maps) != count:
+            raise InvalidArgumentError(f"got {len(maps)} segmentation maps for {count} images")
         canvas = tuple(int(v) for v in features["pixel_mask"][0].shape)
         ignore_index = params.get("ignore_index")
         mask_labels, class_labels = [], []
@@ -162,6 +173,18 @@ class _MaskFormerBase(LabelMapProcessor):
         features["mask_labels"] = [convert(m) for m in mask_labels]
         features["class_labels"] = [convert(c) for c in class_labels]
         return features
+
+    def pad(self, images: Any, padded_size: tuple[int, int], segmentation_maps: Any = None, fill: float = 0, ignore_index: int = 255) -> tuple[Any, Any, Any]:
+        """Images (a list, or a stacked batch) padded bottom/right to ``padded_size`` with ``fill``, their pixel masks, and
+        ``segmentation_maps`` padded with ``ignore_index``, as transformers' MaskFormer ``pad``."""
+        target = {"height": int(padded_size[0]), "width": int(padded_size[1])}
+        stacked = not isinstance(images, (list, tuple))
+        padded, masks = ImageProcessor.pad(self, list(images), pad_size=target, fill_value=fill, return_mask=True)
+        if stacked:
+            padded, masks = _stack(padded), _stack(masks)
+        if segmentation_maps is not None:
+            segmentation_maps = [ImageProcessor.pad(self, label_map, pad_size=target, fill_value=ignore_index) for label_map in segmentation_maps]
+        return padded, masks, segmentation_maps
 
     # -------------------------------------------------------------------------------- post-processing
 
@@ -261,6 +284,15 @@ class _MaskFormerBase(LabelMapProcessor):
             )
             results.append({"segmentation": back(segmentation, numpy_in), "segments_info": segments})
         return results
+
+
+def _stack(arrays: list[Any]) -> Any:
+    """One batch from same-shaped arrays or tensors."""
+    if hasattr(arrays[0], "detach"):
+        import torch
+
+        return torch.stack(arrays)
+    return np.stack(arrays)
 
 
 def _back_all(value: Any, numpy_in: bool) -> Any:

@@ -59,7 +59,7 @@ class SamImageProcessor(LabelMapProcessor):
         "mask_pad_size": {"height": 256, "width": 256},
     }
     extra_params = {"mask_size": normalize_size, "mask_pad_size": normalize_square_size}
-    model_input_names = ["pixel_values", "original_sizes", "reshaped_input_sizes"]
+    model_input_names = ["pixel_values"]  # as transformers: the sizes it returns are for post-processing, not the model
 
     def resize_steps(self, params: dict[str, Any]) -> list[Any]:
         """Longest edge to ``size['longest_edge']``, the other side rounded to nearest."""

@@ -1,0 +1,232 @@
+"""Drop-in mode: transformers' pipelines and Processor classes running on pixelprep (pixelprep.transformers_compat).
+
+Every test builds its models and tokenizers offline from tiny random configs saved to a temporary folder,
+then loads them the way user code does (``pipeline(task, model=folder)``, ``AutoProcessor.from_pretrained``),
+once with transformers alone and once patched; results are compared in the same run.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+import transformers
+from PIL import Image
+from transformers.image_processing_utils import BaseImageProcessor
+
+import pixelprep
+from pixelprep import InvalidArgumentError
+from pixelprep.models import __all__ as FAMILY_NAMES
+from pixelprep.transformers_compat import as_transformers, is_patched
+
+PHOTOS = ("photo_rgb_640x427.jpg", "photo_rgb_333x517.jpg", "tall_rgb_90x1200.jpg")
+LABELS = {0: "cat", 1: "dog", 2: "car"}
+# small configs for families whose defaults are slow at test scale; the rule is the same at full size
+SMALL_CONFIGS = {
+    "SamImageProcessor": {"size": {"longest_edge": 256}, "pad_size": {"height": 256, "width": 256}},
+    "Mask2FormerImageProcessor": {"size": {"shortest_edge": 200, "longest_edge": 300}},
+    "MaskFormerImageProcessor": {"size": {"shortest_edge": 200, "longest_edge": 300}},
+    # ImageGPT needs its colour clusters; 16 seeded ones in its [-1, 1] pixel range
+    "ImageGPTImageProcessor": {"clusters": np.random.default_rng(0).uniform(-1, 1, (16, 3)).round(4).tolist(), "size": {"height": 16, "width": 16}},
+}
+
+
+@pytest.fixture(autouse=True)
+def _always_unpatched():
+    """Every test starts and ends with transformers as it was."""
+    pixelprep.unpatch_transformers()
+    yield
+    pixelprep.unpatch_transformers()
+
+
+@pytest.fixture(scope="module")
+def photos(fixture_path, load_image) -> list[Image.Image]:
+    return [load_image(fixture_path(name)).convert("RGB") for name in PHOTOS]
+
+
+def _same(a: Any, b: Any) -> bool:
+    return torch.equal(torch.as_tensor(a), torch.as_tensor(b))
+
+
+
+# --------------------------------------------------------------------------------------- patching
+
+
+def test_import_does_not_patch_and_unpatch_restores() -> None:
+    original = transformers.AutoImageProcessor.__dict__["from_pretrained"]
+    script = "import transformers, pixelprep, pixelprep.transformers_compat as c; print(c.is_patched(), 'pixelprep' in repr(transformers.AutoImageProcessor.from_pretrained))"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "False"]
+    pixelprep.patch_transformers()
+    pixelprep.patch_transformers()  # twice is harmless
+    assert is_patched() and transformers.AutoImageProcessor.__dict__["from_pretrained"] is not original
+    pixelprep.unpatch_transformers()
+    assert not is_patched() and transformers.AutoImageProcessor.__dict__["from_pretrained"] is original
+    pixelprep.unpatch_transformers()  # and so is undoing it twice
+
+
+def test_patched_auto_falls_back_to_transformers_for_other_families(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    transformers.ConvNextImageProcessor().save_pretrained(tmp_path / "ours")
+    transformers.Swin2SRImageProcessor().save_pretrained(tmp_path / "other")
+    pixelprep.patch_transformers()
+    with caplog.at_level(logging.INFO, logger="pixelprep.transformers_compat"):
+        ours = transformers.AutoImageProcessor.from_pretrained(tmp_path / "ours")
+        other = transformers.AutoImageProcessor.from_pretrained(tmp_path / "other")
+    assert isinstance(ours, BaseImageProcessor) and ours.pixelprep_processor.__class__ is pixelprep.ConvNextImageProcessor
+    assert type(other) is transformers.Swin2SRImageProcessor
+    lines = [record.getMessage() for record in caplog.records]
+    assert len(lines) == 2
+    assert "pixelprep's ConvNextImageProcessor" in lines[0] and "transformers' Swin2SRImageProcessor (no pixelprep family)" in lines[1]
+
+
+@pytest.mark.parametrize("backend", ["torchvision", "pil"])
+@pytest.mark.parametrize("family_name", FAMILY_NAMES)
+def test_every_family_loads_patched_and_matches_transformers(family_name: str, backend: str, tmp_path: Path, photos) -> None:
+    reference_class = getattr(transformers, family_name + ("Pil" if backend == "pil" else ""))
+    config = SMALL_CONFIGS.get(family_name, {})
+    reference_class(**config).save_pretrained(tmp_path)
+    theirs = transformers.AutoImageProcessor.from_pretrained(tmp_path, backend=backend)
+    pixelprep.patch_transformers()
+    ours = transformers.AutoImageProcessor.from_pretrained(tmp_path, backend=backend)
+    assert isinstance(ours, BaseImageProcessor) and type(ours).__name__ == family_name
+    assert ours.backend == theirs.backend == backend
+    assert type(ours.pixelprep_processor).__name__ == family_name
+    images = photos[:2]
+    expected, got = theirs(images, return_tensors="pt"), ours(images, return_tensors="pt")
+    assert isinstance(got, transformers.BatchFeature) and set(got) == set(expected)
+    for key in expected:
+        assert torch.allclose(torch.as_tensor(got[key]).double(), torch.as_tensor(expected[key]).double(), atol=1e-4), key
+    # attributes read by code that drives processors: the same values as transformers' class
+    assert ours.model_input_names == theirs.model_input_names
+    assert ours.rescale_factor == theirs.rescale_factor and ours.do_resize == theirs.do_resize
+    assert dict(ours.size) == {k: v for k, v in dict(theirs.size).items() if v is not None}
+
+
+# ------------------------------------------------------------------------------------------ wrapper
+
+
+def test_wrapper_delegates_and_round_trips(tmp_path: Path, photos) -> None:
+    processor = pixelprep.DetrImageProcessor(size={"shortest_edge": 200, "longest_edge": 300}, backend="pil")
+    wrapped = as_transformers(processor)
+    assert isinstance(wrapped, BaseImageProcessor) and wrapped.pixelprep_processor is processor
+    wrapped.do_normalize = False  # writes through to the pixelprep processor
+    assert processor.do_normalize is False
+    outputs = wrapped(photos[:2], return_tensors="pt", disable_grouping=True)  # transformers-only knobs are accepted
+    assert outputs["pixel_values"].shape[0] == 2 and outputs["pixel_mask"].dtype == torch.int64
+    assert callable(wrapped.post_process_object_detection)  # family methods come through
+    assert wrapped.backend == "pil" and wrapped.disable_grouping is None and wrapped.image_seq_length is None
+    assert as_transformers(pixelprep.ViTImageProcessor.from_dict({"image_seq_length": 196})).image_seq_length == 196
+    wrapped.save_pretrained(tmp_path)
+    reloaded = transformers.AutoImageProcessor.from_pretrained(tmp_path)  # transformers reads what the wrapper saved
+    assert type(reloaded) is transformers.DetrImageProcessor and reloaded.do_normalize is False
+    rebuilt = type(wrapped)(**wrapped.to_dict())  # transformers builds sub-processors from their config dicts
+    assert rebuilt.to_dict() == wrapped.to_dict() and rebuilt.backend in ("pil", "torchvision")
+    for clone in (copy.deepcopy(wrapped), pickle.loads(pickle.dumps(wrapped))):
+        assert type(clone) is type(wrapped) and clone.pixelprep_processor is not processor
+        assert clone.to_dict() == wrapped.to_dict()
+    with pytest.raises(InvalidArgumentError, match="pixelprep ImageProcessor"):
+        as_transformers(transformers.DetrImageProcessor())
+
+
+def test_wrapper_returns_detr_labels_as_transformers_batch_features(photos) -> None:
+    wrapped = as_transformers(pixelprep.DetrImageProcessor(size={"shortest_edge": 200, "longest_edge": 300}))
+    annotation = {"image_id": 1, "annotations": [{"bbox": [10, 20, 100, 50], "category_id": 3, "area": 5000, "iscrowd": 0}]}
+    outputs = wrapped(photos[0], annotations=annotation, return_tensors="pt")
+    assert isinstance(outputs["labels"][0], transformers.BatchFeature)
+    assert outputs["labels"][0]["class_labels"].tolist() == [3]
+
+
+# ---------------------------------------------------------------------------------------- pipelines
+
+
+def _classifier(folder: Path) -> Path:
+    torch.manual_seed(0)
+    config = transformers.ViTConfig(
+        image_size=224, patch_size=32, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=37,
+        num_labels=3, id2label=LABELS, label2id={v: k for k, v in LABELS.items()},
+    )
+    transformers.ViTForImageClassification(config).save_pretrained(folder)
+    transformers.ViTImageProcessor().save_pretrained(folder)
+    return folder
+
+
+def _detector(folder: Path) -> Path:
+    torch.manual_seed(0)
+    backbone = transformers.ResNetConfig(embedding_size=8, hidden_sizes=[8, 8, 8, 8], depths=[1, 1, 1, 1], out_features=["stage4"])
+    config = transformers.DetrConfig(
+        use_timm_backbone=False, backbone_config=backbone, use_pretrained_backbone=False, d_model=16, encoder_layers=1,
+        decoder_layers=1, encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=16, decoder_ffn_dim=16,
+        num_queries=8, num_labels=3, id2label=LABELS, label2id={v: k for k, v in LABELS.items()},
+    )
+    transformers.DetrForObjectDetection(config).save_pretrained(folder)
+    transformers.DetrImageProcessor(size={"shortest_edge": 320, "longest_edge": 480}).save_pretrained(folder)
+    return folder
+
+
+@pytest.mark.slow
+def test_image_classification_pipeline_same_patched(tmp_path: Path, photos) -> None:
+    folder = _classifier(tmp_path)
+    plain = transformers.pipeline("image-classification", model=str(folder))
+    expected = plain(photos)
+    pixelprep.patch_transformers()
+    patched = transformers.pipeline("image-classification", model=str(folder))
+    assert type(patched.image_processor).__module__ == "pixelprep.transformers_compat"
+    assert patched(photos) == expected
+
+
+@pytest.mark.slow
+def test_object_detection_pipeline_same_patched(tmp_path: Path, photos) -> None:
+    folder = _detector(tmp_path)
+    plain = transformers.pipeline("object-detection", model=str(folder), threshold=0.0)
+    expected = plain(photos)
+    assert sum(len(found) for found in expected) > 0
+    pixelprep.patch_transformers()
+    patched = transformers.pipeline("object-detection", model=str(folder), threshold=0.0)
+    assert type(patched.image_processor).__module__ == "pixelprep.transformers_compat"
+    got = patched(photos)
+    assert len(got) == len(expected)
+    for mine, theirs in zip(got, expected):
+        assert [d["label"] for d in mine] == [d["label"] for d in theirs] and [d["box"] for d in mine] == [d["box"] for d in theirs]
+        assert np.allclose([d["score"] for d in mine], [d["score"] for d in theirs], atol=1e-5)
+
+
+def _clip_processor_folder(folder: Path) -> Path:
+    """A CLIPProcessor saved offline: CLIP's image processor and a word-level tokenizer made here."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    words = ["<|startoftext|>", "<|endoftext|>", "a", "photo", "of", "cat", "dog"]
+    tokenizer = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<|endoftext|>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    fast = transformers.PreTrainedTokenizerFast(tokenizer_object=tokenizer, bos_token="<|startoftext|>", eos_token="<|endoftext|>", pad_token="<|endoftext|>")
+    transformers.CLIPProcessor(image_processor=transformers.CLIPImageProcessor(), tokenizer=fast).save_pretrained(folder)
+    return folder
+
+
+@pytest.mark.slow
+def test_clip_processor_with_tokenizer_same_patched(tmp_path: Path, photos) -> None:
+    folder = _clip_processor_folder(tmp_path)
+    texts = ["a photo of a cat", "a dog", "a cat"]
+    plain = transformers.AutoProcessor.from_pretrained(folder)
+    expected = plain(text=texts, images=photos, return_tensors="pt", padding=True)
+    pixelprep.patch_transformers()
+    patched = transformers.AutoProcessor.from_pretrained(folder)
+    assert type(patched) is transformers.CLIPProcessor and isinstance(patched.image_processor, BaseImageProcessor)
+    assert type(patched.image_processor).__module__ == "pixelprep.transformers_compat"
+    got = patched(text=texts, images=photos, return_tensors="pt", padding=True)
+    assert set(got) == set(expected) == {"input_ids", "attention_mask", "pixel_values"}
+    for key in expected:
+        assert _same(got[key], expected[key]), key
+    # the processor saves and reloads through transformers alone
+    patched.save_pretrained(tmp_path / "saved")
+    pixelprep.unpatch_transformers()
+    reloaded = transformers.AutoProcessor.from_pretrained(tmp_path / "saved")
+    assert type(reloaded.image_processor) is transformers.CLIPImageProcessor
+    assert _same(reloaded(images=photos, return_tensors="pt")["pixel_values"], expected["pixel_values"])
