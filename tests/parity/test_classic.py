@@ -284,3 +284,45 @@ def test_describe_pipelines() -> None:
     vilt = repr(pixelprep.ViltImageProcessor()).splitlines()
     assert "longer edge at most 639, sides down to a multiple of 32" in vilt[2] and "pixel_mask" in vilt[-1]
     assert "center crop a square of 0.875 x the shorter side" in repr(pixelprep.PerceiverImageProcessor()).splitlines()[2]
+
+
+# ------------------------------------------------------------------------------------------------ FLAVA
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(
+    "config",
+    [
+        {},
+        {"codebook_do_map_pixels": False, "codebook_size": 96, "codebook_crop_size": 80, "codebook_resample": 3},
+        {"input_size_patches": 16, "total_mask_patches": 98, "mask_group_min_patches": 8, "mask_group_max_patches": 30, "mask_group_max_aspect_ratio": 2.0},
+    ],
+    ids=["default", "codebook-variant", "mask-variant"],
+)
+def test_flava_codebook_pixels_and_seeded_masks(backend: str, config: dict, fixture_path, load_image, compare, to_numpy) -> None:
+    """With the same random.seed, FLAVA's masks equal transformers' (int32, exactly), and codebook pixels match to 1e-5."""
+    import random
+
+    images = [load_image(fixture_path(name)) for name in BATCH]
+    references = [convert_to_rgb(image) for image in images]
+    theirs, ours = _theirs("Flava", backend, **config), _ours("Flava", backend, **config)
+    call = {"return_codebook_pixels": True, "return_image_mask": True}
+    for seed in range(3):
+        for return_tensors in (None, "pt"):
+            random.seed(seed)
+            expected = theirs(references, return_tensors=return_tensors, **call)
+            random.seed(seed)
+            got = ours(images, return_tensors=return_tensors, **call)
+            assert set(got) == set(expected) == {"pixel_values", "codebook_pixel_values", "bool_masked_pos"}
+            for key in ("pixel_values", "codebook_pixel_values"):
+                compare(got[key], to_numpy(expected[key]), atol=ATOL, what=f"FLAVA [{backend}] {key}")
+            masks, expected_masks = to_numpy(got["bool_masked_pos"]), to_numpy(expected["bool_masked_pos"])
+            assert len(masks) == len(images)
+            for mask, expected_mask in zip(masks, expected_masks):
+                assert mask.dtype == np.int32 and np.array_equal(mask, expected_mask), f"FLAVA [{backend}] mask, seed {seed}"
+    assert 0 < masks[0].sum() <= ours.total_mask_patches  # each rectangle adds at most what is still missing
+
+
+def test_flava_outputs_only_what_is_asked(fixture_path) -> None:
+    """By default FLAVA returns pixel_values alone, like transformers."""
+    assert set(_ours("Flava", "pil")(str(fixture_path("photo_rgb_640x427.jpg")))) == {"pixel_values"}

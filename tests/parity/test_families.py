@@ -63,6 +63,7 @@ DEFAULT_CASE_SETTINGS: dict[str, dict[str, Any]] = {
     "BridgeTower": {"atol": CLASSIC_ATOL},
     "DINOv3ViT": {"atol": CLASSIC_ATOL},
     "EfficientNet": {"atol": CLASSIC_ATOL},
+    "Flava": {"atol": CLASSIC_ATOL},
     "GLPN": {"atol": CLASSIC_ATOL, "too_small": TINY},
     "MobileNetV1": {"atol": CLASSIC_ATOL},
     "MobileViT": {"atol": CLASSIC_ATOL},
@@ -163,6 +164,7 @@ CASES = [Case(family, "default", backends=transformers_backends(family), **DEFAU
     Case("Swin2SR", "divisor-16", {"size_divisor": 16}, atol=CLASSIC_ATOL, torchvision_crashes=TINY),
     Case("Swin2SR", "legacy-pad-size", {"pad_size": 8}, atol=CLASSIC_ATOL, torchvision_crashes=TINY[:1]),
     Case("Swin2SR", "no-pad", {"do_pad": False}, atol=CLASSIC_ATOL),
+    Case("Flava", "288-bilinear", {"size": 288, "crop_size": 256, "resample": 2}, atol=CLASSIC_ATOL),
     Case("Tipsv2", "224-bicubic", {"size": _square(224), "resample": 3}, backends=("torchvision",), atol=CLASSIC_ATOL),
 ]
 MATRIX = [(case, backend) for case in CASES for backend in case.backends]

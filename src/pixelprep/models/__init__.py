@@ -19,6 +19,7 @@ from .detr import (
     YolosImageProcessor,
 )
 from .efficientnet import EfficientNetImageProcessor
+from .flava import FlavaImageProcessor
 from .glpn import GLPNImageProcessor
 from .imagegpt import ImageGPTImageProcessor
 from .levit import LevitImageProcessor
@@ -68,6 +69,7 @@ __all__ = [
     "BridgeTowerImageProcessor",
     "DINOv3ViTImageProcessor",
     "EfficientNetImageProcessor",
+    "FlavaImageProcessor",
     "GLPNImageProcessor",
     "MobileNetV1ImageProcessor",
     "MobileViTImageProcessor",
