@@ -276,7 +276,7 @@ def test_dinov3_convnext_model_type_does_not_resolve(tmp_path) -> None:
 
 def test_describe_pipelines() -> None:
     """print(processor) lists each family's own steps, in the order they run."""
-    assert repr(pixelprep.DINOv3ViTImageProcessor()).splitlines()[2].endswith("rescale 1/255 (before resizing)")
+    assert repr(pixelprep.DINOv3ViTImageProcessor()).splitlines()[2].endswith("resize to 224x224 bilinear (on floats, not rounded to 8 bits)")
     assert repr(pixelprep.MobileViTImageProcessor()).splitlines()[-1].endswith("flip channels RGB -> BGR")
     assert "normalize" not in repr(pixelprep.MobileViTImageProcessor(do_normalize=True))
     swin2sr = repr(pixelprep.Swin2SRImageProcessor()).splitlines()
@@ -326,3 +326,60 @@ def test_flava_codebook_pixels_and_seeded_masks(backend: str, config: dict, fixt
 def test_flava_outputs_only_what_is_asked(fixture_path) -> None:
     """By default FLAVA returns pixel_values alone, like transformers."""
     assert set(_ours("Flava", "pil")(str(fixture_path("photo_rgb_640x427.jpg")))) == {"pixel_values"}
+
+
+# --------------------------------------------------------------------------------------------- ViTMatte
+
+
+def _trimap(image: Image.Image, seed: int) -> np.ndarray:
+    """A random trimap (0 background, 128 unknown, 255 foreground) of the image's size."""
+    return np.random.default_rng(seed).choice(np.array([0, 128, 255], dtype=np.uint8), size=(image.height, image.width))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("config", [{}, {"do_pad": False}, {"size_divisor": 64}, {"do_normalize": False}, {"size_divisibility": 16}], ids=str)
+def test_vitmatte_matches_transformers(backend: str, config: dict, image_path, load_image, compare, to_numpy, to_eight_bit) -> None:
+    """RGB normalised, the trimap rescaled as a 4th channel, padded to the multiple: equal to transformers on every fixture image."""
+    image = load_image(image_path)
+    reference = convert_to_rgb(to_eight_bit(image) if image.mode.startswith("I") else image)
+    trimap = _trimap(image, 0)
+    pil_trimap = Image.fromarray(trimap)  # transformers takes PIL trimaps as well as arrays
+    expected = to_numpy(_theirs("VitMatte", backend, **config)(reference, trimaps=pil_trimap, return_tensors="np")["pixel_values"])
+    got = _ours("VitMatte", backend, **config)(str(image_path), trimaps=trimap, return_tensors="np")["pixel_values"]
+    assert got.shape[1] == 4
+    compare(got, expected, atol=ATOL, what=f"ViTMatte [{backend}] {image_path.name} {config}")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_vitmatte_hub_config_and_batch(backend: str, tmp_path, fixture_path, load_image, compare, to_numpy) -> None:
+    """A config shaped like hustvl/vitmatte-small-composition-1k's (legacy size_divisibility) loads in both AutoImageProcessors; a mixed batch matches."""
+    config = {
+        "do_normalize": True, "do_pad": True, "do_rescale": True, "image_processor_type": "VitMatteImageProcessor",
+        "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5], "rescale_factor": 0.00392156862745098, "size_divisibility": 32,
+    }
+    (tmp_path / "preprocessor_config.json").write_text(json.dumps(config))
+    ours = pixelprep.AutoImageProcessor.from_pretrained(tmp_path, backend=backend)
+    theirs = transformers.AutoImageProcessor.from_pretrained(str(tmp_path), backend=backend)
+    assert type(ours).__name__ == type(theirs).__name__.removesuffix("Pil") == "VitMatteImageProcessor"
+    images = [load_image(fixture_path(name)) for name in BATCH]
+    trimaps = [_trimap(image, seed) for seed, image in enumerate(images)]
+    expected = theirs([convert_to_rgb(image) for image in images], trimaps=trimaps)["pixel_values"]
+    got = ours(images, trimaps=trimaps)["pixel_values"]
+    compare(got, to_numpy(expected), atol=ATOL, what=f"ViTMatte [{backend}] batch")
+    saved = tmp_path / "saved"
+    ours.save_pretrained(saved)
+    assert json.loads((saved / "preprocessor_config.json").read_text())["size_divisor"] == 32
+    reloaded = transformers.AutoImageProcessor.from_pretrained(str(saved), backend=backend)
+    compare(got, to_numpy(reloaded([convert_to_rgb(image) for image in images], trimaps=trimaps)["pixel_values"]), atol=ATOL, what="saved config")
+
+
+def test_vitmatte_argument_errors(fixture_path, load_image) -> None:
+    """Missing trimaps, a wrong count or a wrong size are our errors naming the trimaps."""
+    processor = _ours("VitMatte", "pil")
+    image = load_image(fixture_path("photo_rgb_301x200.png"))
+    with pytest.raises(pixelprep.InvalidArgumentError, match="trimaps"):
+        processor(image)
+    with pytest.raises(pixelprep.InvalidArgumentError, match="2 trimaps for 1 images"):
+        processor(image, trimaps=[_trimap(image, 0), _trimap(image, 1)])
+    with pytest.raises(pixelprep.InvalidArgumentError, match="trimap 0 is 10x10 but its image is 200x301"):
+        processor(image, trimaps=np.zeros((10, 10), np.uint8))

@@ -39,6 +39,7 @@ from .textnet import TextNetImageProcessor
 from .tipsv2 import Tipsv2ImageProcessor
 from .vilt import ViltImageProcessor
 from .vit import ViTImageProcessor
+from .vitmatte import VitMatteImageProcessor
 
 __all__ = [
     "BitImageProcessor",
@@ -80,4 +81,5 @@ __all__ = [
     "TextNetImageProcessor",
     "Tipsv2ImageProcessor",
     "ViltImageProcessor",
+    "VitMatteImageProcessor",
 ]

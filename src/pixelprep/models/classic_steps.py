@@ -1,4 +1,4 @@
-"""Size rules and steps shared by the classic single-image families (GLPN, ViLT, BridgeTower, TextNet, DINOv3, Swin2SR...).
+"""Size rules and steps shared by the classic single-image families (GLPN, ViLT, BridgeTower, TextNet, DINOv3, Swin2SR, MobileViT).
 
 The size rules are pure integer functions of the input size; the steps run them on backend
 operations, so each family stays one implementation for every backend.
@@ -16,6 +16,7 @@ from .. import geometry
 from ..backends import Backend
 from ..backends.base import RESAMPLE_NAMES
 from ..errors import InvalidImageError
+from ..processor import Resize
 
 # ViLT and BridgeTower cap the longer side at the 1333/800 ratio of DETR's default sizes.
 LONGER_TO_SHORTER = 1333 / 800
@@ -89,19 +90,19 @@ class RuleResize:
 
 
 @dataclass(frozen=True)
-class RescaleFirst:
-    """Multiply by ``factor`` into float32 before the geometric steps (the later resize then runs on floats)."""
+class FloatResize(Resize):
+    """A :class:`Resize` of the pixels as float32, so the result is not rounded back to 8 bits.
 
-    factor: float
+    DINOv3 rescales before it resizes; resizing is linear, so resizing the unscaled floats and
+    rescaling after gives the same values to float32 rounding, and the rescale stays in the affine.
+    """
 
     def apply(self, backend: Backend, image: Any) -> Any:
-        # A float32 scalar keeps NumPy's product float32, as torch's is: one rounding, on both backends.
-        return backend.realize(image) * np.float32(self.factor)
+        # A float32 scalar makes the product float32 on NumPy arrays and torch tensors alike.
+        return super().apply(backend, backend.realize(image) * np.float32(1))
 
     def describe(self) -> str:
-        inverse = 1.0 / self.factor
-        shown = f"1/{round(inverse)}" if abs(inverse - round(inverse)) < 1e-6 else f"{self.factor:g}"
-        return f"rescale {shown} (before resizing)"
+        return super().describe() + " (on floats, not rounded to 8 bits)"
 
 
 @dataclass(frozen=True)

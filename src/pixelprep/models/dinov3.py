@@ -1,10 +1,10 @@
-"""DINOv3 (ViT backbones): rescale to [0, 1] first, then a bilinear resize of the float image to 224x224, then ImageNet normalisation."""
+"""DINOv3 (ViT backbones): a bilinear resize to 224x224 computed on floats (transformers rescales first), then ImageNet normalisation."""
 
 from typing import Any
 
 from ..auto import register_family
 from ..processor import ImageProcessor
-from .classic_steps import RescaleFirst
+from .classic_steps import FloatResize
 from .constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
 
@@ -24,11 +24,7 @@ class DINOv3ViTImageProcessor(ImageProcessor):
         "image_std": IMAGENET_DEFAULT_STD,
     }
 
-    def steps(self, params: dict[str, Any]) -> list[Any]:
-        """Rescale before the geometric steps: the resize runs on floats, so its output is not rounded to 8 bits."""
-        rescale = [RescaleFirst(params["rescale_factor"])] if params.get("do_rescale") else []
-        return rescale + super().steps(params)
-
-    def affine_parts(self, params: dict[str, Any]) -> tuple[float | None, tuple | None, tuple | None]:
-        """Normalize only: the rescale already ran as the first step."""
-        return super().affine_parts(dict(params, do_rescale=False))
+    def resize_steps(self, params: dict[str, Any]) -> list[Any]:
+        """With ``do_rescale`` the resize runs on floats: transformers resizes the rescaled image, whose values are not rounded to 8 bits."""
+        steps = super().resize_steps(params)
+        return [FloatResize(step.size, step.resample) for step in steps] if params.get("do_rescale") else steps
