@@ -40,11 +40,11 @@ class VitMatteImageProcessor(ImageProcessor):
             config.setdefault("size_divisor", legacy)
         return config
 
-    def __call__(self, images: Any, trimaps: Any = None, **kwargs: Any) -> Any:
+    def __call__(self, images: Any, trimaps: Any = None, **kwargs: Any) -> BatchFeature:
         """Preprocess images with their trimaps (one 2-D map of 0/128/255 per image, the same size)."""
         return self.preprocess(images, trimaps, **kwargs)
 
-    def preprocess(self, images: Any, trimaps: Any = None, **kwargs: Any) -> Any:
+    def preprocess(self, images: Any, trimaps: Any = None, **kwargs: Any) -> BatchFeature:
         """Same as calling the processor."""
         if trimaps is None:
             raise InvalidArgumentError("ViTMatte needs trimaps: pass trimaps=, one per image")
