@@ -36,7 +36,8 @@ def test_clip_panels_are_each_step_and_the_model_view(backend):
     assert np.abs(panels[3][1].astype(int) - panels[2][1].astype(int)).max() <= 1
 
 
-@pytest.mark.parametrize("family", pixelprep.models.__all__)
+# ViTMatte needs a trimap beside each image, which explain has no way to take (tests/parity/test_classic.py covers it)
+@pytest.mark.parametrize("family", [name for name in pixelprep.models.__all__ if name != "VitMatteImageProcessor"])
 def test_every_family_explains_on_both_backends(family):
     for backend in ("pil", "torchvision"):
         processor = getattr(pixelprep.models, family)(backend=backend)

@@ -47,7 +47,10 @@ def explain_steps(processor: Any, source: Any) -> list[tuple[str, np.ndarray]]:
     panels = [("input" + (", converted to RGB" if options.convert_rgb else ""), backend.to_numpy(image))]
     for step in processor.steps(params):
         image = backend.realize(step.apply(backend, image))
-        panels.append((step.describe(), backend.to_numpy(image)))
+        pixels = backend.to_numpy(image)
+        if panels[0][1].dtype == np.uint8 and pixels.dtype != np.uint8:  # a float step on 8-bit pixels (DINOv3's resize), shown at 8 bits
+            pixels = np.clip(np.rint(pixels), 0, 255).astype(np.uint8)
+        panels.append((step.describe(), pixels))
     # the pipeline's remaining lines (rescale, normalize, pad, ...) in the processor's own words
     rest = processor.describe_pipeline(params)[len(panels) - 1 + options.convert_rgb :]
     if isinstance(processor, MultiViewProcessor):

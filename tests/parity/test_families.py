@@ -21,18 +21,19 @@ from PIL import Image
 from transformers.image_transforms import convert_to_rgb
 
 import pixelprep
-from pixelprep import InvalidArgumentError
+from pixelprep import InvalidArgumentError, InvalidImageError
 from pixelprep.models import __all__ as FAMILY_NAMES
 from pixelprep.multiview import MultiViewProcessor
 
 BACKENDS = ("torchvision", "pil")
 ATOL = 1e-4
 # every built-in family by its name prefix ("CLIP", "ConvNext", ...); ImageGPT has its own module (test_imagegpt.py),
-# and so has each multi-view family (test_qwen2_vl.py, ...): their outputs are not (N, C, H, W) images
+# and so has each multi-view family (test_qwen2_vl.py, ...): their outputs are not (N, C, H, W) images;
+# ViTMatte takes a trimap beside each image (test_classic.py)
 FAMILIES = tuple(
     name.removesuffix("ImageProcessor")
     for name in FAMILY_NAMES
-    if name != "ImageGPTImageProcessor" and not issubclass(getattr(pixelprep, name), MultiViewProcessor)
+    if name not in ("ImageGPTImageProcessor", "VitMatteImageProcessor") and not issubclass(getattr(pixelprep, name), MultiViewProcessor)
 )
 
 
@@ -45,6 +46,11 @@ class Case:
     config: dict[str, Any] = field(default_factory=dict)
     call: dict[str, Any] = field(default_factory=lambda: {"return_tensors": "np"})
     backends: tuple[str, ...] = BACKENDS
+    atol: float = ATOL
+    #: fixture images too small for this config: ours raises InvalidImageError (transformers raises, or returns a blank image)
+    too_small: tuple[str, ...] = ()
+    #: fixture images transformers' torchvision class crashes on: its pil class gives the reference there (README)
+    torchvision_crashes: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -56,8 +62,34 @@ def _square(edge: int) -> dict[str, int]:
 
 
 LIST_OUTPUT = {"return_tensors": None}
+CLASSIC_ATOL = 1e-5
+TINY = ("single_pixel_rgb_1x1.png", "tiny_rgb_7x5.png")  # 1x1 and 7x5
+ANIMATED_64X48 = ("animated_3frames_64x48.gif", "animated_3frames_64x48.webp")
+# Settings of a family's default case beyond the common ones (the classic families are held to 1e-5).
+DEFAULT_CASE_SETTINGS: dict[str, dict[str, Any]] = {
+    "BridgeTower": {"atol": CLASSIC_ATOL},
+    "DINOv3ViT": {"atol": CLASSIC_ATOL},
+    "EfficientNet": {"atol": CLASSIC_ATOL},
+    "Flava": {"atol": CLASSIC_ATOL},
+    "GLPN": {"atol": CLASSIC_ATOL, "too_small": TINY},
+    "MobileNetV1": {"atol": CLASSIC_ATOL},
+    "MobileViT": {"atol": CLASSIC_ATOL},
+    "Perceiver": {"atol": CLASSIC_ATOL, "too_small": TINY[:1]},
+    "PoolFormer": {"atol": CLASSIC_ATOL},
+    "Pvt": {"atol": CLASSIC_ATOL},
+    "Swin2SR": {"atol": CLASSIC_ATOL, "torchvision_crashes": TINY[:1]},
+    "TextNet": {"atol": CLASSIC_ATOL},
+    "Tipsv2": {"atol": CLASSIC_ATOL},
+    "Vilt": {"atol": CLASSIC_ATOL},
+}
 
-CASES = [Case(family, "default") for family in FAMILIES] + [
+
+def transformers_backends(family: str) -> tuple[str, ...]:
+    """The backends transformers has a class for (DINOv3 and TIPSv2 have no pil class: test_classic.py covers ours there)."""
+    return tuple(b for b in BACKENDS if hasattr(transformers, f"{family}ImageProcessor" + ("Pil" if b == "pil" else "")))
+
+
+CASES = [Case(family, "default", backends=transformers_backends(family), **DEFAULT_CASE_SETTINGS.get(family, {})) for family in FAMILIES] + [
     # CLIP exercises the generic pipeline: every size form, crop, resample, rescale/normalize and output switch
     Case("CLIP", "336", {"size": {"shortest_edge": 336}, "crop_size": _square(336)}),
     Case("CLIP", "size-height-width", {"size": {"height": 256, "width": 200}, "crop_size": {"height": 224, "width": 180}}),
@@ -104,6 +136,43 @@ CASES = [Case(family, "default") for family in FAMILIES] + [
     Case("OwlViT", "legacy-crop", {"size": 768, "crop_size": 768, "do_center_crop": True}),
     Case("OwlViT", "960-bilinear", {"size": _square(960), "resample": 2}),
     Case("Chameleon", "bicubic", {"size": {"shortest_edge": 256}, "crop_size": _square(256), "resample": 3}),
+    # classic families (held to 1e-5): each family's own switches and size forms
+    Case("EfficientNet", "no-top", {"include_top": False}, atol=CLASSIC_ATOL),
+    Case("EfficientNet", "offset", {"rescale_offset": True, "rescale_factor": 1 / 127.5, "do_normalize": False, "include_top": False}, atol=CLASSIC_ATOL),
+    Case("EfficientNet", "offset-normalize-top", {"rescale_offset": True, "rescale_factor": 1 / 127.5}, atol=CLASSIC_ATOL),
+    Case("EfficientNet", "top-no-normalize", {"do_normalize": False}, atol=CLASSIC_ATOL),
+    Case("EfficientNet", "crop-nearest", {"do_center_crop": True, "resample": 0, "image_std": [0.47853944, 0.4732864, 0.47434163]}, atol=CLASSIC_ATOL),
+    Case("PoolFormer", "square-size", {"size": _square(224)}, atol=CLASSIC_ATOL),
+    Case("PoolFormer", "rect-size", {"size": {"height": 224, "width": 256}, "crop_size": {"height": 200, "width": 230}}, atol=CLASSIC_ATOL),
+    Case("PoolFormer", "crop-pct-0.95", {"crop_pct": 0.95}, atol=CLASSIC_ATOL),
+    Case("MobileViT", "no-flip", {"do_flip_channel_order": False}, atol=CLASSIC_ATOL),
+    Case("MobileViT", "288-256-bilinear", {"size": 288, "crop_size": 256, "resample": 2}, atol=CLASSIC_ATOL),
+    Case("MobileViT", "channels-last", {"data_format": "channels_last"}, atol=CLASSIC_ATOL),
+    Case("MobileViT", "no-crop-list", {"do_center_crop": False}, call=LIST_OUTPUT, atol=CLASSIC_ATOL),
+    Case("MobileNetV1", "bicubic-crop-rect", {"resample": 3, "crop_size": {"height": 200, "width": 180}}, atol=CLASSIC_ATOL),
+    Case("Pvt", "bilinear-256", {"resample": 2, "size": _square(256)}, atol=CLASSIC_ATOL),
+    Case("DINOv3ViT", "bicubic-256", {"resample": 3, "size": _square(256)}, backends=("torchvision",), atol=CLASSIC_ATOL),
+    Case("DINOv3ViT", "crop", {"size": _square(256), "do_center_crop": True, "crop_size": _square(224)}, backends=("torchvision",), atol=CLASSIC_ATOL),
+    Case("DINOv3ViT", "no-rescale", {"do_rescale": False, "do_normalize": False}, backends=("torchvision",), atol=CLASSIC_ATOL),
+    Case("Perceiver", "no-crop", {"do_center_crop": False}, atol=CLASSIC_ATOL),
+    Case("Perceiver", "rect", {"size": {"height": 224, "width": 192}, "crop_size": _square(256)}, atol=CLASSIC_ATOL, too_small=TINY[:1]),
+    # a crop larger than the shorter side pads; transformers' pil class puts the odd pixel top/left (README)
+    Case("Perceiver", "crop-larger", {"size": _square(256), "crop_size": _square(224)}, backends=("torchvision",), atol=CLASSIC_ATOL),
+    Case("GLPN", "divisor-64", {"size_divisor": 64}, atol=CLASSIC_ATOL, too_small=(*TINY, *ANIMATED_64X48)),
+    Case("GLPN", "bicubic-normalize", {"resample": 3, "do_normalize": True, "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5]}, atol=CLASSIC_ATOL, too_small=TINY),
+    Case("GLPN", "no-resize-list", {"do_resize": False}, call=LIST_OUTPUT, atol=CLASSIC_ATOL),
+    Case("Vilt", "320", {"size": {"shortest_edge": 320}}, atol=CLASSIC_ATOL),
+    # the 1200x90 photos resize to 48 rows or columns: below 64, an empty image
+    Case("Vilt", "divisor-64-no-pad", {"size_divisor": 64, "do_pad": False}, atol=CLASSIC_ATOL, too_small=("tall_rgb_90x1200.jpg", "wide_rgb_1200x90.jpg")),
+    Case("BridgeTower", "no-crop", {"do_center_crop": False}, atol=CLASSIC_ATOL),
+    Case("BridgeTower", "crop-256", {"crop_size": {"shortest_edge": 256}, "size": 320}, atol=CLASSIC_ATOL),
+    Case("TextNet", "512-divisor-16", {"size": {"shortest_edge": 512}, "size_divisor": 16}, atol=CLASSIC_ATOL),
+    Case("TextNet", "crop", {"do_center_crop": True}, atol=CLASSIC_ATOL),
+    Case("Swin2SR", "divisor-16", {"size_divisor": 16}, atol=CLASSIC_ATOL, torchvision_crashes=TINY),
+    Case("Swin2SR", "legacy-pad-size", {"pad_size": 8}, atol=CLASSIC_ATOL, torchvision_crashes=TINY[:1]),
+    Case("Swin2SR", "no-pad", {"do_pad": False}, atol=CLASSIC_ATOL),
+    Case("Flava", "288-bilinear", {"size": 288, "crop_size": 256, "resample": 2}, atol=CLASSIC_ATOL),
+    Case("Tipsv2", "224-bicubic", {"size": _square(224), "resample": 3}, backends=("torchvision",), atol=CLASSIC_ATOL),
 ]
 MATRIX = [(case, backend) for case in CASES for backend in case.backends]
 _CASES_BY_ID = {case.id: case for case in CASES}
@@ -159,17 +228,23 @@ def _channels_first_reference(case: Case, theirs: Any) -> Any:
 
 @pytest.mark.parametrize(("case", "backend"), MATRIX, ids=[f"{case.id}-{backend}" for case, backend in MATRIX])
 def test_matches_transformers(case: Case, backend: str, image_path, load_image, compare, to_numpy, to_eight_bit) -> None:
-    """Same shapes and max |ours - transformers| <= 1e-4 on every fixture image, for every family, config and backend."""
+    """Same shapes and max |ours - transformers| <= the case's atol on every fixture image, for every family, config and backend."""
     ours, theirs = _ours(case.id, backend), _theirs(case.id, backend)
     image = load_image(image_path)
     # the default configs read the file themselves (decode + EXIF); the others take the decoded PIL image
     source = str(image_path) if case.name == "default" else image
+    if image_path.name in case.too_small:
+        with pytest.raises(InvalidImageError, match="too small"):
+            ours(source, **case.call)
+        return
+    if backend == "torchvision" and image_path.name in case.torchvision_crashes:
+        theirs = _theirs(case.id, "pil")
     rgb_mean = ours.do_convert_rgb is None and ours.image_mean is not None and len(ours.image_mean) == 3
     reference = documented_input(image, bool(ours.do_convert_rgb), rgb_mean, to_eight_bit)
     what = f"{case.id} [{backend}] {image_path.name} ({image.mode})"
     expected = _channels_first_reference(case, to_numpy(theirs(reference, **case.call)["pixel_values"]))
     got = ours(source, **case.call)["pixel_values"]
-    compare(got, expected, atol=ATOL, what=what)
+    compare(got, expected, atol=case.atol, what=what)
     if rgb_mean or ours.do_convert_rgb:
         channel_axis = -1 if case.config.get("data_format") == "channels_last" else -3
         assert to_numpy(got)[0].shape[channel_axis] == 3, f"{what}: expected 3 channels"

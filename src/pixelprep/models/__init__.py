@@ -2,11 +2,13 @@
 
 from .bit import BitImageProcessor
 from .blip import BlipImageProcessor
+from .bridgetower import BridgeTowerImageProcessor
 from .chameleon import ChameleonImageProcessor
 from .clip import ChineseCLIPImageProcessor, CLIPImageProcessor
 from .convnext import ConvNextImageProcessor
 from .beit import BeitImageProcessor
 from .deit import DeiTImageProcessor
+from .dinov3 import DINOv3ViTImageProcessor
 from .dpt import DPTImageProcessor
 from .detr import (
     ConditionalDetrImageProcessor,
@@ -16,16 +18,29 @@ from .detr import (
     RTDetrImageProcessor,
     YolosImageProcessor,
 )
+from .efficientnet import EfficientNetImageProcessor
+from .flava import FlavaImageProcessor
+from .glpn import GLPNImageProcessor
 from .imagegpt import ImageGPTImageProcessor
 from .levit import LevitImageProcessor
 from .maskformer import Mask2FormerImageProcessor, MaskFormerImageProcessor
+from .mobilenet_v1 import MobileNetV1ImageProcessor
 from .mobilenet_v2 import MobileNetV2ImageProcessor
+from .mobilevit import MobileViTImageProcessor
 from .owlvit import OwlViTImageProcessor
 from .qwen2_vl import Qwen2VLImageProcessor
+from .perceiver import PerceiverImageProcessor
+from .poolformer import PoolFormerImageProcessor
+from .pvt import PvtImageProcessor
 from .sam import SamImageProcessor
 from .segformer import SegformerImageProcessor
 from .siglip import SiglipImageProcessor
+from .swin2sr import Swin2SRImageProcessor
+from .textnet import TextNetImageProcessor
+from .tipsv2 import Tipsv2ImageProcessor
+from .vilt import ViltImageProcessor
 from .vit import ViTImageProcessor
+from .vitmatte import VitMatteImageProcessor
 
 __all__ = [
     "BitImageProcessor",
@@ -54,4 +69,19 @@ __all__ = [
     "Qwen2VLImageProcessor",
     "SamImageProcessor",
     "SegformerImageProcessor",
+    "BridgeTowerImageProcessor",
+    "DINOv3ViTImageProcessor",
+    "EfficientNetImageProcessor",
+    "FlavaImageProcessor",
+    "GLPNImageProcessor",
+    "MobileNetV1ImageProcessor",
+    "MobileViTImageProcessor",
+    "PerceiverImageProcessor",
+    "PoolFormerImageProcessor",
+    "PvtImageProcessor",
+    "Swin2SRImageProcessor",
+    "TextNetImageProcessor",
+    "Tipsv2ImageProcessor",
+    "ViltImageProcessor",
+    "VitMatteImageProcessor",
 ]
