@@ -481,3 +481,11 @@ def test_pixelprep_errors_everywhere_above(clip: CLIPImageProcessor) -> None:
     """The base class still catches all of the above."""
     with pytest.raises(PixelprepError):
         clip(torch.zeros(3, 4, 4, device="meta"))
+
+
+def test_a_jpeg_segment_length_below_two_does_not_loop(clip: CLIPImageProcessor) -> None:
+    data = b"\xff\xd8\xff\xe0\x00\x00" + b"\x00" * 100  # an APP0 segment that claims to be 0 bytes long
+    start = time.monotonic()
+    with pytest.raises(ImageDecodeError):
+        clip(data)
+    assert time.monotonic() - start < 5

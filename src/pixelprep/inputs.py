@@ -354,7 +354,7 @@ def _check_jpeg_junk(stream: Any, label: str) -> None:
         if marker in MARKER:
             if MARKER[marker][2] is not None:  # a segment with a length: skip it
                 length = stream.read(2)
-                if len(length) < 2:
+                if len(length) < 2 or int.from_bytes(length, "big") < 2:  # a length that would step backwards: Pillow judges it
                     return
                 stream.seek(int.from_bytes(length, "big") - 2, io.SEEK_CUR)
             if marker == 0xFFDA:  # start of scan: Pillow stops reading markers here
