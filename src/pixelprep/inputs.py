@@ -39,7 +39,8 @@ URL_MAX_BYTES = 64 * 1024 * 1024
 JPEG_MAX_JUNK_BYTES = 1 << 20
 #: How deep lists of images may nest (a batch of videos is three levels).
 MAX_NESTING = 16
-_HEAD_BYTES = 1 << 16  # read first from a file, enough for a JPEG's markers up to its frame header
+_HEAD_BYTES = 1 << 16  # read first from a file, enough for most JPEGs' markers up to their frame header
+_UNKNOWN_JPEG_BYTES = 64 << 20  # the largest JPEG file read into memory when its frame header lies beyond the head
 _EXIF_ORIENTATION = 0x0112
 _SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -295,6 +296,8 @@ def _resolve_source(source: Any, label: str) -> bytes | str:
                 raise ImageDecodeError(f"{label[:60]}...: not a valid base64 data URI") from exc
         elif not os.path.isfile(text):
             raise ImageNotFoundError(f"{text}: no such image file")
+        elif os.path.getsize(text) == 0:
+            raise ImageDecodeError(f"{label}: empty file, no image data")
         else:
             return text
     data = bytes(source)
@@ -572,9 +575,10 @@ def _jpeg_data(source: bytes | str, label: str) -> bytes | None:
             return None
         try:
             height, width, _, _ = simplejpeg.decode_jpeg_header(head)
-        except ValueError:
-            return None
-        plausible = _HEAD_BYTES + (16 << 20) + 4 * height * width * 4  # metadata and an embedded preview, at most raw 4-byte pixels
+            # Compressed pixels, metadata and an embedded preview stay well under 4 bytes per pixel plus 16 MiB.
+            plausible = _HEAD_BYTES + (16 << 20) + 4 * height * width
+        except ValueError:  # markers longer than the head (large metadata): read files of an ordinary size
+            plausible = _UNKNOWN_JPEG_BYTES
         if os.fstat(stream.fileno()).st_size > plausible:
             return None
         try:
