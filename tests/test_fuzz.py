@@ -10,6 +10,7 @@ verdict (decoded or refused) for bytes, paths and file objects on both backends.
 from __future__ import annotations
 
 import collections
+import faulthandler
 import io
 import json
 import os
@@ -59,6 +60,8 @@ def _finite(value: Any) -> bool:
 def _run(category: str, call, finite_input: bool = True) -> str:
     """Run one case: "ok" or "error" (a PixelprepError); anything else fails the test."""
     start = time.monotonic()
+    # A hang (even inside C code) ends the test process with every thread's traceback, instead of waiting forever.
+    faulthandler.dump_traceback_later(2 * CASE_DEADLINE_S, exit=True)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -66,6 +69,8 @@ def _run(category: str, call, finite_input: bool = True) -> str:
         outcome = "ok"
     except PixelprepError:
         outcome, features = "error", None
+    finally:
+        faulthandler.cancel_dump_traceback_later()
     elapsed = time.monotonic() - start
     assert elapsed < CASE_DEADLINE_S, f"{category}: one case took {elapsed:.1f} s"
     if features is not None and finite_input:

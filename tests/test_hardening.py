@@ -489,3 +489,13 @@ def test_a_jpeg_segment_length_below_two_does_not_loop(clip: CLIPImageProcessor)
     with pytest.raises(ImageDecodeError):
         clip(data)
     assert time.monotonic() - start < 5
+
+
+def test_from_dict_refuses_deep_and_non_dict_configs() -> None:
+    deep: dict = {}
+    for _ in range(5000):
+        deep = {"x": deep}
+    with pytest.raises(ConfigError, match="nested more than"):
+        CLIPImageProcessor.from_dict({"unknown": deep})
+    with pytest.raises(ConfigError, match="must be a dict"):
+        CLIPImageProcessor.from_dict([("size", 224)])

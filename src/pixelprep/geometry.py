@@ -20,6 +20,11 @@ def pixel_limit() -> int | None:
     return pixelprep.MAX_OUTPUT_PIXELS
 
 
+def _over_limit(height: int, width: int) -> bool:
+    limit = pixel_limit()
+    return limit is not None and height * width > limit
+
+
 def check_output_size(height: int, width: int, what: str = "an output image") -> Size:
     """``(height, width)``, refused before anything is allocated when it is over ``pixelprep.MAX_OUTPUT_PIXELS``."""
     limit = pixel_limit()
@@ -122,21 +127,22 @@ def resize_output_size(height: int, width: int, size: dict[str, int]) -> Size:
     """Output size of a resize for any supported size dict form (checked against ``pixelprep.MAX_OUTPUT_PIXELS``)."""
     if height < 1 or width < 1:
         raise InvalidImageError(f"cannot resize an empty {height}x{width} image")
-    what = f"resizing a {height}x{width} image with size={size} gives an image"
     if size.get("shortest_edge") and size.get("longest_edge"):
-        return check_output_size(*shortest_longest_edge_size(height, width, size["shortest_edge"], size["longest_edge"]), what)
-    if size.get("shortest_edge"):
-        return check_output_size(*shortest_edge_size(height, width, size["shortest_edge"]), what)
-    if size.get("longest_edge"):
-        return check_output_size(*longest_edge_size(height, width, size["longest_edge"]), what)
-    if size.get("max_height") and size.get("max_width"):
-        return check_output_size(*max_height_width_size(height, width, size["max_height"], size["max_width"]), what)
-    if size.get("height") and size.get("width"):
-        return check_output_size(size["height"], size["width"], what)
-    raise InvalidArgumentError(
-        "size must have 'height' and 'width', 'shortest_edge' (optionally with 'longest_edge'), "
-        f"'longest_edge', or 'max_height' and 'max_width'; got {size}"
-    )
+        target = shortest_longest_edge_size(height, width, size["shortest_edge"], size["longest_edge"])
+    elif size.get("shortest_edge"):
+        target = shortest_edge_size(height, width, size["shortest_edge"])
+    elif size.get("longest_edge"):
+        target = longest_edge_size(height, width, size["longest_edge"])
+    elif size.get("max_height") and size.get("max_width"):
+        target = max_height_width_size(height, width, size["max_height"], size["max_width"])
+    elif size.get("height") and size.get("width"):
+        target = size["height"], size["width"]
+    else:
+        raise InvalidArgumentError(
+            "size must have 'height' and 'width', 'shortest_edge' (optionally with 'longest_edge'), "
+            f"'longest_edge', or 'max_height' and 'max_width'; got {size}"
+        )
+    return check_output_size(*target, f"resizing a {height}x{width} image with size={size} gives an image") if _over_limit(*target) else target
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 from . import geometry
 from .backends import Affine, Backend, create_backend
 from .backends.base import LANCZOS, RESAMPLE_NAMES, channel_broadcast_target
-from .errors import InvalidArgumentError, InvalidImageError, UnknownArgumentError
+from .errors import ConfigError, InvalidArgumentError, InvalidImageError, UnknownArgumentError
 from .features import BatchFeature
 from .inputs import LoadOptions, flatten_inputs, to_canonical
 from .params import APPROXIMATIONS, CALL_ONLY_PARAMS, COMMON_PARAMS, normalize_size
@@ -568,6 +568,11 @@ class ImageProcessor:
         **overrides: Any,
     ) -> Any:
         """Build from a config dict; unknown config keys are kept (and saved back), unknown overrides are errors."""
+        from .config import check_config_depth
+
+        if not isinstance(config, dict):
+            raise ConfigError(f"a config must be a dict, got {type(config).__name__}")
+        check_config_depth(config, f"{cls.__name__}.from_dict")  # copying and saving a deeper one would exhaust the stack
         config = cls.upgrade_config(dict(config))
         known = set(cls.param_names())
         params = {k: v for k, v in config.items() if k in known}
