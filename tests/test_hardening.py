@@ -499,3 +499,24 @@ def test_from_dict_refuses_deep_and_non_dict_configs() -> None:
         CLIPImageProcessor.from_dict({"unknown": deep})
     with pytest.raises(ConfigError, match="must be a dict"):
         CLIPImageProcessor.from_dict([("size", 224)])
+
+
+def test_user_objects_that_raise_are_described_by_type(clip: CLIPImageProcessor) -> None:
+    class BrokenPath(os.PathLike):
+        def __fspath__(self) -> str:
+            raise RuntimeError("no path today")
+
+    class BrokenName:
+        name = property(lambda self: 1 / 0)
+
+        def read(self) -> bytes:
+            return PHOTO.read_bytes()
+
+    with pytest.raises(UnsupportedInputError, match="no path today"):
+        clip(BrokenPath())
+    assert clip(BrokenName())["pixel_values"].shape[0] == 1
+
+
+def test_numpy_integers_are_sizes(clip: CLIPImageProcessor) -> None:
+    out = clip(np.zeros((20, 30, 3), np.uint8), size=np.int64(40), crop_size=np.int32(32), return_tensors="np")["pixel_values"]
+    assert out.shape == (1, 3, 32, 32)

@@ -130,7 +130,10 @@ def describe(obj: Any) -> str:
         return f"<{len(obj)} bytes>"
     if isinstance(obj, np.ndarray) or _is_torch_tensor(obj):
         return f"<{type(obj).__name__} shape={tuple(obj.shape)} dtype={obj.dtype}>"
-    name = getattr(obj, "name", None) or getattr(obj, "filename", None)  # open files, PIL images from files
+    try:
+        name = getattr(obj, "name", None) or getattr(obj, "filename", None)  # open files, PIL images from files
+    except Exception:  # a property of a user's object that raises: describe it by its type
+        name = None
     return str(name) if isinstance(name, (str, os.PathLike)) and name else f"<{type(obj).__name__}>"
 
 
@@ -283,8 +286,8 @@ def _resolve_source(source: Any, label: str) -> bytes | str:
     elif isinstance(source, (str, os.PathLike)):
         try:
             text = os.fspath(source)
-        except TypeError as exc:  # __fspath__ returning something else
-            raise UnsupportedInputError(f"{label}: not a usable path: {exc}") from exc
+        except Exception as exc:  # a user's __fspath__ that raises or returns something else
+            raise UnsupportedInputError(f"{label}: not a usable path: {type(exc).__name__}: {exc}") from exc
         if isinstance(text, bytes):
             text = os.fsdecode(text)
         if text.startswith(("http://", "https://")):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from numbers import Real
+from numbers import Integral, Real
 from typing import Any
 
 from .backends.base import BICUBIC, BILINEAR, BOX, HAMMING, LANCZOS, NEAREST, RESAMPLE_NAMES
@@ -35,7 +35,7 @@ MAX_SIDE = 2**31 - 1
 
 def _positive_int(value: Any, name: str) -> int:
     # isfinite first for floats: int() of NaN or infinity raises its own ValueError/OverflowError
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(value, float) and not math.isfinite(value)):
+    if isinstance(value, bool) or not isinstance(value, Real) or not (isinstance(value, Integral) or math.isfinite(value)):
         raise InvalidArgumentError(f"{name} must be a positive integer, got {value!r}")
     if int(value) != value or not 0 < value <= MAX_SIDE:
         shown = value if abs(value) < 10**30 else f"a {len(str(int(value)))}-digit number"
@@ -53,7 +53,7 @@ def normalize_size(value: Any, name: str = "size", default_to_square: bool = Tru
         if len(value) != 2:
             raise InvalidArgumentError(f"{name} as a sequence must be (height, width), got {value!r}")
         size = {"height": value[0], "width": value[1]}
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+    elif isinstance(value, Real) and not isinstance(value, bool):  # NumPy integers too
         size = {"height": value, "width": value} if default_to_square else {"shortest_edge": value}
     else:
         raise InvalidArgumentError(f"{name} must be an int, a (height, width) pair or a dict, got {value!r}")
