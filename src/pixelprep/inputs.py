@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from .geometry import pixel_limit
 from .errors import (
     DecompressionBombError,
     DownloadError,
@@ -30,6 +29,7 @@ from .errors import (
     PixelprepError,
     UnsupportedInputError,
 )
+from .geometry import pixel_limit
 
 URL_TIMEOUT_S = 20.0  # per network operation (connect, each read)
 URL_DEADLINE_S = 60.0  # for a whole download, however slowly the server sends
@@ -433,7 +433,7 @@ def _sixteen_to_eight_bit(array: np.ndarray) -> np.ndarray:
 _PLAIN_MODES = {"La": "LA", "RGBa": "RGBA", "PA": "RGBA", "RGBX": "RGB", "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB", "HSV": "RGB", "1": "L"}
 
 
-def _convert_pil(image, convert_rgb: bool, label: str = "image"):
+def _convert_pil(image, convert_rgb: bool, label: str):
     """A PIL image in mode L, LA, RGB or RGBA, converted the way transformers' ``convert_rgb`` does.
 
     Differences from transformers, on purpose: 16-bit images are scaled to 8 bits instead of clipped,
