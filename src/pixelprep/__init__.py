@@ -3,7 +3,13 @@
 ``import pixelprep`` loads neither torch nor transformers; torch loads when the torchvision backend is first used.
 """
 
-from .auto import AutoImageProcessor
+#: The most pixels (height x width) of any image pixelprep takes in as an array, tensor or PIL image, or
+#: makes (every resize, crop and padded canvas), checked before anything is allocated. The default is
+#: the size at which Pillow refuses to decode a file (2 x PIL.Image.MAX_IMAGE_PIXELS); raise it, or set
+#: None for no limit, to process larger images.
+MAX_OUTPUT_PIXELS: int | None = 178_956_970
+
+from .auto import AutoImageProcessor  # noqa: E402 - the limit above is read by the modules below
 from .backends import Backend, available_backends, register_backend
 from .errors import (
     ArgumentTypeError,
@@ -51,6 +57,7 @@ def unpatch_transformers() -> None:
 
 
 __all__ = [
+    "MAX_OUTPUT_PIXELS",
     "AutoImageProcessor",
     "Backend",
     "BatchFeature",

@@ -16,6 +16,7 @@ PREPROCESSOR_CONFIG = "preprocessor_config.json"
 PROCESSOR_CONFIG = "processor_config.json"
 MODEL_CONFIG = "config.json"
 HUB_KWARGS = frozenset({"cache_dir", "force_download", "local_files_only", "token", "revision", "subfolder"})
+MAX_CONFIG_DEPTH = 64  # real configs nest 3 or 4 levels
 
 
 @dataclass
@@ -38,9 +39,27 @@ def read_json_config(path: str | os.PathLike) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read config: {exc}") from exc
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}: not valid JSON: {exc}") from exc
+    except ValueError as exc:  # an integer of more digits than Python converts (sys.get_int_max_str_digits)
+        raise ConfigError(f"{path}: unusable JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise ConfigError(f"{path}: JSON nested too deeply to parse") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a config must be a JSON object, got {type(data).__name__}")
+    check_config_depth(data, str(path))
     return data
+
+
+def check_config_depth(config: Any, source: str) -> None:
+    """Refuse a config nested deeper than ``MAX_CONFIG_DEPTH`` (copying or saving it would exhaust the stack)."""
+    pending = [(config, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_CONFIG_DEPTH:
+            raise ConfigError(f"{source}: the config is nested more than {MAX_CONFIG_DEPTH} levels deep")
+        if isinstance(value, dict):
+            pending.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, (list, tuple)):
+            pending.extend((item, depth + 1) for item in value)
 
 
 def _nested_image_processor(path: str) -> dict[str, Any] | None:
@@ -129,7 +148,8 @@ def load_config(
 
     ``local_files_only`` never touches the network (the ``HF_HUB_OFFLINE`` environment variable does the same).
     """
-    location = os.fspath(pretrained_model_name_or_path)
+    location = _checked_location(pretrained_model_name_or_path)
+    _check_hub_kwargs(cache_dir=cache_dir, force_download=force_download, local_files_only=local_files_only, token=token, revision=revision, subfolder=subfolder)
     if subfolder and os.path.isdir(location):
         location = os.path.join(location, subfolder)
     if os.path.isfile(location):
@@ -151,3 +171,28 @@ def load_config(
         "subfolder": subfolder,
     }
     return _from_hub(location, **hub)
+
+
+def _checked_location(value: Any) -> str:
+    """A model id, folder or file as a string, with our error for anything else (ints, bytes, None)."""
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"pretrained_model_name_or_path must be a hub model id, a folder or a JSON file path (a non-empty string), got {value!r}")
+    return value
+
+
+def _check_hub_kwargs(**hub: Any) -> None:
+    """Types of the hub keyword arguments, checked before huggingface_hub sees them."""
+    kinds = {
+        "cache_dir": (str, os.PathLike),
+        "force_download": (bool,),
+        "local_files_only": (bool,),
+        "token": (str, bool),
+        "revision": (str,),
+        "subfolder": (str,),
+    }
+    for name, value in hub.items():
+        if value is not None and not isinstance(value, kinds[name]):
+            wanted = " or ".join("a path" if kind is os.PathLike else kind.__name__ for kind in kinds[name])
+            raise ConfigError(f"{name} must be {wanted}, got {value!r}")

@@ -6,6 +6,8 @@ naturally catch (``ValueError``, ``TypeError``, ``OSError`` ...), so existing ``
 
 from __future__ import annotations
 
+import difflib
+
 
 class PixelprepError(Exception):
     """Base class of every error pixelprep raises on purpose."""
@@ -16,15 +18,15 @@ class InvalidArgumentError(PixelprepError, ValueError):
 
 
 class UnknownArgumentError(PixelprepError, TypeError):
-    """A keyword argument is not one the processor knows; the message lists the valid names."""
+    """A keyword argument (or attribute) is not one the processor knows; the message lists the valid names and close ones."""
 
-    def __init__(self, names: list[str], valid: list[str], where: str) -> None:
+    def __init__(self, names: list[str], valid: list[str], where: str, what: str = "argument") -> None:
         self.names = list(names)
         self.valid = sorted(valid)
         listed = ", ".join(repr(n) for n in self.names)
-        super().__init__(
-            f"{where} got unknown argument(s) {listed}. Valid arguments are: {', '.join(self.valid)}."
-        )
+        close = sorted({match for n in self.names for match in difflib.get_close_matches(str(n), self.valid, n=3, cutoff=0.7)})
+        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        super().__init__(f"{where} got unknown {what}(s) {listed}.{hint} Valid {what}s are: {', '.join(self.valid)}.")
 
 
 class ArgumentTypeError(PixelprepError, TypeError):

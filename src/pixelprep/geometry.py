@@ -6,12 +6,34 @@ Every backend takes its sizes from here, so no two backends can disagree on arit
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
-from .errors import InvalidArgumentError
+from .errors import InvalidArgumentError, InvalidImageError
 
 Size = tuple[int, int]
+
+
+def pixel_limit() -> int | None:
+    """``pixelprep.MAX_OUTPUT_PIXELS``, read at call time so that raising it takes effect at once (None: no limit)."""
+    import pixelprep
+
+    return pixelprep.MAX_OUTPUT_PIXELS
+
+
+def _over_limit(height: int, width: int) -> bool:
+    limit = pixel_limit()
+    return limit is not None and height * width > limit
+
+
+def check_output_size(height: int, width: int, what: str = "an output image") -> Size:
+    """``(height, width)``, refused before anything is allocated when it is over ``pixelprep.MAX_OUTPUT_PIXELS``."""
+    limit = pixel_limit()
+    if limit is not None and height * width > limit:
+        raise InvalidArgumentError(
+            f"{what} of {height}x{width} = {height * width} pixels is over pixelprep.MAX_OUTPUT_PIXELS = {limit}: "
+            "check size, crop_size and pad_size, or raise the limit to allow larger images"
+        )
+    return height, width
 
 
 def shortest_edge_size(height: int, width: int, shortest_edge: int) -> Size:
@@ -39,6 +61,8 @@ def shortest_longest_edge_size(height: int, width: int, shortest_edge: int, long
 
 def yolos_size(height: int, width: int, shortest_edge: int, longest_edge: int, multiple: int = 16) -> Size:
     """YOLOS's variant of the DETR rule: the portrait branch wins over "already the right size", then both sides drop to a multiple of ``multiple``."""
+    if height < 1 or width < 1:
+        raise InvalidImageError(f"cannot resize an empty {height}x{width} image")
     size = shortest_edge
     raw_size: float | None = None
     short, long = float(min(height, width)), float(max(height, width))
@@ -52,7 +76,7 @@ def yolos_size(height: int, width: int, shortest_edge: int, longest_edge: int, m
         out_height, out_width = height, width
     else:
         out_height, out_width = size, int(scale_from * width / height)
-    return out_height - out_height % multiple, out_width - out_width % multiple
+    return check_output_size(out_height - out_height % multiple, out_width - out_width % multiple, f"resizing a {height}x{width} image gives an image")
 
 
 def longest_edge_size(height: int, width: int, longest_edge: int) -> Size:
@@ -89,29 +113,36 @@ def crop_pct_shortest_edge(shortest_edge: int, crop_pct: float) -> int:
 
 def multiple_of_size(height: int, width: int, target_height: int, target_width: int, keep_aspect_ratio: bool, multiple: int) -> Size:
     """DPT's rule: scale towards the target (one shared scale, the one nearer 1, with ``keep_aspect_ratio``), sides rounded to a multiple."""
+    if height < 1 or width < 1:
+        raise InvalidImageError(f"cannot resize an empty {height}x{width} image")
     scale_h, scale_w = target_height / height, target_width / width
     if keep_aspect_ratio:
         scale_h = scale_w = scale_w if abs(1 - scale_w) < abs(1 - scale_h) else scale_h
     # Python round: half to even, as transformers does
-    return round(scale_h * height / multiple) * multiple, round(scale_w * width / multiple) * multiple
+    out = round(scale_h * height / multiple) * multiple, round(scale_w * width / multiple) * multiple
+    return check_output_size(*out, f"resizing a {height}x{width} image gives an image")
 
 
 def resize_output_size(height: int, width: int, size: dict[str, int]) -> Size:
-    """Output size of a resize for any supported size dict form."""
+    """Output size of a resize for any supported size dict form (checked against ``pixelprep.MAX_OUTPUT_PIXELS``)."""
+    if height < 1 or width < 1:
+        raise InvalidImageError(f"cannot resize an empty {height}x{width} image")
     if size.get("shortest_edge") and size.get("longest_edge"):
-        return shortest_longest_edge_size(height, width, size["shortest_edge"], size["longest_edge"])
-    if size.get("shortest_edge"):
-        return shortest_edge_size(height, width, size["shortest_edge"])
-    if size.get("longest_edge"):
-        return longest_edge_size(height, width, size["longest_edge"])
-    if size.get("max_height") and size.get("max_width"):
-        return max_height_width_size(height, width, size["max_height"], size["max_width"])
-    if size.get("height") and size.get("width"):
-        return size["height"], size["width"]
-    raise InvalidArgumentError(
-        "size must have 'height' and 'width', 'shortest_edge' (optionally with 'longest_edge'), "
-        f"'longest_edge', or 'max_height' and 'max_width'; got {size}"
-    )
+        target = shortest_longest_edge_size(height, width, size["shortest_edge"], size["longest_edge"])
+    elif size.get("shortest_edge"):
+        target = shortest_edge_size(height, width, size["shortest_edge"])
+    elif size.get("longest_edge"):
+        target = longest_edge_size(height, width, size["longest_edge"])
+    elif size.get("max_height") and size.get("max_width"):
+        target = max_height_width_size(height, width, size["max_height"], size["max_width"])
+    elif size.get("height") and size.get("width"):
+        target = size["height"], size["width"]
+    else:
+        raise InvalidArgumentError(
+            "size must have 'height' and 'width', 'shortest_edge' (optionally with 'longest_edge'), "
+            f"'longest_edge', or 'max_height' and 'max_width'; got {size}"
+        )
+    return check_output_size(*target, f"resizing a {height}x{width} image with size={size} gives an image") if _over_limit(*target) else target
 
 
 @dataclass(frozen=True)
@@ -148,6 +179,7 @@ def _center_offset(length: int, crop: int, rounding: str = "trunc") -> tuple[int
 
 def center_crop_window(height: int, width: int, crop_height: int, crop_width: int, rounding: str = "trunc") -> CropWindow:
     """The window of a ``crop_height`` x ``crop_width`` center crop, zero-padding where the image is smaller."""
+    check_output_size(crop_height, crop_width, "a center crop")
     top, pad_top, pad_bottom = _center_offset(height, crop_height, rounding)
     left, pad_left, pad_right = _center_offset(width, crop_width, rounding)
     return CropWindow(top, left, pad_top, pad_bottom, pad_left, pad_right)
@@ -155,7 +187,8 @@ def center_crop_window(height: int, width: int, crop_height: int, crop_width: in
 
 def pad_to_multiple(height: int, width: int, multiple: int) -> Size:
     """The smallest size at least ``height`` x ``width`` whose sides are multiples of ``multiple``."""
-    return math.ceil(height / multiple) * multiple, math.ceil(width / multiple) * multiple
+    # Integer ceiling division: true division loses precision (or overflows) for huge sides.
+    return check_output_size(-(-height // multiple) * multiple, -(-width // multiple) * multiple, "a padded image")
 
 
 def max_size(sizes: list[Size]) -> Size:

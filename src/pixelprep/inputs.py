@@ -12,7 +12,7 @@ import base64
 import functools
 import io
 import os
-import pathlib
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,13 +26,24 @@ from .errors import (
     ImageNotFoundError,
     InvalidArgumentError,
     InvalidImageError,
+    PixelprepError,
     UnsupportedInputError,
 )
+from .geometry import pixel_limit
 
-URL_TIMEOUT_S = 20.0
+URL_TIMEOUT_S = 20.0  # per network operation (connect, each read)
+URL_DEADLINE_S = 60.0  # for a whole download, however slowly the server sends
 URL_MAX_BYTES = 64 * 1024 * 1024
+#: Junk bytes a JPEG may hold between its markers before it is refused: Pillow skips junk one byte at
+#: a time in Python, so a header followed by gigabytes of zeros would take minutes to refuse.
+JPEG_MAX_JUNK_BYTES = 1 << 20
+#: How deep lists of images may nest (a batch of videos is three levels).
+MAX_NESTING = 16
+_HEAD_BYTES = 1 << 16  # read first from a file, enough for most JPEGs' markers up to their frame header
+_UNKNOWN_JPEG_BYTES = 64 << 20  # the largest JPEG file read into memory when its frame header lies beyond the head
 _EXIF_ORIENTATION = 0x0112
 _SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 @dataclass(frozen=True)
@@ -69,16 +80,32 @@ def is_image_like(obj: Any) -> bool:
         return True
     if isinstance(obj, np.ndarray) or _is_torch_tensor(obj):
         return obj.ndim in (2, 3)
-    return hasattr(obj, "read")
+    return callable(getattr(obj, "read", None))
 
 
 def flatten_inputs(images: Any) -> list[Any]:
     """Flatten one image, a list, a nested list, or a 4-D batch array into a flat list of single images."""
+    flat: list[Any] = []
+    _flatten_into(images, flat, depth=0, open_lists=set())
+    return flat
+
+
+def _flatten_into(images: Any, flat: list[Any], depth: int, open_lists: set[int]) -> None:
     if isinstance(images, (list, tuple)):
-        flat: list[Any] = []
+        if depth >= MAX_NESTING:
+            raise InvalidArgumentError(f"images are nested more than {MAX_NESTING} lists deep")
+        if id(images) in open_lists:
+            raise InvalidArgumentError("images contains itself (a list that holds itself cannot be flattened)")
+        open_lists.add(id(images))
         for item in images:
-            flat.extend(flatten_inputs(item))
-        return flat
+            _flatten_into(item, flat, depth + 1, open_lists)
+        open_lists.discard(id(images))
+        return
+    flat.extend(_split_batch(images))
+
+
+def _split_batch(images: Any) -> list[Any]:
+    """One non-list input as a list of single images (a 4-D array is a batch)."""
     if isinstance(images, np.ndarray) or _is_torch_tensor(images):
         if images.ndim == 4:
             return list(images)
@@ -103,34 +130,116 @@ def describe(obj: Any) -> str:
         return f"<{len(obj)} bytes>"
     if isinstance(obj, np.ndarray) or _is_torch_tensor(obj):
         return f"<{type(obj).__name__} shape={tuple(obj.shape)} dtype={obj.dtype}>"
-    name = getattr(obj, "name", None) or getattr(obj, "filename", None)  # open files, PIL images from files
+    try:
+        name = getattr(obj, "name", None) or getattr(obj, "filename", None)  # open files, PIL images from files
+    except Exception:  # a property of a user's object that raises: describe it by its type
+        name = None
     return str(name) if isinstance(name, (str, os.PathLike)) and name else f"<{type(obj).__name__}>"
 
 
 # --------------------------------------------------------------------------------------------- decoding
 
 
-def _fetch_url(url: str, timeout: float | None = None, max_bytes: int | None = None) -> bytes:
+class _Deadline:
+    """Shuts down every socket of one download when its overall deadline passes, so a blocked read returns."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.expired = False
+        self._sockets: list[Any] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> "_Deadline":
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self._timer.cancel()
+
+    def watch(self, sock: Any) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            if self.expired:
+                _shut(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                _shut(sock)
+
+    def handlers(self) -> list[Any]:
+        """urllib handlers whose connections report their sockets to this deadline."""
+        import http.client
+        import urllib.request
+
+        deadline = self
+
+        class Watched(http.client.HTTPConnection):
+            def connect(self) -> None:
+                super().connect()
+                deadline.watch(self.sock)
+
+        class WatchedTLS(http.client.HTTPSConnection):
+            def connect(self) -> None:
+                super().connect()
+                deadline.watch(self.sock)
+
+        class Handler(urllib.request.HTTPHandler):
+            def http_open(self, req: Any) -> Any:
+                return self.do_open(Watched, req)
+
+        class TLSHandler(urllib.request.HTTPSHandler):
+            def https_open(self, req: Any) -> Any:
+                return self.do_open(WatchedTLS, req, context=self._context)
+
+        return [Handler(), TLSHandler()]
+
+
+def _shut(sock: Any) -> None:
+    import socket
+
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:  # already closed
+        pass
+
+
+def _fetch_url(url: str, timeout: float | None = None, max_bytes: int | None = None, deadline: float | None = None) -> bytes:
+    """The body of ``url``: each network operation waits at most ``timeout`` s, the whole download ``deadline`` s."""
     # Imported here: urllib.request pulls in http, email and ssl, a quarter of `import pixelprep`.
+    import http.client
     import urllib.error
     import urllib.request
 
-    # Read the module settings at call time, so changing URL_TIMEOUT_S / URL_MAX_BYTES takes effect.
+    # Read the module settings at call time, so changing URL_TIMEOUT_S / URL_DEADLINE_S / URL_MAX_BYTES takes effect.
     timeout = URL_TIMEOUT_S if timeout is None else timeout
     max_bytes = URL_MAX_BYTES if max_bytes is None else max_bytes
+    watchdog = _Deadline(URL_DEADLINE_S if deadline is None else deadline)
+    chunks: list[bytes] = []
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - http(s) only, checked by caller
+        with watchdog, urllib.request.build_opener(*watchdog.handlers()).open(url, timeout=timeout) as response:
             declared = response.headers.get("Content-Length")
             if declared is not None and int(declared) > max_bytes:
                 raise DownloadError(f"{url}: {declared} bytes is over the {max_bytes}-byte download cap")
-            data = response.read(max_bytes + 1)
+            received = 0
+            while chunk := response.read1(1 << 16):  # whatever has arrived: the deadline is checked between reads
+                received += len(chunk)
+                if received > max_bytes:
+                    raise DownloadError(f"{url}: more than the {max_bytes}-byte download cap")
+                chunks.append(chunk)
     except DownloadError:
         raise
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        raise DownloadError(f"{url}: download failed: {exc}") from exc
-    if len(data) > max_bytes:
-        raise DownloadError(f"{url}: more than the {max_bytes}-byte download cap")
-    return data
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
+        # HTTPException covers a bad status line, a broken chunked body and too many headers.
+        if watchdog.expired:
+            raise DownloadError(f"{url}: not downloaded within {watchdog.seconds:g} s (pixelprep.inputs.URL_DEADLINE_S)") from exc
+        raise DownloadError(f"{url}: download failed: {type(exc).__name__}: {exc}") from exc
+    if watchdog.expired:  # the shut socket ended the body early: what arrived is not the whole image
+        raise DownloadError(f"{url}: not downloaded within {watchdog.seconds:g} s (pixelprep.inputs.URL_DEADLINE_S)")
+    return b"".join(chunks)
 
 
 def _exif_orientation(image) -> int:
@@ -157,34 +266,125 @@ def _jpeg_draft_scale(height: int, width: int, orientation: int, target: Callabl
     return 1
 
 
-def open_image(source: Any, name: str | None = None, draft_target: Callable[[int, int], tuple[int, int]] | None = None):
-    """Decode a path, URL, data URI, byte string or file object into a loaded PIL image, EXIF-oriented.
+def _read_file_object(obj: Any, label: str) -> bytes:
+    """Everything ``obj.read()`` returns, which must be bytes."""
+    try:
+        data = obj.read()
+    except Exception as exc:  # the object's own read: closed files, sockets, user classes
+        raise ImageDecodeError(f"{label}: cannot read from the file object: {type(exc).__name__}: {exc}") from exc
+    if isinstance(data, str):
+        raise UnsupportedInputError(f"{label}: read() returned text, not bytes; open the file in binary mode ('rb')")
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise UnsupportedInputError(f"{label}: read() returned {type(data).__name__}, not bytes")
+    return bytes(data)
 
-    Animated images give their first frame. Raises our errors for missing, corrupt, truncated, empty
-    or oversized files. ``draft_target``: see :class:`LoadOptions` (JPEG files only).
-    """
-    Image = _pil()
-    label = name or describe(source)
-    if isinstance(source, (str, os.PathLike)):
-        text = os.fspath(source)
-        if isinstance(text, str) and text.startswith(("http://", "https://")):
+
+def _resolve_source(source: Any, label: str) -> bytes | str:
+    """A path, URL, data URI, byte string or file object as the bytes of the file, or the path of a local file."""
+    if hasattr(source, "read") and not isinstance(source, (str, bytes, bytearray, memoryview, os.PathLike)):
+        source = _read_file_object(source, label)
+    elif isinstance(source, (str, os.PathLike)):
+        try:
+            text = os.fspath(source)
+        except Exception as exc:  # a user's __fspath__ that raises or returns something else
+            raise UnsupportedInputError(f"{label}: not a usable path: {type(exc).__name__}: {exc}") from exc
+        if isinstance(text, bytes):
+            text = os.fsdecode(text)
+        if text.startswith(("http://", "https://")):
             source = _fetch_url(text)
-        elif isinstance(text, str) and text.startswith("data:image/"):
+        elif text.startswith("data:image/"):
             try:
                 source = base64.b64decode(text.split(",", 1)[1], validate=False)
             except (ValueError, IndexError) as exc:
                 raise ImageDecodeError(f"{label[:60]}...: not a valid base64 data URI") from exc
         elif not os.path.isfile(text):
             raise ImageNotFoundError(f"{text}: no such image file")
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        if len(source) == 0:
-            raise ImageDecodeError(f"{label}: empty input, no image data")
-        source = io.BytesIO(bytes(source))
-    elif isinstance(source, (str, os.PathLike)) and os.path.getsize(source) == 0:
-        raise ImageDecodeError(f"{label}: empty file, no image data")
+        elif os.path.getsize(text) == 0:
+            raise ImageDecodeError(f"{label}: empty file, no image data")
+        else:
+            return text
+    data = bytes(source)
+    if not data:
+        raise ImageDecodeError(f"{label}: empty input, no image data")
+    return data
+
+
+def _open_stream(source: bytes | str, label: str) -> Any:
+    """A binary stream over resolved bytes or a local file, with our errors for unreadable files."""
+    if isinstance(source, bytes):
+        return io.BytesIO(source)
     try:
+        stream = open(source, "rb")
+    except FileNotFoundError as exc:
+        raise ImageNotFoundError(f"{label}: no such image file") from exc
+    except OSError as exc:  # permissions, a path that became a folder, ...
+        raise ImageDecodeError(f"{label}: cannot read file: {exc}") from exc
+    return stream
+
+
+def _check_jpeg_junk(stream: Any, label: str) -> None:
+    """Refuse a JPEG with more than ``JPEG_MAX_JUNK_BYTES`` of junk between its markers, before Pillow reads them.
+
+    Walks the markers up to the start of scan with Pillow's own rules (its marker table, junk skipped,
+    segments skipped by their length), but finds the end of a junk run with ``bytes.find`` instead of
+    one read per byte. Anything else wrong is left for Pillow to judge.
+    """
+    from PIL.JpegImagePlugin import MARKER
+
+    stream.seek(2)
+    junk = 0
+    byte = stream.read(1)
+    while byte:
+        if byte != b"\xff":  # junk: skip to the next 0xFF
+            while True:
+                start = stream.tell()
+                chunk = stream.read(1 << 16)
+                index = chunk.find(b"\xff")
+                junk += len(chunk) if index < 0 else index + 1
+                if junk > JPEG_MAX_JUNK_BYTES:
+                    raise ImageDecodeError(
+                        f"{label}: cannot decode image: more than {JPEG_MAX_JUNK_BYTES} junk bytes between JPEG markers "
+                        "(pixelprep.inputs.JPEG_MAX_JUNK_BYTES)"
+                    )
+                if not chunk:
+                    return
+                if index >= 0:
+                    stream.seek(start + index)
+                    break
+            byte = stream.read(1)
+            continue
+        second = stream.read(1)
+        if not second:
+            return
+        marker = 0xFF00 | second[0]
+        if marker in MARKER:
+            if MARKER[marker][2] is not None:  # a segment with a length: skip it
+                length = stream.read(2)
+                if len(length) < 2 or int.from_bytes(length, "big") < 2:  # a length that would step backwards: Pillow judges it
+                    return
+                stream.seek(int.from_bytes(length, "big") - 2, io.SEEK_CUR)
+            if marker == 0xFFDA:  # start of scan: Pillow stops reading markers here
+                return
+            byte = stream.read(1)
+        elif marker == 0xFFFF:  # fill byte: the second 0xFF starts the marker
+            byte = b"\xff"
+        elif marker == 0xFF00:
+            byte = stream.read(1)
+        else:
+            return  # Pillow refuses it ("no marker found")
+
+
+def _pil_open(source: bytes | str, label: str, draft_target: Callable[[int, int], tuple[int, int]] | None = None):
+    """Pillow's decode of resolved bytes or a local file: loaded, EXIF-oriented, with our errors."""
+    Image = _pil()
+    stream = _open_stream(source, label)
+    try:
+        head = stream.read(3)
+        if head == b"\xff\xd8\xff":
+            _check_jpeg_junk(stream, label)
+        stream.seek(0)
         # Pillow's rule, kept as it is: over MAX_IMAGE_PIXELS it warns (a 100 MP photo still loads), over twice it refuses.
-        image = Image.open(source)
+        image = Image.open(stream)
         if draft_target is not None and image.format == "JPEG":
             scale = _jpeg_draft_scale(image.size[1], image.size[0], _exif_orientation(image), draft_target)
             if scale > 1:  # Pillow picks the largest scale whose size is at least the one asked for: exactly 1/scale
@@ -192,18 +392,33 @@ def open_image(source: Any, name: str | None = None, draft_target: Callable[[int
         image.load()
     except Image.DecompressionBombError as exc:
         raise DecompressionBombError(f"{label}: {exc} (raise PIL.Image.MAX_IMAGE_PIXELS to allow it)") from exc
-    except FileNotFoundError as exc:
-        raise ImageNotFoundError(f"{label}: no such image file") from exc
     except Image.UnidentifiedImageError as exc:  # Pillow's text names a BytesIO by its address: not reproducible
         raise ImageDecodeError(f"{label}: cannot decode image: not a known image format") from exc
-    except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
-        raise ImageDecodeError(f"{label}: cannot decode image: {exc}") from exc
+    except PixelprepError:
+        raise
+    except Exception as exc:  # Pillow's plugins report malformed files with whatever their parsing hits (struct.error, IndexError, ...)
+        raise ImageDecodeError(f"{label}: cannot decode image: {type(exc).__name__}: {exc}") from exc
+    finally:
+        stream.close()  # the image is loaded: Pillow no longer reads from it
     orientation = _exif_orientation(image)
     if orientation != 1:
         from PIL import ImageOps
 
-        image = ImageOps.exif_transpose(image)
+        try:
+            image = ImageOps.exif_transpose(image)
+        except (ValueError, OSError, TypeError) as exc:
+            raise ImageDecodeError(f"{label}: cannot apply the EXIF orientation: {exc}") from exc
     return image
+
+
+def open_image(source: Any, name: str | None = None, draft_target: Callable[[int, int], tuple[int, int]] | None = None):
+    """Decode a path, URL, data URI, byte string or file object into a loaded PIL image, EXIF-oriented.
+
+    Animated images give their first frame. Raises our errors for missing, corrupt, truncated, empty
+    or oversized files. ``draft_target``: see :class:`LoadOptions` (JPEG files only).
+    """
+    label = name or describe(source)
+    return _pil_open(_resolve_source(source, label), label, draft_target)
 
 
 # ---------------------------------------------------------------------------------------- mode handling
@@ -214,32 +429,40 @@ def _sixteen_to_eight_bit(array: np.ndarray) -> np.ndarray:
     return np.round(array.astype(np.float32) * (255.0 / 65535.0)).astype(np.uint8)
 
 
-def _convert_pil(image, convert_rgb: bool):
+# Modes Pillow can hold that are better read as one of L, LA, RGB and RGBA before anything else.
+_PLAIN_MODES = {"La": "LA", "RGBa": "RGBA", "PA": "RGBA", "RGBX": "RGB", "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB", "HSV": "RGB", "1": "L"}
+
+
+def _convert_pil(image, convert_rgb: bool, label: str):
     """A PIL image in mode L, LA, RGB or RGBA, converted the way transformers' ``convert_rgb`` does.
 
     Differences from transformers, on purpose: 16-bit images are scaled to 8 bits instead of clipped,
-    and palette (P) and CMYK images always become RGB(A) rather than palette indices or 4 ink channels.
+    palette (P) and CMYK images always become RGB(A) rather than palette indices or 4 ink channels, and
+    premultiplied-alpha modes (La, RGBa) are un-premultiplied first.
     """
     Image = _pil()
-    if image.mode in _SIXTEEN_BIT_MODES:
-        gray = _sixteen_to_eight_bit(np.clip(np.asarray(image), 0, 65535))
-        image = Image.fromarray(gray, mode="L")
-    elif image.mode == "F":
-        raise InvalidImageError("32-bit float PIL images (mode 'F') are not supported; pass a numpy array instead")
-    if convert_rgb:
-        has_alpha = "A" in image.getbands() or image.info.get("transparency") is not None
-        if has_alpha:
-            rgba = image.convert("RGBA")
-            background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-            image = Image.alpha_composite(background, rgba).convert("RGB")
-        elif image.mode != "RGB":
-            image = image.convert("RGB")
-    elif image.mode == "P":
-        image = image.convert("RGBA" if image.info.get("transparency") is not None else "RGB")
-    elif image.mode in ("CMYK", "YCbCr", "LAB", "HSV"):
-        image = image.convert("RGB")
-    elif image.mode == "1":
-        image = image.convert("L")
+    if image.mode == "F":
+        raise InvalidImageError(f"{label}: 32-bit float PIL images (mode 'F') are not supported; pass a numpy array instead")
+    try:
+        if image.mode in _SIXTEEN_BIT_MODES:
+            gray = _sixteen_to_eight_bit(np.clip(np.asarray(image), 0, 65535))
+            image = Image.fromarray(gray, mode="L")
+        elif image.mode == "P":
+            image = image.convert("RGBA" if image.info.get("transparency") is not None else "RGB")
+        elif image.mode in _PLAIN_MODES:
+            image = image.convert(_PLAIN_MODES[image.mode])
+        if convert_rgb:
+            has_alpha = "A" in image.getbands() or image.info.get("transparency") is not None
+            if has_alpha:
+                rgba = image.convert("RGBA")
+                background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+                image = Image.alpha_composite(background, rgba).convert("RGB")
+            elif image.mode != "RGB":
+                image = image.convert("RGB")
+    except (ValueError, OSError, TypeError) as exc:  # a conversion Pillow does not have, or a malformed transparency entry
+        raise InvalidImageError(f"{label}: cannot convert a PIL image of mode {image.mode!r}: {exc}") from exc
+    if image.mode not in ("L", "LA", "RGB", "RGBA"):
+        raise InvalidImageError(f"{label}: PIL images of mode {image.mode!r} are not supported")
     return image
 
 
@@ -338,31 +561,50 @@ _ORIENT = {
 }
 
 
-def _read_bytes(source: Any) -> bytes | None:
-    """The raw bytes of a local file, byte string or file object (None for URLs and data URIs)."""
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        return bytes(source)
-    if hasattr(source, "read"):
-        return None
-    text = os.fspath(source)
-    if isinstance(text, str) and (text.startswith(("http://", "https://", "data:")) or not os.path.isfile(text)):
-        return None
-    with open(text, "rb") as handle:
-        return handle.read()
+def _jpeg_data(source: bytes | str, label: str) -> bytes | None:
+    """The whole of a JPEG file or byte string, or None for other formats and for files too big for their frame header.
+
+    A local file is identified from its first bytes before the rest is read, and read whole only when
+    its size is plausible for the image its header declares; anything else is left to Pillow, which
+    reads a file as it decodes (a 2 GiB file of zeros behind a small header never reaches memory).
+    """
+    if isinstance(source, bytes):
+        return source if source.startswith(b"\xff\xd8\xff") else None
+    import simplejpeg
+
+    with _open_stream(source, label) as stream:
+        head = stream.read(_HEAD_BYTES)
+        if not head.startswith(b"\xff\xd8\xff"):
+            return None
+        try:
+            height, width, _, _ = simplejpeg.decode_jpeg_header(head)
+            # Compressed pixels, metadata and an embedded preview stay well under 4 bytes per pixel plus 16 MiB.
+            plausible = _HEAD_BYTES + (16 << 20) + 4 * height * width
+        except ValueError:  # markers longer than the head (large metadata): read files of an ordinary size
+            plausible = _UNKNOWN_JPEG_BYTES
+        if os.fstat(stream.fileno()).st_size > plausible:
+            return None
+        try:
+            return head + stream.read()
+        except OSError as exc:
+            raise ImageDecodeError(f"{label}: cannot read file: {exc}") from exc
 
 
-def _decode_jpeg_to_array(data: bytes, label: str, draft_target: Callable[[int, int], tuple[int, int]] | None = None) -> np.ndarray | None:
+def _decode_jpeg_to_array(source: bytes | str, label: str, draft_target: Callable[[int, int], tuple[int, int]] | None = None) -> np.ndarray | None:
     """Decode a YCbCr or grayscale JPEG straight into an HWC array, EXIF-oriented; None when it does not apply.
 
     simplejpeg runs the same libjpeg-turbo decode as Pillow (same DCT and upsampling), so the pixels are
     identical, but it writes into NumPy memory: Pillow's decode plus ``np.asarray`` copy costs about 4x
-    as much on a 12 MP photo. CMYK, unusual or broken files go through Pillow, whose errors we wrap.
+    as much on a 12 MP photo. CMYK, unusual or broken files go through Pillow, so that Pillow's verdict
+    on a damaged file is the one every input kind and backend gives (libjpeg in strict mode refuses
+    files Pillow decodes).
     """
-    if not data.startswith(b"\xff\xd8\xff"):
-        return None
     try:
         import simplejpeg
     except ImportError:
+        return None
+    data = _jpeg_data(source, label)
+    if data is None:
         return None
     try:
         height, width, colorspace, _ = simplejpeg.decode_jpeg_header(data)
@@ -374,25 +616,48 @@ def _decode_jpeg_to_array(data: bytes, label: str, draft_target: Callable[[int, 
     limit = Image.MAX_IMAGE_PIXELS
     if limit and height * width > limit:
         return None  # open_image gives Pillow's decompression-bomb warning or our error
+    stream = io.BytesIO(data)
+    _check_jpeg_junk(stream, label)
+    stream.seek(0)
     try:
-        orientation = _exif_orientation(Image.open(io.BytesIO(data)))
-    except Exception:  # no readable header for Pillow: the decode below reports the problem
-        orientation = 1
+        orientation = _exif_orientation(Image.open(stream))
+    except Exception:  # no header Pillow accepts: _pil_open gives its verdict
+        return None
     scale = _jpeg_draft_scale(height, width, orientation, draft_target) if draft_target is not None else 1
     minimum = (-(-height // scale), -(-width // scale)) if scale > 1 else (0, 0)  # libjpeg's 1/scale size
     try:
         array = simplejpeg.decode_jpeg(
             data, colorspace="GRAY" if colorspace == "Gray" else "RGB", min_height=minimum[0], min_width=minimum[1]
         )
-    except ValueError as exc:  # strict mode: truncated or corrupt data is an error, as in Pillow
-        raise ImageDecodeError(f"{label}: cannot decode image: {exc}") from exc
+    except ValueError:  # strict mode stops at any libjpeg warning: Pillow decides whether the file is usable
+        return None
     if orientation in _ORIENT:
         array = np.ascontiguousarray(_ORIENT[orientation](array))
     return array
 
 
-def _from_pil(image, options: LoadOptions) -> Any:
-    converted = _convert_pil(image, options.convert_rgb)
+# Lazily opened PIL images are loaded under a lock, so one image passed twice (or shared between
+# threads) is decoded once; images are spread over the locks by identity, so distinct ones load in parallel.
+_LOAD_LOCKS = [threading.Lock() for _ in range(64)]
+
+
+def _loaded_pil(image, label: str):
+    """A user's PIL image on its first frame and loaded, with our errors for closed or broken ones."""
+    with _LOAD_LOCKS[(id(image) >> 4) % len(_LOAD_LOCKS)]:
+        try:
+            if getattr(image, "n_frames", 1) > 1 and image.tell() != 0:
+                image.seek(0)
+            image.load()
+        except Exception as exc:  # closed files ("Operation on closed image"), truncated data, Pillow's parse errors
+            raise ImageDecodeError(f"{label}: cannot load the PIL image: {type(exc).__name__}: {exc}") from exc
+    if image.width < 1 or image.height < 1:
+        raise InvalidImageError(f"{label}: empty image ({image.width}x{image.height} pixels)")
+    return image
+
+
+def _from_pil(image, options: LoadOptions, label: str) -> Any:
+    check_pixels(image.height, image.width, label)
+    converted = _convert_pil(image, options.convert_rgb, label)
     return converted if options.keep_pil else pil_array(converted)
 
 
@@ -429,6 +694,8 @@ def _array_to_hwc(array: Any, input_data_format: str | None, label: str) -> Any:
 
 def _normalise_dtype(array: np.ndarray, label: str) -> np.ndarray:
     """uint8 and float arrays pass through; bool, 16-bit and small integer arrays become uint8."""
+    if array.dtype.kind in "biuf" and not array.dtype.isnative:  # big-endian data: torch reads native byte order only
+        array = array.astype(array.dtype.newbyteorder("="))
     if array.dtype == np.uint8 or np.issubdtype(array.dtype, np.floating):
         if np.issubdtype(array.dtype, np.floating) and array.dtype != np.float32 and array.dtype != np.float64:
             return array.astype(np.float32)
@@ -476,39 +743,82 @@ def _to_rgb(array: Any, label: str) -> Any:
     return (blended if floating else np.round(blended)).astype(array.dtype)
 
 
+def check_pixels(height: int, width: int, label: str) -> None:
+    """Refuse an input image of more pixels than ``pixelprep.MAX_OUTPUT_PIXELS`` before any work is done on it."""
+    limit = pixel_limit()
+    if limit is not None and height * width > limit:
+        raise InvalidImageError(
+            f"{label}: {height}x{width} = {height * width} pixels is over pixelprep.MAX_OUTPUT_PIXELS = {limit} (raise it to allow larger images)"
+        )
+
+
+def _tensor_to_hwc(tensor: Any, options: LoadOptions, label: str) -> Any:
+    """A torch tensor as an HWC image: a NumPy view for CPU tensors, a tensor for other devices."""
+    if str(tensor.layout) != "torch.strided" or getattr(tensor, "is_nested", False):
+        raise UnsupportedInputError(f"{label}: {tensor.layout} tensors are not images; pass a dense tensor (.to_dense())")
+    if tensor.device.type == "meta":
+        raise UnsupportedInputError(f"{label}: a tensor on the meta device holds no data")
+    if tensor.is_quantized:
+        raise InvalidImageError(f"{label}: quantized tensors ({tensor.dtype}) are not images; pass tensor.dequantize()")
+    if tensor.is_complex():
+        raise InvalidImageError(f"{label}: unsupported image dtype {tensor.dtype}")
+    if tensor.ndim in (2, 3) and tensor.numel() > 0:
+        check_pixels(*_hw(tensor.shape, options.input_data_format, label), label)
+    if tensor.device.type == "cpu":
+        # numpy has no bfloat16/float16 kernels worth using: widen those, keep everything else zero-copy
+        narrow_float = tensor.dtype.is_floating_point and tensor.element_size() < 4
+        try:
+            return (tensor.float() if narrow_float else tensor).detach().resolve_neg().numpy()
+        except (TypeError, RuntimeError) as exc:  # dtypes NumPy has no equivalent for
+            raise InvalidImageError(f"{label}: unsupported image dtype {tensor.dtype}: {exc}") from exc
+    if tensor.dtype.is_floating_point is False and str(tensor.dtype) != "torch.uint8":
+        raise InvalidImageError(f"{label}: device tensors must be uint8 or floating point, got {tensor.dtype}")
+    if tensor.numel() == 0:
+        raise InvalidImageError(f"{label}: empty image tensor")
+    hwc = _array_to_hwc(tensor.detach(), options.input_data_format, label)
+    if hwc.is_floating_point() and not bool(hwc.isfinite().all()):
+        raise InvalidImageError(f"{label}: image contains NaN or infinite values")
+    return _to_rgb(hwc, label) if options.convert_rgb else hwc
+
+
+def _hw(shape: Sequence[int], input_data_format: str | None, label: str) -> tuple[int, int]:
+    """(height, width) of a 2-D or 3-D array shape."""
+    if len(shape) == 2:
+        return int(shape[0]), int(shape[1])
+    return (int(shape[0]), int(shape[1])) if _infer_channels_last(shape, input_data_format, label) else (int(shape[1]), int(shape[2]))
+
+
 def to_canonical(obj: Any, options: LoadOptions) -> Any:
     """One raw input -> an HWC image (numpy, or a torch tensor when it lives off the CPU)."""
     label = describe(obj)
     if _is_pil_image(obj):
-        image = obj
-        if getattr(image, "n_frames", 1) > 1 and image.tell() != 0:
-            image.seek(0)
-        return _from_pil(image, options)
+        return _from_pil(_loaded_pil(obj, label), options, label)
     if _is_torch_tensor(obj):
-        if obj.device.type == "cpu":
-            # numpy has no bfloat16/float16 kernels worth using: widen those, keep everything else zero-copy
-            narrow_float = obj.dtype.is_floating_point and obj.element_size() < 4
-            obj = (obj.float() if narrow_float else obj).detach().numpy()
-        else:
-            if obj.dtype.is_floating_point is False and str(obj.dtype) != "torch.uint8":
-                raise InvalidImageError(f"{label}: device tensors must be uint8 or floating point, got {obj.dtype}")
-            hwc = _array_to_hwc(obj.detach(), options.input_data_format, label)
-            return _to_rgb(hwc, label) if options.convert_rgb else hwc
+        obj = _tensor_to_hwc(obj, options, label)
+        if not isinstance(obj, np.ndarray):
+            return obj
     if isinstance(obj, np.ndarray):
+        if type(obj) is not np.ndarray:  # np.matrix and other subclasses index differently: take the plain array
+            obj = np.asarray(obj)
         if obj.size == 0:
             raise InvalidImageError(f"{label}: empty image array")
         hwc = _array_to_hwc(obj, options.input_data_format, label)
+        check_pixels(hwc.shape[0], hwc.shape[1], label)
         hwc = _normalise_dtype(hwc, label)
-        if np.issubdtype(hwc.dtype, np.floating) and not np.isfinite(hwc).all():
-            raise InvalidImageError(f"{label}: image contains NaN or infinite values")
+        if np.issubdtype(hwc.dtype, np.floating):
+            if not np.isfinite(hwc).all():
+                raise InvalidImageError(f"{label}: image contains NaN or infinite values")
+            if hwc.dtype == np.float64 and np.abs(hwc).max() > _FLOAT32_MAX:  # every backend computes in float32
+                raise InvalidImageError(f"{label}: image values up to {np.abs(hwc).max():g} do not fit in float32")
         return _to_rgb(hwc, label) if options.convert_rgb else hwc
-    if isinstance(obj, pathlib.PurePath) or isinstance(obj, (str, bytes, bytearray, memoryview)) or hasattr(obj, "read"):
+    if isinstance(obj, (str, os.PathLike, bytes, bytearray, memoryview)) or callable(getattr(obj, "read", None)):
+        source = _resolve_source(obj, label)
         if not options.pil_decode:
-            data = _read_bytes(obj)
-            array = _decode_jpeg_to_array(data, label, options.draft_target) if data else None
+            array = _decode_jpeg_to_array(source, label, options.draft_target)
             if array is not None:
+                check_pixels(array.shape[0], array.shape[1], label)
                 return _to_rgb(array, label) if options.convert_rgb else array
-        return _from_pil(open_image(obj, label, options.draft_target), options)
+        return _from_pil(_pil_open(source, label, options.draft_target), options, label)
     raise UnsupportedInputError(f"cannot use an object of type {type(obj).__name__} as an image")
 
 

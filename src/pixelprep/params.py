@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from numbers import Integral, Real
 from typing import Any
 
 from .backends.base import BICUBIC, BILINEAR, BOX, HAMMING, LANCZOS, NEAREST, RESAMPLE_NAMES
@@ -28,10 +29,17 @@ _RESAMPLE_BY_NAME = {name: number for number, name in RESAMPLE_NAMES.items()} | 
 }
 
 
+#: The largest side any size may name: Pillow and torch index image rows and columns with 32-bit integers.
+MAX_SIDE = 2**31 - 1
+
+
 def _positive_int(value: Any, name: str) -> int:
-    # isfinite first: int() of NaN or infinity raises its own ValueError/OverflowError
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or int(value) != value or value <= 0:
+    # isfinite first for floats: int() of NaN or infinity raises its own ValueError/OverflowError
+    if isinstance(value, bool) or not isinstance(value, Real) or not (isinstance(value, Integral) or math.isfinite(value)):
         raise InvalidArgumentError(f"{name} must be a positive integer, got {value!r}")
+    if int(value) != value or not 0 < value <= MAX_SIDE:
+        shown = value if abs(value) < 10**30 else f"a {len(str(int(value)))}-digit number"
+        raise InvalidArgumentError(f"{name} must be a positive integer of at most {MAX_SIDE}, got {shown}")
     return int(value)
 
 
@@ -45,7 +53,7 @@ def normalize_size(value: Any, name: str = "size", default_to_square: bool = Tru
         if len(value) != 2:
             raise InvalidArgumentError(f"{name} as a sequence must be (height, width), got {value!r}")
         size = {"height": value[0], "width": value[1]}
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+    elif isinstance(value, Real) and not isinstance(value, bool):  # NumPy integers too
         size = {"height": value, "width": value} if default_to_square else {"shortest_edge": value}
     else:
         raise InvalidArgumentError(f"{name} must be an int, a (height, width) pair or a dict, got {value!r}")
@@ -96,27 +104,50 @@ def normalize_bool(value: Any, name: str) -> bool | None:
     raise InvalidArgumentError(f"{name} must be True or False, got {value!r}")
 
 
+# Rescaling and normalising run in float32 (both backends): every factor must be a normal float32,
+# so that neither it nor its inverse (the torchvision arithmetic divides by the scale) overflows.
+_FLOAT32_MAX = 3.4028234663852886e38
+_FLOAT32_TINY = 1.1754943508222875e-38
+
+
+def _number(value: Any, name: str) -> float:
+    """A real number (int, float or NumPy scalar, never a bool or a string) as a float, with our errors."""
+    if isinstance(value, (bool, str, bytes)) or not isinstance(value, Real):
+        raise InvalidArgumentError(f"{name} must be a number, got {value!r}")
+    try:
+        return float(value)
+    except OverflowError:  # an int beyond the float range
+        raise InvalidArgumentError(f"{name} must be a finite number, got a {len(str(int(value)))}-digit number") from None
+
+
 def normalize_positive_float(value: Any, name: str) -> float | None:
-    """A finite number greater than zero."""
+    """A finite number greater than zero that float32 arithmetic can use (a normal float32, as is 1 / it)."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+    number = _number(value, name)
+    if not math.isfinite(number) or number <= 0:
         raise InvalidArgumentError(f"{name} must be a finite number greater than 0, got {value!r}")
-    return float(value)
+    if not _FLOAT32_TINY <= number <= _FLOAT32_MAX:
+        raise InvalidArgumentError(f"{name} must lie between {_FLOAT32_TINY:.4g} and {_FLOAT32_MAX:.4g} (it is applied in float32), got {value!r}")
+    return number
 
 
 def _floats(value: Any, name: str, nonzero: bool) -> tuple[float, ...] | None:
     if value is None:
         return None
-    items = [value] if isinstance(value, (int, float)) and not isinstance(value, bool) else value
-    try:
-        floats = tuple(float(v) for v in items)
-    except (TypeError, ValueError):
-        raise InvalidArgumentError(f"{name} must be a number or a list of numbers, got {value!r}") from None
-    if not floats or not all(math.isfinite(v) for v in floats):
-        raise InvalidArgumentError(f"{name} must hold finite numbers, got {value!r}")
-    if nonzero and any(v == 0 for v in floats):
-        raise InvalidArgumentError(f"{name} must not contain 0 (it divides), got {value!r}")
+    if isinstance(value, Real) and not isinstance(value, bool):
+        items: Any = [value]
+    elif isinstance(value, (list, tuple)) or (hasattr(value, "ndim") and hasattr(value, "tolist")):
+        # Ordered sequences only: a string would be split into characters, a set has no channel order.
+        items = value.tolist() if hasattr(value, "tolist") else list(value)
+        items = items if isinstance(items, list) else [items]  # a 0-d array's tolist() is a number
+    else:
+        raise InvalidArgumentError(f"{name} must be a number or a list of numbers (one per channel), got {value!r}")
+    floats = tuple(_number(v, f"{name}[{i}]") for i, v in enumerate(items))
+    if not floats or not all(math.isfinite(v) and abs(v) <= _FLOAT32_MAX for v in floats):
+        raise InvalidArgumentError(f"{name} must hold finite numbers within the float32 range, got {value!r}")
+    if nonzero and any(abs(v) < _FLOAT32_TINY for v in floats):
+        raise InvalidArgumentError(f"{name} must not contain 0 or numbers too small for float32 (it divides), got {value!r}")
     return floats
 
 
@@ -148,10 +179,18 @@ def normalize_return_tensors(value: Any, name: str = "return_tensors") -> str | 
 
 
 def normalize_device(value: Any, name: str = "device") -> Any:
-    """A device spec kept as given ("cpu", "cuda", "cuda:1" or a torch.device)."""
+    """A device spec kept as given ("cpu", "cuda", "cuda:1" or a torch.device); the backend checks it can use it."""
     if value is None or isinstance(value, str) or type(value).__name__ == "device":
         return value
     raise InvalidArgumentError(f"{name} must be a device name such as 'cpu' or 'cuda', got {value!r}")
+
+
+def is_cpu_device(device: Any) -> bool:
+    """True for None, "cpu", "cpu:N" or a torch.device of type cpu."""
+    if device is None:
+        return True
+    text = str(getattr(device, "type", device)).strip().lower()
+    return text == "cpu" or text.startswith("cpu:")
 
 
 #: Opt-in speed-ups that change the output slightly (see the README): name -> what it does.
@@ -166,10 +205,10 @@ def normalize_approximations(value: Any, name: str = "approximations") -> tuple[
     if value is None:
         return None
     names = (value,) if isinstance(value, str) else value
-    try:
-        names = tuple(sorted(set(names)))
-    except TypeError:
-        raise InvalidArgumentError(f"{name} must be a name or a list of names from {sorted(APPROXIMATIONS)}, got {value!r}") from None
+    # A mapping ({"jpeg_draft": False}) would be read as its keys, turning on what it switches off.
+    if not isinstance(names, (list, tuple, set, frozenset)) or not all(isinstance(n, str) for n in names):
+        raise InvalidArgumentError(f"{name} must be a name or a list of names from {sorted(APPROXIMATIONS)}, got {value!r}")
+    names = tuple(sorted(set(names)))
     unknown = [n for n in names if n not in APPROXIMATIONS]
     if unknown:
         raise InvalidArgumentError(f"{name}: unknown approximation(s) {unknown}; choose from {sorted(APPROXIMATIONS)}")

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 from . import geometry
 from .backends import Affine, Backend, create_backend
 from .backends.base import LANCZOS, RESAMPLE_NAMES, channel_broadcast_target
-from .errors import InvalidArgumentError, InvalidImageError, UnknownArgumentError
+from .errors import ConfigError, InvalidArgumentError, InvalidImageError, UnknownArgumentError
 from .features import BatchFeature
 from .inputs import LoadOptions, flatten_inputs, to_canonical
 from .params import APPROXIMATIONS, CALL_ONLY_PARAMS, COMMON_PARAMS, normalize_size, normalize_square_size
@@ -167,6 +167,15 @@ if hasattr(os, "register_at_fork"):  # no fork on Windows
     os.register_at_fork(after_in_child=_forget_pool_after_fork)
 
 
+def _thread_count(value: Any) -> int:
+    """``num_threads`` checked: a positive int, or None for one per core (at most 8)."""
+    if value is None:
+        return min(8, os.cpu_count() or 1)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidArgumentError(f"num_threads must be a positive integer or None, got {value!r}")
+    return value
+
+
 def _map(function: Callable[[Any], Any], items: list[Any], threads: int) -> list[Any]:
     """``map`` over a shared thread pool (decode and resize release the GIL); inline for one item."""
     if threads <= 1 or len(items) <= 1 or threading.current_thread().name.startswith("pixelprep"):
@@ -235,7 +244,7 @@ class ImageProcessor:
         values.update({k: v for k, v in params.items() if v is not None})
         object.__setattr__(self, "_params", self._normalize(values, partial=False))
         object.__setattr__(self, "extra", dict(extra))
-        object.__setattr__(self, "num_threads", num_threads or min(8, os.cpu_count() or 1))
+        object.__setattr__(self, "num_threads", _thread_count(num_threads))
         object.__setattr__(self, "_requested_backend", backend)
         object.__setattr__(self, "_backends", {})
         object.__setattr__(self, "_lock", threading.Lock())
@@ -275,8 +284,14 @@ class ImageProcessor:
             object.__setattr__(self, "_params", self._normalize(updated, partial=False))
             if name == "device":
                 self._backends.clear()
-        else:
+        elif name == "num_threads":
+            object.__setattr__(self, name, _thread_count(value))
+        elif name.startswith("_") or name in self.__dict__ or hasattr(type(self), name):
             object.__setattr__(self, name, value)
+        else:
+            # A misspelt parameter (proc.do_normalise = False) would otherwise be stored and change nothing.
+            valid = set(self.param_names()) | {n for n in dir(type(self)) if not n.startswith("_")} | {n for n in self.__dict__ if not n.startswith("_")}
+            raise UnknownArgumentError([name], sorted(valid), type(self).__name__, what="attribute")
 
     def resolve(self, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         """The parameters for one call: the processor's own, with non-None ``overrides`` applied and checked."""
@@ -440,7 +455,7 @@ class ImageProcessor:
         canvases = list(sizes)
         if params.get("do_pad"):
             target = params.get("pad_size")
-            canvas = (target["height"], target["width"]) if target else geometry.max_size(sizes)
+            canvas = geometry.check_output_size(target["height"], target["width"], "pad_size") if target else geometry.max_size(sizes)
             if params.get("size_divisor"):
                 canvas = geometry.pad_to_multiple(*canvas, params["size_divisor"])
             for (h, w) in sizes:
@@ -466,6 +481,12 @@ class ImageProcessor:
         def write(i: int) -> None:
             channels_out = slots[i].shape[0]
             backend.write_chw(expand(images[i], channels_out), slots[i], affines[channels_out])
+            # 8-bit images cannot overflow (Affine checks all 256 values); float ones are checked where they land.
+            if floating and not backend.is_uint8(images[i]) and not backend.all_finite(slots[i]):
+                raise InvalidImageError(
+                    f"image {i}: its values go beyond the float32 range (to infinity or NaN) when resized, rescaled "
+                    f"(rescale_factor={scale}) and normalized (image_mean={mean}, image_std={std})"
+                )
             if uniform:
                 _zero_outside(outputs[i], *sizes[i])
 
@@ -675,13 +696,18 @@ class ImageProcessor:
         """Write ``preprocessor_config.json`` into ``save_directory`` (created if needed); returns the paths written."""
         if kwargs:
             raise UnknownArgumentError(list(kwargs), [], "save_pretrained")
+        if not isinstance(save_directory, (str, os.PathLike)):
+            raise InvalidArgumentError(f"save_directory must be a path, got {save_directory!r}")
         if os.path.isfile(save_directory):
             raise InvalidArgumentError(f"save_directory {save_directory} is a file, not a directory")
-        os.makedirs(save_directory, exist_ok=True)
         path = os.path.join(save_directory, CONFIG_NAME)
         temporary = path + ".tmp"
-        self.to_json_file(temporary)
-        os.replace(temporary, path)
+        try:
+            os.makedirs(save_directory, exist_ok=True)
+            self.to_json_file(temporary)
+            os.replace(temporary, path)
+        except OSError as exc:  # a file where a folder should be, permissions, a full disk
+            raise InvalidArgumentError(f"save_directory {save_directory}: cannot write {CONFIG_NAME}: {exc}") from exc
         return [path]
 
     @classmethod
@@ -700,6 +726,11 @@ class ImageProcessor:
         **overrides: Any,
     ) -> Any:
         """Build from a config dict; unknown config keys are kept (and saved back), unknown overrides are errors."""
+        from .config import check_config_depth
+
+        if not isinstance(config, dict):
+            raise ConfigError(f"a config must be a dict, got {type(config).__name__}")
+        check_config_depth(config, f"{cls.__name__}.from_dict")  # copying and saving a deeper one would exhaust the stack
         config = cls.upgrade_config(dict(config))
         known = set(cls.param_names())
         params = {k: v for k, v in config.items() if k in known}

@@ -109,4 +109,4 @@ def create_backend(name: str | None, family: type | None = None, device: Any = N
             stacklevel=3,
         )
         entry = entries[fallback]
-    return entry.build(device=device if entry.name != "pil" else None)
+    return entry.build(device=device)

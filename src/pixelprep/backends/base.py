@@ -103,6 +103,10 @@ class Backend(ABC):
         """True when the image holds 8-bit integers (the common, LUT-accelerated case)."""
         return str(image.dtype).endswith("uint8")
 
+    def all_finite(self, array: Any) -> bool:
+        """Whether every value of a native array (an output slot included) is finite."""
+        return bool(np.isfinite(self.to_numpy(array)).all())
+
     def describe(self) -> str:
         """Name and device, for ``repr``."""
         return self.name if self.device is None else f"{self.name} ({self.device})"
@@ -140,8 +144,14 @@ class Affine:
         self.mean = None if mean is None else tuple(float(m) for m in np.broadcast_to(mean, (channels,)))
         self.std = None if std is None else tuple(float(s) for s in np.broadcast_to(std, (channels,)))
         self.formula = formula
-        self.torch_mean, self.torch_std = self._torch_mean_std() if self.mean is not None else (None, None)
-        self.lut = self.apply(np.tile(np.arange(256, dtype=np.uint8)[:, None], (1, channels))).T.copy()  # (C, 256)
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # overflow is reported below, as our error
+            self.torch_mean, self.torch_std = self._torch_mean_std() if self.mean is not None else (None, None)
+            self.lut = self.apply(np.tile(np.arange(256, dtype=np.uint8)[:, None], (1, channels))).T.copy()  # (C, 256)
+        if not np.isfinite(self.lut).all():
+            raise InvalidArgumentError(
+                f"rescale_factor={scale}, image_mean={mean}, image_std={std} take 8-bit pixel values beyond the float32 "
+                "range (to infinity or NaN): use factors of a sensible size"
+            )
 
     @property
     def output_float(self) -> bool:

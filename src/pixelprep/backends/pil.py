@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from ..errors import InvalidImageError
+from ..errors import InvalidArgumentError, InvalidImageError
 from .base import Affine, Backend
 
 _MODES_BY_CHANNELS = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}
@@ -20,6 +20,13 @@ class PilBackend(Backend):
     formula = "numpy"
     accepts_pil = True  # a decoded PIL image is resized as it is: no copy of the full-size pixels
     decodes_with_pil = True
+
+    def __init__(self, device: Any = None) -> None:
+        from ..params import is_cpu_device
+
+        if not is_cpu_device(device):  # silently running on the CPU would hide a wrong device name or a missing GPU
+            raise InvalidArgumentError(f"device {device!r}: the pil backend runs on the CPU only; use backend='torchvision' for other devices")
+        super().__init__(None)
 
     def from_canonical(self, image: Any) -> Any:
         if isinstance(image, (np.ndarray, Image.Image)):

@@ -144,6 +144,9 @@ class TorchvisionBackend(Backend):
         std = torch.from_numpy(affine.torch_std).to(chw.device).view(-1, *trailing)
         return (chw - mean) / std
 
+    def all_finite(self, array: Any) -> bool:
+        return bool(torch.isfinite(self.realize(array)).all())
+
     def to_numpy(self, array: Any) -> np.ndarray:
         array = self.realize(array)
         return array.detach().cpu().numpy() if isinstance(array, torch.Tensor) else np.asarray(array)
@@ -171,6 +174,8 @@ def _tensor_from_numpy(array: np.ndarray) -> torch.Tensor:
         and (interface.get("strides") or (4 * array.shape[1], 4, 1)) == array.strides
     ):
         return torch.from_numpy(np.asarray(array.base))[..., :3]  # e.g. Pillow's RGB memory (RGBX), not copied
+    if any(stride < 0 for stride in array.strides):  # a flipped view (a[::-1]): torch has no negative strides
+        array = np.ascontiguousarray(array)
     return torch.from_numpy(array)
 
 

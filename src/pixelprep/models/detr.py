@@ -249,7 +249,8 @@ class DetrImageProcessor(ImageProcessor):
         max_size = config.pop("max_size", None)
         size = config.get("size")
         if isinstance(size, (int, float)) and not isinstance(size, bool):
-            config["size"] = {"shortest_edge": size, "longest_edge": max_size or DEFAULT_LONGEST_EDGE}
+            # None only: a max_size of 0, [] or {} is a mistake for the size check to report, not a request for the default.
+            config["size"] = {"shortest_edge": size, "longest_edge": DEFAULT_LONGEST_EDGE if max_size is None else max_size}
         elif size is None and max_size is not None:
             config["size"] = {"shortest_edge": 800, "longest_edge": max_size}
         return config
