@@ -16,11 +16,13 @@ from .detr import (
     RTDetrImageProcessor,
     YolosImageProcessor,
 )
+from .gemma3 import Gemma3ImageProcessor
 from .imagegpt import ImageGPTImageProcessor
 from .levit import LevitImageProcessor
 from .maskformer import Mask2FormerImageProcessor, MaskFormerImageProcessor
 from .mobilenet_v2 import MobileNetV2ImageProcessor
 from .owlvit import OwlViTImageProcessor
+from .pixtral import PixtralImageProcessor
 from .qwen2_vl import Qwen2VLImageProcessor
 from .sam import SamImageProcessor
 from .segformer import SegformerImageProcessor
@@ -41,6 +43,7 @@ __all__ = [
     "GroundingDinoImageProcessor",
     "RTDetrImageProcessor",
     "YolosImageProcessor",
+    "Gemma3ImageProcessor",
     "ImageGPTImageProcessor",
     "LevitImageProcessor",
     "SiglipImageProcessor",
@@ -51,6 +54,7 @@ __all__ = [
     "MaskFormerImageProcessor",
     "MobileNetV2ImageProcessor",
     "OwlViTImageProcessor",
+    "PixtralImageProcessor",
     "Qwen2VLImageProcessor",
     "SamImageProcessor",
     "SegformerImageProcessor",
