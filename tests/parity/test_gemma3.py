@@ -6,7 +6,9 @@ images, scaled to 8 bits by value as pixelprep documents. Gemma3 converts to RGB
 
 from __future__ import annotations
 
+import io
 import itertools
+import json
 from typing import Any
 
 import numpy as np
@@ -211,3 +213,23 @@ def test_saved_config_loads_in_transformers_and_back(tmp_path) -> None:
         got = processor(image, return_tensors="np")
         assert np.abs(got["pixel_values"] - expected["pixel_values"]).max() <= ATOL
         assert got["num_crops"].tolist() == list(expected["num_crops"]) == [4]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_runner_rows_equal_each_image_alone(backend: str, tmp_path, fixture_path) -> None:
+    """pixelprep run stores each image's views (a varying count) as its own tensor; read_row equals the image processed alone."""
+    from pixelprep.runner import read_row, run_job
+
+    processor = pixelprep.Gemma3ImageProcessor(backend=backend, size=64, **PAS)
+    broken = str(fixture_path("tiny_rgb_7x5.png").parent.parent / "broken" / "garbage.jpg")
+    inputs = [str(fixture_path(n)) for n in ("photo_rgb_640x427.jpg", "tall_rgb_90x1200.jpg")] + [broken, str(fixture_path("tiny_rgb_7x5.png"))]
+    result = run_job(processor, inputs, str(tmp_path), shard_size=4, batch_size=3, log=io.StringIO())
+    assert (result.failed, result.processed) == (1, 4)
+    entries = [json.loads(line) for line in (tmp_path / "manifest.jsonl").read_text().splitlines()]
+    entries = [entry for entry in entries if "error" not in entry]
+    assert [entry["source"] for entry in entries] == [p for p in inputs if p != broken]
+    for entry in entries:
+        alone, row = processor(entry["source"], return_tensors="np"), read_row(tmp_path, entry)
+        assert row.keys() == {"pixel_values", "num_crops"}
+        for key in row:
+            np.testing.assert_array_equal(row[key], alone[key])

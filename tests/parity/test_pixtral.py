@@ -6,6 +6,8 @@ images, scaled to 8 bits by value as pixelprep documents. Pixtral converts to RG
 
 from __future__ import annotations
 
+import io
+import json
 import types
 from typing import Any
 
@@ -186,3 +188,23 @@ def test_saved_config_loads_in_transformers_and_back(tmp_path) -> None:
         got = processor(images, return_tensors="np")
         assert np.abs(got["pixel_values"] - expected["pixel_values"]).max() <= ATOL
         assert np.array_equal(got["image_sizes"], expected["image_sizes"])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_runner_rows_equal_each_image_alone(backend: str, tmp_path, fixture_path) -> None:
+    """pixelprep run processes Pixtral images one at a time (the padding depends on the batch); read_row equals the image alone."""
+    from pixelprep.runner import read_row, run_job
+
+    processor = pixelprep.PixtralImageProcessor(backend=backend, size=256)
+    broken = str(fixture_path("tiny_rgb_7x5.png").parent.parent / "broken" / "garbage.jpg")
+    inputs = [str(fixture_path(n)) for n in ("photo_rgb_640x427.jpg", "tall_rgb_90x1200.jpg")] + [broken, str(fixture_path("tiny_rgb_7x5.png"))]
+    result = run_job(processor, inputs, str(tmp_path), shard_size=4, batch_size=3, log=io.StringIO())
+    assert (result.failed, result.processed) == (1, 4)
+    entries = [json.loads(line) for line in (tmp_path / "manifest.jsonl").read_text().splitlines()]
+    entries = [entry for entry in entries if "error" not in entry]
+    assert [entry["source"] for entry in entries] == [p for p in inputs if p != broken]
+    for entry in entries:
+        alone, row = processor(entry["source"], return_tensors="np"), read_row(tmp_path, entry)
+        assert row.keys() == {"pixel_values", "image_sizes"}
+        for key in row:
+            np.testing.assert_array_equal(row[key], alone[key])
