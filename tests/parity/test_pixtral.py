@@ -208,3 +208,24 @@ def test_runner_rows_equal_each_image_alone(backend: str, tmp_path, fixture_path
         assert row.keys() == {"pixel_values", "image_sizes"}
         for key in row:
             np.testing.assert_array_equal(row[key], alone[key])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_center_crop_after_the_fit(backend: str, compare, to_numpy) -> None:
+    """do_center_crop crops each fitted image and image_sizes gives the cropped size: transformers' pil class does this; its
+    torchvision class pads by the uncropped sizes and fails to stack (a bug), so there both backends follow the pil class."""
+    rng = np.random.default_rng(3)
+    images = [rng.integers(0, 256, (300, 500, 3), dtype=np.uint8), rng.integers(0, 256, (200, 150, 3), dtype=np.uint8)]
+    call = {"do_center_crop": True, "crop_size": {"height": 160, "width": 160}}
+    ours = pixelprep.PixtralImageProcessor(backend=backend)
+    got = ours(images, return_tensors="np", **call)
+    assert got["image_sizes"].tolist() == [[160, 160], [160, 160]]
+    if backend == "pil":
+        _compare_outputs(got, _theirs("pil")(images, return_tensors="np", **call), compare, to_numpy, "[pil] center crop")
+    else:
+        with pytest.raises(RuntimeError, match="stack expects each tensor to be equal size"):
+            _theirs("torchvision")(images, return_tensors="np", **call)
+        for image, cropped in zip(images, got["pixel_values"]):  # the fitted image, cropped
+            fitted = ours(image, return_tensors="np")["pixel_values"][0]
+            top, left = (fitted.shape[1] - 160) // 2, (fitted.shape[2] - 160) // 2
+            np.testing.assert_array_equal(cropped, fitted[:, top : top + 160, left : left + 160])
