@@ -214,31 +214,23 @@ def write_patches(
 ) -> None:
     """Write one HWC image's patches, rescaled and normalised, into its ``(patches, vector)`` rows ``out``.
 
+    The reshuffle is a view on both sides (image split into blocks, output rows split into the
+    vector's axes), so the values are read once and written once, normalised on the way.
     ``block_rows`` = (first, stop) limits the work to those rows of merge blocks, so that callers
-    can split a large image into pieces that stay in cache.
-
-    ``(C, T, p, p)`` vectors: the rows are normalised into a compact CHW frame (contiguous writes,
-    the fast path of every backend), then one copy scatters the frame into patch order and into
-    every temporal slot at once; that beats normalising straight into the strided first slot and
-    copying it to the others. ``(p, p, C)`` vectors are normalised straight through a view of the
-    output (one pass: image blocks on one side, the vector's axes on the other).
+    can split a large image into pieces that stay in cache (the temporal copy then reads from it).
     """
     height, width = backend.size(image)
     channels = backend.channels(image)
     p, m, t = layout.patch_size, layout.merge_size, layout.temporal_patch_size
     blocks_h, blocks_w = height // layout.factor, width // layout.factor
     first, stop = block_rows or (0, blocks_h)
-    pixels = backend.realize(image)
+    source = backend.permute(backend.realize(image).reshape(blocks_h, m, p, blocks_w, m, p, channels), (0, 3, 1, 4, 2, 5, 6))[first:stop]
     if layout.channels_first:
         target = out.reshape(blocks_h, blocks_w, m, m, channels, t, p, p)[first:stop]
-        rows = pixels[first * layout.factor : stop * layout.factor, : blocks_w * layout.factor]
-        stays_uint8 = backend.is_uint8(image) and (affine is None or not affine.output_float)
-        frame = backend.allocate_unfilled((channels, (stop - first) * layout.factor, blocks_w * layout.factor), "uint8" if stays_uint8 else "float32")
-        backend.write_chw(rows, frame, affine)
-        blocks = backend.permute(frame.reshape(channels, stop - first, m, p, blocks_w, m, p), (1, 4, 2, 5, 0, 3, 6))
-        target[...] = blocks[:, :, :, :, :, None]  # broadcast over the temporal slots
+        backend.write_chw(source, backend.permute(target[:, :, :, :, :, 0], (4, 0, 1, 2, 3, 5, 6)), affine)
+        if t > 1:  # the same frame for every temporal slot: copy the first slot, normalised once
+            target[:, :, :, :, :, 1:] = target[:, :, :, :, :, :1]
     else:
-        source = backend.permute(pixels.reshape(blocks_h, m, p, blocks_w, m, p, channels), (0, 3, 1, 4, 2, 5, 6))[first:stop]
         if t != 1:
             raise InvalidArgumentError("temporal_patch_size must be 1 for (p, p, C) patch vectors")
         target = out.reshape(blocks_h, blocks_w, m, m, p, p, channels)[first:stop]
