@@ -46,10 +46,14 @@ def test_every_family_explains_on_both_backends(family):
         assert [caption for caption, _ in panels[1:-1]] == [step.describe() for step in processor.steps(params)]
         overrides = {"do_color_quantize": False} if "do_color_quantize" in processor.param_names() else {}
         output = processor(SMALL, return_tensors="np", **overrides)
-        if isinstance(processor, MultiViewProcessor):  # patch rows: the last panel is the view that was packed
+        if isinstance(processor, MultiViewProcessor) and "image_grid_thw" in output:  # patch rows: the last panel is the view packed
             rows, cols = output["image_grid_thw"][0, 1:]
             assert panels[-1][1].shape[:2] == (rows * processor.patch_size, cols * processor.patch_size)
             assert "image_grid_thw" in panels[-1][0]
+        elif isinstance(processor, MultiViewProcessor):  # stacked or padded views: the last panel is the last view, unpadded
+            expected = tuple(output["image_sizes"][-1]) if "image_sizes" in output else output["pixel_values"].shape[-2:]
+            assert panels[-1][1].shape[:2] == tuple(expected)
+            assert "into pixel_values" in panels[-1][0]
         else:
             assert panels[-1][1].shape[:2] == output["pixel_values"].shape[-2:]  # the last panel is the tensor the model gets
         assert all(panel.ndim == 3 and panel.shape[-1] == 3 and panel.dtype == np.uint8 for _, panel in panels)

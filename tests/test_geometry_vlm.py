@@ -82,3 +82,34 @@ def test_patch_aligned_fit_equals_pixtral(height: int, width: int, longest: int,
     assert got == tuple(pixtral_size(shaped, longest, patch, input_data_format="channels_last"))
     assert got[0] % patch == 0 and got[1] % patch == 0
     assert max(got) < min(longest, max(height, width)) + patch
+
+
+@SETTINGS
+@given(
+    height=sides,
+    width=sides,
+    min_crop=st.integers(min_value=1, max_value=1024),
+    max_crops=st.integers(min_value=1, max_value=10),
+    min_ratio=st.floats(min_value=0.5, max_value=6.0),
+)
+def test_pan_and_scan_windows_tile_the_long_side(height: int, width: int, min_crop: int, max_crops: int, min_ratio: float) -> None:
+    """Gemma3's pan-and-scan: no windows below the activation ratio; otherwise 2..max_crops (at most max_crops) windows of the
+    full short side that tile the long side in order, without gaps or overlap, each nominally at least min_crop long."""
+    long_side, short_side = max(height, width), min(height, width)
+    try:
+        boxes = geometry_vlm.pan_and_scan(height, width, min_crop, max_crops, min_ratio)
+    except InvalidImageError as error:  # windows running past the end: only with a min_crop far below the image
+        assert "leaving the last one empty" in str(error) and min_crop < short_side
+        return
+    if long_side / short_side < min_ratio:
+        assert boxes == []
+        return
+    if not boxes:  # the windows would be shorter than min_crop
+        return
+    assert 1 <= len(boxes) <= max_crops and (len(boxes) >= 2 or max_crops == 1)
+    along = [(left, w) if width >= height else (top, h) for top, left, h, w in boxes]
+    across = {(h, top) if width >= height else (w, left) for top, left, h, w in boxes}
+    assert across == {(short_side, 0)}
+    assert along[0][0] == 0 and sum(length for _, length in along) == long_side
+    assert all(start + length == following for (start, length), (following, _) in zip(along, along[1:]))
+    assert along[0][1] >= min_crop and short_side >= min_crop and all(length >= 1 for _, length in along)

@@ -170,3 +170,25 @@ def test_a_declared_family_end_to_end(backend_name: str) -> None:
     assert np.abs(out["pixel_values"][1, 3, :, :3, :5] - np.moveaxis(_normalised(b[3:, 5:]), -1, 0)).max() <= 1e-5
     text = repr(processor)
     assert "split into 2x2 tiles" in text and "(samples, views, C, H, W) + pixel_attention_mask" in text
+
+
+@pytest.mark.parametrize("backend_name", BACKENDS)
+def test_concat_patches_uint8_gray_and_normalised_views(backend_name: str) -> None:
+    """(C, T, p, p) rows from a uint8 output (no rescale or normalize), a 1-channel view meeting a 3-value mean,
+    and a view already normalised: each the numpy reference, every temporal slot the same frame."""
+    backend = create_backend(backend_name, None)
+    layout = PatchLayout(4, 2, 2)
+    image = _image(8, 16, 5)
+
+    def reference(x: np.ndarray) -> np.ndarray:
+        blocks = x.reshape(1, 2, 4, 2, 2, 4, 3).transpose(0, 3, 1, 4, 6, 2, 5)
+        return np.repeat(blocks[:, :, :, :, :, None], 2, axis=5).reshape(8, -1)
+
+    raw = ConcatPatches(layout).pack(backend, [Views([_native(backend, image)])], [1], ViewWriter(backend, None, None, None))
+    assert _np(raw["pixel_values"]).dtype == np.uint8 and np.array_equal(_np(raw["pixel_values"]), reference(image))
+    gray = image[:, :, :1]
+    out = ConcatPatches(layout).pack(backend, [Views([_native(backend, gray)])], [1], _writer(backend_name)[1])
+    assert np.abs(_np(out["pixel_values"]) - reference(_normalised(np.repeat(gray, 3, axis=-1)))).max() <= 1e-5
+    normalised = normalize_image(backend, _native(backend, image), Affine(SCALE, MEAN, STD, 3, backend.formula))
+    out = ConcatPatches(layout).pack(backend, [Views([normalised], normalized=True)], [1], _writer(backend_name)[1])
+    assert np.abs(_np(out["pixel_values"]) - reference(_normalised(image))).max() <= 1e-5

@@ -47,12 +47,14 @@ def smart_resize(height: int, width: int, factor: int, min_pixels: int, max_pixe
 
 def patch_aligned_fit(height: int, width: int, max_height: int, max_width: int, patch_height: int, patch_width: int) -> Size:
     """Pixtral's rule: shrink (never enlarge) to fit ``max_height`` x ``max_width``, sides floored, then each side up to whole patches."""
+    original = (height, width)
     ratio = max(height / max_height, width / max_width)
     if ratio > 1:
         height, width = math.floor(height / ratio), math.floor(width / ratio)
     if min(height, width) < 1:
         raise InvalidImageError(
-            f"fitting the image into {max_height}x{max_width} leaves a side of {min(height, width)} pixels; its aspect ratio is too extreme"
+            f"fitting an image of {original[0]}x{original[1]} into {max_height}x{max_width} leaves a side of {min(height, width)} pixels; "
+            "its aspect ratio is too extreme"
         )
     return math.ceil(height / patch_height) * patch_height, math.ceil(width / patch_width) * patch_width
 
@@ -62,3 +64,38 @@ def square_padding(height: int, width: int) -> tuple[int, int, int, int]:
     side = max(height, width)
     top, left = (side - height) // 2, (side - width) // 2
     return top, side - height - top, left, side - width - left
+
+
+#: A crop window: (top, left, height, width) in pixels of the image it is cut from.
+Box = tuple[int, int, int, int]
+
+
+def pan_and_scan(height: int, width: int, min_crop_size: int, max_num_crops: int, min_ratio_to_activate: float) -> list[Box]:
+    """Gemma3's pan-and-scan: crop windows along the long side of an elongated image, row-major; none for a near-square one.
+
+    Only an image whose long/short ratio reaches ``min_ratio_to_activate`` is cut, into
+    round(long/short) pieces (half up), no more than fit ``min_crop_size``, clamped to [2, max_num_crops]
+    (max_num_crops wins). Windows are ceil(side / count) long, so the last one may be shorter; none
+    are made when a window would be shorter than ``min_crop_size``.
+    """
+    if min(height, width) < 1:
+        raise InvalidImageError(f"pan_and_scan: an image of {height}x{width} has no pixels")
+    long_side, short_side = max(height, width), min(height, width)
+    if long_side / short_side < min_ratio_to_activate:
+        return []
+    count = min(math.floor(long_side / short_side + 0.5), long_side // min_crop_size)
+    count = min(max_num_crops, max(2, count))
+    crop_long = math.ceil(long_side / count)
+    if min(crop_long, short_side) < min_crop_size:
+        return []
+    if (count - 1) * crop_long >= long_side:
+        # Windows of ceil(side / count) run past the end before the last one starts (a tiny min_crop_size
+        # allows that): transformers would hand an empty crop to the resize.
+        raise InvalidImageError(
+            f"pan and scan cuts an image of {height}x{width} into {count} crops of {crop_long} pixels, leaving the last one empty; "
+            f"raise pan_and_scan_min_crop_size (now {min_crop_size}) or lower pan_and_scan_max_num_crops (now {max_num_crops})"
+        )
+    starts = [crop_long * i for i in range(count)]
+    if width >= height:
+        return [(0, left, height, min(crop_long, width - left)) for left in starts]
+    return [(top, 0, min(crop_long, height - top), width) for top in starts]

@@ -105,6 +105,51 @@ class SmartResize:
 
 
 @dataclass(frozen=True)
+class PatchAlignedFit:
+    """Shrink (never enlarge) to fit ``max_height`` x ``max_width``, then round each side up to whole patches (Pixtral)."""
+
+    max_height: int
+    max_width: int
+    patch_height: int
+    patch_width: int
+    resample: int
+
+    def target(self, height: int, width: int) -> tuple[int, int]:
+        return geometry_vlm.patch_aligned_fit(height, width, self.max_height, self.max_width, self.patch_height, self.patch_width)
+
+    def apply(self, backend: Backend, image: Any) -> Any:
+        height, width = backend.size(image)
+        target = self.target(height, width)
+        return image if target == (height, width) else backend.resize(image, target, self.resample)
+
+    def describe(self) -> str:
+        return (
+            f"resize to fit {self.max_height}x{self.max_width} (shrink only, aspect kept), then each side up to a multiple of "
+            f"{self.patch_height}x{self.patch_width} {RESAMPLE_NAMES[self.resample]}"
+        )
+
+
+@dataclass(frozen=True)
+class CheckPatchMultiple:
+    """Refuse an image whose sides are not whole patches (do_resize=False in families that need patch-aligned sides)."""
+
+    patch_height: int
+    patch_width: int
+
+    def apply(self, backend: Backend, image: Any) -> Any:
+        height, width = backend.size(image)
+        if height % self.patch_height or width % self.patch_width:
+            raise InvalidImageError(
+                f"an image of {height}x{width} does not split into {self.patch_height}x{self.patch_width} patches; resize it "
+                "(do_resize=True) or pass an image whose sides are multiples of the patch size"
+            )
+        return image
+
+    def describe(self) -> str:
+        return f"check the sides are multiples of {self.patch_height}x{self.patch_width}"
+
+
+@dataclass(frozen=True)
 class PadToSquare:
     """Centre the image on a square of its long side, filled with ``fill`` (one value, or one per channel)."""
 
@@ -334,7 +379,9 @@ class StackViews:
         channels = _one_channel_count(write, flat)
         sizes = {backend.size(image) for image, _ in flat}
         if len(sizes) != 1:
-            raise OutputShapeError(f"views of sizes {sorted(sizes)} cannot be stacked into {self.key}")
+            raise OutputShapeError(
+                f"views of sizes {sorted(sizes)} cannot be stacked into {self.key}; resize them to one size (do_resize=True)"
+            )
         (height, width) = sizes.pop()
         out = backend.allocate_unfilled((len(flat), channels, height, width), write.dtype(views))
         _map(lambda i: write.chw(flat[i][0], out[i], flat[i][1]), list(range(len(flat))), write.threads)
@@ -470,6 +517,8 @@ class MultiViewProcessor(ImageProcessor):
 
     def split_batch(self, outputs: Any, count: int) -> list[dict[str, Any]]:
         """The outputs of a batch of ``count`` single-image inputs, one dict per input, each as that input alone gives it."""
+        if count == 1:  # one image's outputs are already that image's own (the runner's one-at-a-time path)
+            return [dict(outputs)]
         rows = self.packer(self._params).split(outputs, count) if self.can_split_batch(self._params) else None
         if rows is None:
             raise InvalidArgumentError(f"{type(self).__name__} outputs cannot be split per image; process the images one at a time")

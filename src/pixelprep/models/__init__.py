@@ -21,6 +21,7 @@ from .detr import (
 from .efficientnet import EfficientNetImageProcessor
 from .flava import FlavaImageProcessor
 from .glpn import GLPNImageProcessor
+from .gemma3 import Gemma3ImageProcessor
 from .imagegpt import ImageGPTImageProcessor
 from .levit import LevitImageProcessor
 from .maskformer import Mask2FormerImageProcessor, MaskFormerImageProcessor
@@ -28,6 +29,7 @@ from .mobilenet_v1 import MobileNetV1ImageProcessor
 from .mobilenet_v2 import MobileNetV2ImageProcessor
 from .mobilevit import MobileViTImageProcessor
 from .owlvit import OwlViTImageProcessor
+from .pixtral import PixtralImageProcessor
 from .qwen2_vl import Qwen2VLImageProcessor
 from .perceiver import PerceiverImageProcessor
 from .poolformer import PoolFormerImageProcessor
@@ -56,6 +58,7 @@ __all__ = [
     "GroundingDinoImageProcessor",
     "RTDetrImageProcessor",
     "YolosImageProcessor",
+    "Gemma3ImageProcessor",
     "ImageGPTImageProcessor",
     "LevitImageProcessor",
     "SiglipImageProcessor",
@@ -66,6 +69,7 @@ __all__ = [
     "MaskFormerImageProcessor",
     "MobileNetV2ImageProcessor",
     "OwlViTImageProcessor",
+    "PixtralImageProcessor",
     "Qwen2VLImageProcessor",
     "SamImageProcessor",
     "SegformerImageProcessor",
