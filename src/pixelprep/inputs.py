@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .decoders import decode_png
 from .errors import (
     DecompressionBombError,
     DownloadError,
@@ -503,11 +504,17 @@ def to_canonical(obj: Any, options: LoadOptions) -> Any:
             raise InvalidImageError(f"{label}: image contains NaN or infinite values")
         return _to_rgb(hwc, label) if options.convert_rgb else hwc
     if isinstance(obj, pathlib.PurePath) or isinstance(obj, (str, bytes, bytearray, memoryview)) or hasattr(obj, "read"):
+        data = None
         if not options.pil_decode:
             data = _read_bytes(obj)
             array = _decode_jpeg_to_array(data, label, options.draft_target) if data else None
             if array is not None:
                 return _to_rgb(array, label) if options.convert_rgb else array
+        decoded = decode_png(obj if data is None else data)  # Pillow's pixels of a PNG, decoded faster; None: Pillow decodes
+        if _is_pil_image(decoded):
+            return _from_pil(decoded, options)
+        if decoded is not None:
+            return _to_rgb(decoded, label) if options.convert_rgb else decoded
         return _from_pil(open_image(obj, label, options.draft_target), options)
     raise UnsupportedInputError(f"cannot use an object of type {type(obj).__name__} as an image")
 
