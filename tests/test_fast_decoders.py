@@ -1,9 +1,10 @@
-"""PNG files decode to exactly Pillow's pixels, whichever decoder runs (see ``pixelprep.decoders``).
+"""PNG and WebP files decode to exactly Pillow's pixels, whichever decoder runs (see ``pixelprep.decoders``).
 
 Every kind of PNG is written here (a small writer below covers every colour type, bit depth, filter,
-Adam7, tRNS and extra chunks; Pillow writes the APNGs), then processed from a path, bytes and a file
-object on both backends, and compared with the same processor given the image Pillow decodes from
-the same file. The fast kinds (8-bit RGB and RGBA) must actually take the libspng path.
+Adam7, tRNS and extra chunks; Pillow writes the APNGs and WebPs), then processed from a path, bytes
+and a file object on both backends, and compared with the same processor given the image Pillow
+decodes from the same file. The fast kinds (8-bit RGB and RGBA PNGs, still WebPs) must actually take
+the imagecodecs path.
 """
 
 from __future__ import annotations
@@ -197,14 +198,14 @@ def _processors(backend: str) -> list:
 # ------------------------------------------------------------------------------------------ tests
 
 
-def test_imagecodecs_libspng_is_installed_with_the_dev_extra() -> None:
-    assert decoders.png_decoder_available()
+def test_imagecodecs_is_installed_with_the_dev_extra() -> None:
+    assert decoders.fast_decoders_available()
 
 
 @pytest.mark.parametrize("name", list(KINDS))
 def test_each_kind_takes_the_decoder_measured_fastest_for_it(name: str) -> None:
     data, fast = KINDS[name]
-    assert (decoders.decode_png(data) is not None) == fast
+    assert (decoders.decode(data) is not None) == fast
 
 
 @pytest.mark.parametrize("backend", ["pil", "torchvision"])
@@ -250,7 +251,7 @@ def test_file_objects_are_read_from_their_start_like_pillow_and_left_where_they_
     data, fast = KINDS[name]  # the second one is read, declined, and read again by Pillow
     handle = io.BytesIO(data)
     handle.seek(10)
-    assert (decoders.decode_png(handle) is not None) == fast
+    assert (decoders.decode(handle) is not None) == fast
     assert handle.tell() == 10
     np.testing.assert_array_equal(to_canonical(handle, LoadOptions()), to_canonical(pillow_reference(data), LoadOptions()))
 
@@ -270,22 +271,22 @@ def test_non_seekable_streams_and_other_formats_go_to_pillow() -> None:
             buffer[: len(chunk)] = chunk
             return len(chunk)
 
-    assert decoders.decode_png(Stream()) is None
+    assert decoders.decode(Stream()) is None
     np.testing.assert_array_equal(to_canonical(io.BufferedReader(Stream()), LoadOptions()), to_canonical(data, LoadOptions()))
     jpeg = io.BytesIO()
     Image.fromarray(_samples(3, 8).astype(np.uint8)).save(jpeg, format="JPEG")
-    assert decoders.decode_png(jpeg.getvalue()) is None
-    assert decoders.decode_png("https://example.invalid/a.png") is None
+    assert decoders.decode(jpeg.getvalue()) is None
+    assert decoders.decode("https://example.invalid/a.png") is None
 
 
 @pytest.mark.parametrize("backend", ["pil", "torchvision"])
 def test_without_imagecodecs_pillow_decodes_the_same(backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
     processor = _processors(backend)[0]
     fast = {name: processor(KINDS[name][0], return_tensors="np")["pixel_values"] for name in ("rgb", "rgba", "rgb_trns_colour_key")}
-    monkeypatch.setattr(decoders, "_spng_decode", lambda: None)
-    assert not decoders.png_decoder_available()
+    monkeypatch.setattr(decoders, "_imagecodecs", lambda: None)
+    assert not decoders.fast_decoders_available()
     for name, values in fast.items():
-        assert decoders.decode_png(KINDS[name][0]) is None
+        assert decoders.decode(KINDS[name][0]) is None
         np.testing.assert_array_equal(processor(KINDS[name][0], return_tensors="np")["pixel_values"], values)
 
 
@@ -342,3 +343,82 @@ def test_corrupt_files_get_pillows_verdict(name: str) -> None:
                 to_canonical(source, LoadOptions(convert_rgb=True))
         else:
             np.testing.assert_array_equal(to_canonical(source, LoadOptions(convert_rgb=True)), expected)
+
+
+# ------------------------------------------------------------------------------------------- WebP
+
+
+def _webp(image: Image.Image, **save: object) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="WEBP", **save)
+    return buffer.getvalue()
+
+
+def _webp_kinds() -> dict[str, tuple[bytes, bool]]:
+    """name -> (WebP bytes, whether libwebp decodes it straight to an array: every still image)."""
+    photo = Image.open(Path(__file__).parent / "fixtures" / "images" / "photo_rgb_640x427.jpg").convert("RGB")
+    alpha = Image.fromarray(np.tile(np.linspace(0, 255, photo.width, dtype=np.uint8), (photo.height, 1)))
+    rgba = photo.copy()
+    rgba.putalpha(alpha)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    frames = [photo, photo.rotate(90), photo.rotate(180)]
+    return {
+        "lossy": (_webp(photo, quality=80), True),
+        "lossless": (_webp(photo, lossless=True), True),
+        "lossy_alpha": (_webp(rgba, quality=80), True),
+        "lossless_alpha_exact": (_webp(rgba, lossless=True, exact=True), True),
+        "lossy_exif_orientation_6": (_webp(photo, quality=80, exif=exif.tobytes()), True),
+        "lossless_alpha_exif_orientation_6": (_webp(rgba, lossless=True, exif=exif.tobytes()), True),
+        "animated": (_webp(frames[0], save_all=True, append_images=frames[1:], duration=40), False),
+    }
+
+
+WEBP_KINDS = _webp_kinds()
+
+
+@pytest.mark.parametrize("name", list(WEBP_KINDS))
+def test_each_webp_kind_takes_the_expected_decoder(name: str) -> None:
+    data, fast = WEBP_KINDS[name]
+    assert (decoders.decode(data) is not None) == fast
+
+
+@pytest.mark.parametrize("convert_rgb", [False, True])
+@pytest.mark.parametrize("name", list(WEBP_KINDS))
+def test_webp_canonical_images_equal_pillows(name: str, convert_rgb: bool, tmp_path: Path) -> None:
+    data, _ = WEBP_KINDS[name]
+    path = tmp_path / f"{name}.webp"
+    path.write_bytes(data)
+    options = LoadOptions(convert_rgb=convert_rgb)
+    expected = to_canonical(pillow_reference(data), options)
+    for source in (data, io.BytesIO(data), path):
+        got = to_canonical(source, options)
+        assert got.shape == expected.shape and got.dtype == expected.dtype
+        np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("backend", ["pil", "torchvision"])
+@pytest.mark.parametrize("name", list(WEBP_KINDS))
+def test_webp_paths_give_what_pillow_decodes(name: str, backend: str, tmp_path: Path) -> None:
+    data, _ = WEBP_KINDS[name]
+    path = tmp_path / f"{name}.webp"
+    path.write_bytes(data)
+    reference = pillow_reference(data)
+    for processor in _processors(backend):
+        expected = processor(reference, return_tensors="np")["pixel_values"]
+        np.testing.assert_array_equal(processor(path, return_tensors="np")["pixel_values"], expected)
+
+
+@pytest.mark.parametrize("cut", [0.3, 0.9, 0.999])
+def test_truncated_webp_gets_pillows_verdict(cut: float) -> None:
+    data, _ = WEBP_KINDS["lossy"]
+    truncated = data[: int(len(data) * cut)]
+    try:
+        expected = to_canonical(pillow_reference(truncated), LoadOptions(convert_rgb=True))
+    except Exception:  # noqa: BLE001 - any refusal by Pillow: ours must refuse too
+        expected = None
+    if expected is None:
+        with pytest.raises(ImageDecodeError):
+            to_canonical(truncated, LoadOptions(convert_rgb=True))
+    else:
+        np.testing.assert_array_equal(to_canonical(truncated, LoadOptions(convert_rgb=True)), expected)
