@@ -205,7 +205,7 @@ def test_imagecodecs_is_installed_with_the_dev_extra() -> None:
 @pytest.mark.parametrize("name", list(KINDS))
 def test_each_kind_takes_the_decoder_measured_fastest_for_it(name: str) -> None:
     data, fast = KINDS[name]
-    assert (decoders.decode(data) is not None) == fast
+    assert (decoders.decode(data, "test") is not None) == fast
 
 
 @pytest.mark.parametrize("backend", ["pil", "torchvision"])
@@ -251,7 +251,7 @@ def test_file_objects_are_read_from_their_start_like_pillow_and_left_where_they_
     data, fast = KINDS[name]  # the second one is read, declined, and read again by Pillow
     handle = io.BytesIO(data)
     handle.seek(10)
-    assert (decoders.decode(handle) is not None) == fast
+    assert (decoders.decode(handle, "test") is not None) == fast
     assert handle.tell() == 10
     np.testing.assert_array_equal(to_canonical(handle, LoadOptions()), to_canonical(pillow_reference(data), LoadOptions()))
 
@@ -271,12 +271,12 @@ def test_non_seekable_streams_and_other_formats_go_to_pillow() -> None:
             buffer[: len(chunk)] = chunk
             return len(chunk)
 
-    assert decoders.decode(Stream()) is None
+    assert decoders.decode(Stream(), "test") is None
     np.testing.assert_array_equal(to_canonical(io.BufferedReader(Stream()), LoadOptions()), to_canonical(data, LoadOptions()))
     jpeg = io.BytesIO()
     Image.fromarray(_samples(3, 8).astype(np.uint8)).save(jpeg, format="JPEG")
-    assert decoders.decode(jpeg.getvalue()) is None
-    assert decoders.decode("https://example.invalid/a.png") is None
+    assert decoders.decode(jpeg.getvalue(), "test") is None
+    assert decoders.decode("https://example.invalid/a.png", "test") is None
 
 
 @pytest.mark.parametrize("backend", ["pil", "torchvision"])
@@ -286,7 +286,7 @@ def test_without_imagecodecs_pillow_decodes_the_same(backend: str, monkeypatch: 
     monkeypatch.setattr(decoders, "_imagecodecs", lambda: None)
     assert not decoders.fast_decoders_available()
     for name, values in fast.items():
-        assert decoders.decode(KINDS[name][0]) is None
+        assert decoders.decode(KINDS[name][0], "test") is None
         np.testing.assert_array_equal(processor(KINDS[name][0], return_tensors="np")["pixel_values"], values)
 
 
@@ -380,7 +380,7 @@ WEBP_KINDS = _webp_kinds()
 @pytest.mark.parametrize("name", list(WEBP_KINDS))
 def test_each_webp_kind_takes_the_expected_decoder(name: str) -> None:
     data, fast = WEBP_KINDS[name]
-    assert (decoders.decode(data) is not None) == fast
+    assert (decoders.decode(data, "test") is not None) == fast
 
 
 @pytest.mark.parametrize("convert_rgb", [False, True])

@@ -13,6 +13,10 @@ Pillow still reads the header, so its verdict on broken headers, its mode, its m
 orientation included) and its size limit are the ones that count; the fast decoder only supplies
 the pixels. Wherever it could differ (EXIF or XMP Pillow finds only after the pixel data, corrupt
 pixel data, a missing ``imagecodecs``) :func:`decode` returns None and the caller decodes with Pillow.
+
+HEIC/HEIF and AVIF (phone photos) are decoded by Pillow plugins, ``pillow-heif`` (extra ``heif``)
+and Pillow's own AVIF support or ``pillow-avif-plugin`` (extra ``avif``), registered the first time
+such a file turns up; without them the error names the extra to install.
 """
 
 from __future__ import annotations
@@ -21,12 +25,17 @@ import functools
 import io
 import os
 import struct
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from .errors import ImageDecodeError
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_MAGIC_BYTES = 12  # enough for the PNG signature and the RIFF....WEBP header
+_HEAD_BYTES = 64  # the PNG signature, the RIFF....WEBP header, or an ISO-BMFF ftyp box with its brands
+_HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs"}
+_AVIF_BRANDS = {b"avif", b"avis"}
 _PNG_FAST_KINDS = {2: 8, 6: 8}  # colour type -> bit depth: 8-bit RGB and RGBA
 # Text chunk keywords Pillow reads an EXIF orientation from (Image.getexif: raw EXIF profile, XMP).
 _ORIENTATION_TEXT_KEYS = (b"Raw profile type exif", b"XML:com.adobe.xmp")
@@ -59,35 +68,67 @@ def fast_decoders_available() -> bool:
     return _imagecodecs() is not None
 
 
-def _file_bytes(source: Any) -> bytes | None:
-    """The bytes of a PNG or WebP given as a local path, byte string or seekable binary file object, else None.
+def _read_source(source: Any, whole: Callable[[bytes], bool]) -> tuple[bytes, bytes | None] | None:
+    """``(first bytes, all bytes or None)`` of a local path, byte string or seekable binary file object; None for other sources.
 
-    Only the first 12 bytes are read from other files. A file object is read from its start, as
-    ``PIL.Image.open`` reads it, and left where it was, for Pillow when the fast path declines.
+    All bytes are read only where ``whole(first bytes)`` says so. A file object is read from its start,
+    as ``PIL.Image.open`` reads it, and left where it was, for Pillow to read when the fast path declines.
     """
     if isinstance(source, (bytes, bytearray, memoryview)):
         data = bytes(source)
-        return data if _is_png(data) or _is_webp(data) else None
+        return data[:_HEAD_BYTES], data
     if hasattr(source, "read"):
         try:
             if not source.seekable():
                 return None
             start = source.tell()
             source.seek(0)
-            magic = source.read(_MAGIC_BYTES)
-            data = magic + source.read() if isinstance(magic, bytes) and (_is_png(magic) or _is_webp(magic)) else None
+            head = source.read(_HEAD_BYTES)
+            data = head + source.read() if isinstance(head, bytes) and whole(head) else None
             source.seek(start)
         except (OSError, ValueError, TypeError, AttributeError):  # closed, text-mode or exotic streams: Pillow's job
             return None
-        return data
+        return (head, data) if isinstance(head, bytes) else None
     if not isinstance(source, (str, os.PathLike)):
         return None
     path = os.fspath(source)
     if not isinstance(path, str) or path.startswith(("http://", "https://", "data:")) or not os.path.isfile(path):
         return None
     with open(path, "rb") as handle:
-        magic = handle.read(_MAGIC_BYTES)
-        return magic + handle.read() if _is_png(magic) or _is_webp(magic) else None
+        head = handle.read(_HEAD_BYTES)
+        return head, (head + handle.read() if whole(head) else None)
+
+
+def _phone_format(head: bytes) -> str | None:
+    """"heif" or "avif" for an ISO-BMFF image file, by the brands of its ftyp box; None for anything else."""
+    if head[4:8] != b"ftyp":
+        return None
+    end = min(int.from_bytes(head[:4], "big"), len(head))
+    brands = {head[8:12]} | {head[i : i + 4] for i in range(16, end - 3, 4)}  # major brand, then the compatible ones
+    if brands & _AVIF_BRANDS:
+        return "avif"
+    return "heif" if brands & _HEIF_BRANDS else None
+
+
+@functools.cache
+def _plugin_ready(kind: str) -> bool:
+    """Make Pillow read ``kind`` ("heif" or "avif") files, once; False when no installed plugin can."""
+    if kind == "heif":
+        try:
+            import pillow_heif
+        except ImportError:
+            return False
+        pillow_heif.register_heif_opener()
+        return True
+    from PIL import features
+
+    if features.check("avif"):  # Pillow's own AVIF plugin (in its wheels since 11.3)
+        return True
+    try:
+        import pillow_avif  # noqa: F401 - registers its opener on import
+    except ImportError:
+        return False
+    return True
 
 
 def _chunks_allow_fast_path(data: bytes) -> bool:
@@ -122,19 +163,29 @@ def _orientation(image: Any) -> int | None:
     return 1
 
 
-def decode(source: Any) -> Any:
+def decode(source: Any, label: str) -> Any:
     """A PNG or WebP file's first frame as Pillow decodes it, EXIF-oriented, decoded faster; None where Pillow must decode it.
 
     Returns an ``(H, W, 3)`` uint8 array for an RGB image without a transparent colour, else a PIL
     image in Pillow's mode (RGB with its ``transparency`` info, or RGBA) for the caller's usual conversion.
+    HEIC/HEIF and AVIF files get their Pillow plugin registered (None: Pillow decodes them), or an
+    :class:`ImageDecodeError` naming the extra to install.
     """
     codecs = _imagecodecs()
-    data = _file_bytes(source) if codecs is not None else None
-    if data is None:
+    read = _read_source(source, lambda head: codecs is not None and (_is_png(head) or _is_webp(head)))
+    if read is None:
+        return None
+    head, data = read
+    phone_format = _phone_format(head)
+    if phone_format is not None and not _plugin_ready(phone_format):
+        name = "HEIC/HEIF" if phone_format == "heif" else "AVIF"
+        plugin = "pillow-heif" if phone_format == "heif" else "pillow-avif-plugin"
+        raise ImageDecodeError(f"{label}: {name} images need the {plugin} plugin: pip install 'pixelprep[{phone_format}]'")
+    if data is None or codecs is None:
         return None
     if _is_png(data):
         return _decode_png(data, codecs)
-    return _decode_webp(data, codecs)
+    return _decode_webp(data, codecs) if _is_webp(data) else None
 
 
 def _within_pillow_limit(width: int, height: int) -> bool:

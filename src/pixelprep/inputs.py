@@ -510,7 +510,7 @@ def to_canonical(obj: Any, options: LoadOptions) -> Any:
             array = _decode_jpeg_to_array(data, label, options.draft_target) if data else None
             if array is not None:
                 return _to_rgb(array, label) if options.convert_rgb else array
-        decoded = decoders.decode(obj if data is None else data)  # Pillow's pixels of a PNG/WebP, decoded faster; None: Pillow decodes
+        decoded = decoders.decode(obj if data is None else data, label)  # Pillow's pixels, decoded faster; None: Pillow decodes
         if _is_pil_image(decoded):
             return _from_pil(decoded, options)
         if decoded is not None:
