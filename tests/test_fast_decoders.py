@@ -10,6 +10,7 @@ the imagecodecs path.
 from __future__ import annotations
 
 import io
+import json
 import struct
 import zlib
 from pathlib import Path
@@ -422,3 +423,29 @@ def test_truncated_webp_gets_pillows_verdict(cut: float) -> None:
             to_canonical(truncated, LoadOptions(convert_rgb=True))
     else:
         np.testing.assert_array_equal(to_canonical(truncated, LoadOptions(convert_rgb=True)), expected)
+
+
+@pytest.mark.parametrize("backend", ["pil", "torchvision"])
+def test_runner_rows_from_png_and_webp_files_equal_pillows(backend: str, tmp_path: Path) -> None:
+    from safetensors.numpy import load_file
+
+    from pixelprep.runner import run_job
+
+    files = {"rgb.png": KINDS["rgb"][0], "rgba_exif.png": KINDS["rgba_exif_orientation_8"][0], "corrupt.png": CORRUPTIONS["idat_bytes_flipped"]}
+    files |= {"lossy.webp": WEBP_KINDS["lossy"][0], "alpha.webp": WEBP_KINDS["lossless_alpha_exact"][0]}
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    processor = pixelprep.CLIPImageProcessor(backend=backend)
+    out = tmp_path / "out"
+    result = run_job(processor, [str(folder / name) for name in files], str(out), batch_size=2, log=io.StringIO())
+    assert (result.processed, result.failed) == (5, 1)
+    for line in (out / "manifest.jsonl").read_text().splitlines():
+        entry = json.loads(line)
+        if Path(entry["source"]).name == "corrupt.png":
+            assert "cannot decode image" in entry["error"]
+            continue
+        row = load_file(str(out / entry["shard"]))["pixel_values"][entry["row"]]
+        expected = processor(pillow_reference(files[Path(entry["source"]).name]), return_tensors="np")["pixel_values"][0]
+        np.testing.assert_array_equal(row, expected)
