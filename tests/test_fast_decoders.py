@@ -449,3 +449,77 @@ def test_runner_rows_from_png_and_webp_files_equal_pillows(backend: str, tmp_pat
         row = load_file(str(out / entry["shard"]))["pixel_values"][entry["row"]]
         expected = processor(pillow_reference(files[Path(entry["source"]).name]), return_tensors="np")["pixel_values"][0]
         np.testing.assert_array_equal(row, expected)
+
+
+# ------------------------------------------------------------------------------------------- TIFF
+
+
+def _tiff(image: Image.Image, **save: object) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="TIFF", **save)
+    return buffer.getvalue()
+
+
+def _tiff_kinds() -> dict[str, tuple[bytes, bool]]:
+    """name -> (TIFF bytes, whether libtiff decodes it straight to an array: one page of 8-bit RGB/RGBA, upright)."""
+    photo = Image.open(Path(__file__).parent / "fixtures" / "images" / "photo_rgb_333x517.jpg").convert("RGB")
+    rgba = photo.copy()
+    rgba.putalpha(Image.fromarray(np.tile(np.linspace(0, 255, photo.width, dtype=np.uint8), (photo.height, 1))))
+    kinds = {f"rgb_{c or 'raw'}": (_tiff(photo, compression=c), True) for c in (None, "tiff_lzw", "tiff_adobe_deflate", "jpeg", "packbits")}
+    kinds |= {
+        "rgb_lzw_horizontal_predictor": (_tiff(photo, compression="tiff_lzw", tiffinfo={317: 2}), True),
+        "rgba_unassociated_alpha": (_tiff(rgba, compression="tiff_lzw"), True),
+        "rgb_orientation_6": (_tiff(photo, tiffinfo={274: 6}), False),
+        "two_pages": (_tiff(photo, save_all=True, append_images=[photo.rotate(90)]), False),
+        "cmyk": (_tiff(photo.convert("CMYK")), False),
+        "gray": (_tiff(photo.convert("L")), False),
+        "gray_16bit": (_tiff(Image.fromarray(np.asarray(photo.convert("L")).astype(np.uint16) * 257)), False),
+    }
+    return kinds
+
+
+TIFF_KINDS = _tiff_kinds()
+
+
+@pytest.mark.parametrize("name", list(TIFF_KINDS))
+def test_each_tiff_kind_takes_the_expected_decoder(name: str) -> None:
+    data, fast = TIFF_KINDS[name]
+    assert (decoders.decode(data, "test") is not None) == fast
+
+
+@pytest.mark.parametrize("convert_rgb", [False, True])
+@pytest.mark.parametrize("name", list(TIFF_KINDS))
+def test_tiff_canonical_images_equal_pillows(name: str, convert_rgb: bool) -> None:
+    data, _ = TIFF_KINDS[name]
+    options = LoadOptions(convert_rgb=convert_rgb)
+    expected = to_canonical(pillow_reference(data), options)
+    for source in (data, io.BytesIO(data)):
+        got = to_canonical(source, options)
+        assert got.shape == expected.shape and got.dtype == expected.dtype
+        np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("backend", ["pil", "torchvision"])
+@pytest.mark.parametrize("name", ["rgb_tiff_lzw", "rgba_unassociated_alpha", "rgb_orientation_6"])
+def test_tiff_paths_give_what_pillow_decodes(name: str, backend: str, tmp_path: Path) -> None:
+    data, _ = TIFF_KINDS[name]
+    path = tmp_path / f"{name}.tif"
+    path.write_bytes(data)
+    reference = pillow_reference(data)
+    for processor in _processors(backend):
+        np.testing.assert_array_equal(processor(path, return_tensors="np")["pixel_values"], processor(reference, return_tensors="np")["pixel_values"])
+
+
+@pytest.mark.parametrize("cut", [0.5, 0.99])
+def test_truncated_tiff_gets_pillows_verdict(cut: float) -> None:
+    data, _ = TIFF_KINDS["rgb_tiff_lzw"]
+    truncated = data[: int(len(data) * cut)]
+    try:
+        expected = to_canonical(pillow_reference(truncated), LoadOptions(convert_rgb=True))
+    except Exception:  # noqa: BLE001 - any refusal by Pillow: ours must refuse too
+        expected = None
+    if expected is None:
+        with pytest.raises(ImageDecodeError):
+            to_canonical(truncated, LoadOptions(convert_rgb=True))
+    else:
+        np.testing.assert_array_equal(to_canonical(truncated, LoadOptions(convert_rgb=True)), expected)
