@@ -56,7 +56,10 @@ def test_bench_runs_every_input_scenario_and_reports_exact_parity(tiny_clip: Pat
     for row in rows:
         by_scenario.setdefault(row["scenario"], {})[row["contender"]] = row
     input_tables = [title for title in by_scenario if "batch 4" in title and "thread" not in title]
-    assert len(input_tables) == 5
+    assert len(input_tables) == 7  # pil, numpy, torch; files: JPEG, PNG, WebP, mixed (png asked twice, measured once)
+    for fmt in ("JPEG", "PNG", "WebP"):
+        assert f"{fmt} files on disk, paths in, batch 4" in by_scenario
+    assert "JPEG, PNG and WebP files mixed, paths in, batch 4" in by_scenario
     for title in input_tables:
         table = by_scenario[title]
         for backend in ("torchvision", "pil"):
@@ -75,7 +78,7 @@ def test_bench_runs_every_input_scenario_and_reports_exact_parity(tiny_clip: Pat
     threads = by_scenario["thread scaling, decoded photos, batch 4"]
     assert {"pixelprep-torchvision threads=1", "pixelprep-pil threads=2"} <= set(threads)
     assert sorted(p.name for p in (tmp_path / "cache").rglob("*.*")) == sorted(
-        f"{w}x{h}.{ext}" for w, h in TINY_SIZES for ext in ("jpg", "png")
+        f"{w}x{h}.{ext}" for w, h in TINY_SIZES for ext in ("jpg", "png", "webp")
     )
 
 
@@ -130,9 +133,17 @@ def test_measure_alternates_contenders_and_keeps_the_first_output() -> None:
 
 def test_memory_probe_reports_peak_growth(tiny_clip: Path, tmp_path: Path) -> None:
     variants = benchmark.photo_variants(str(IMAGES_DIR))
-    paths = benchmark.scenario_inputs("files", variants, 6, str(tmp_path))
+    paths = benchmark.scenario_inputs("jpeg", variants, 6, str(tmp_path))
     row = benchmark.memory_probe(str(tiny_clip), "pixelprep-pil", paths)
     assert row["peak_growth_mb"] >= 0 and row["peak_rss_mb"] > 0
+
+
+def test_mixed_files_cover_every_format_at_every_size(tmp_path: Path) -> None:
+    variants = benchmark.photo_variants(str(IMAGES_DIR))
+    mixed = benchmark.scenario_inputs("mixed", variants, 9, str(tmp_path))
+    assert len(set(mixed)) == 9 and {Path(p).suffix for p in mixed[:3]} == {".jpg", ".png", ".webp"}
+    assert len({Path(p).stem for p in mixed[:3]}) == 3  # three sizes among any three in a row
+    assert benchmark.scenario_inputs("png", variants, 3, str(tmp_path)) == benchmark.photo_files(variants, str(tmp_path), "png")
 
 
 def test_photo_sources_need_real_photos(tmp_path: Path) -> None:

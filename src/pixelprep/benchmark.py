@@ -8,7 +8,8 @@ moves are reported next to the exact paths.
 
 The test photos are real photos (a folder of JPEG/PNG files, by default the repository's fixtures)
 cropped to the aspect and rescaled to about 640x480, 1920x1080 and 4032x3024 at run time; the files
-scenarios write them once into a cache folder.
+scenario writes them once into a cache folder as JPEG, PNG and WebP, and runs each format alone and
+the three mixed.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ SCENARIOS = {
     "pil": "decoded PIL photos",
     "numpy": "the same photos as uint8 HWC NumPy arrays",
     "torch": "the same photos as uint8 CHW torch tensors",
-    "files": "JPEG files on disk, paths in",
-    "png": "PNG files on disk, paths in",
+    "files": "JPEG, PNG and WebP files on disk, paths in: each format alone, then the three mixed",
+    "png": "PNG files on disk, paths in (also part of files)",
     "batch": "batch sizes 1, 8, 32 and 128 of decoded photos",
     "threads": "pixelprep's thread count",
     "detr": "DETR (shortest edge 800, longest 1333), a padded batch of decoded photos",
@@ -43,11 +44,23 @@ SCENARIOS = {
     "import": "import and first call, fresh interpreters",
     "pipeline": "transformers' image-classification pipeline, as transformers builds it and patched by pixelprep",
 }
-DEFAULT_SCENARIOS = ("pil", "numpy", "torch", "files", "png", "batch", "threads", "detr", "pipeline", "import")
+DEFAULT_SCENARIOS = ("pil", "numpy", "torch", "files", "batch", "threads", "detr", "pipeline", "import")
 DETR_BATCH = 8
 DOCUMENT_SIZE = (1700, 2200)  # (width, height): a letter page scanned at 200 dpi
 BATCH_SIZES = (1, 8, 32, 128)
-INPUT_KINDS = ("pil", "numpy", "torch", "files", "png")
+# Input kinds, each measured as a table of its own; the file kinds map to the formats written for them.
+FILE_KINDS = {"jpeg": ("jpg",), "png": ("png",), "webp": ("webp",), "mixed": ("jpg", "png", "webp")}
+INPUT_KINDS = ("pil", "numpy", "torch", *FILE_KINDS)
+KIND_TITLES = {
+    "pil": "decoded PIL photos",
+    "numpy": "the same photos as uint8 HWC NumPy arrays",
+    "torch": "the same photos as uint8 CHW torch tensors",
+    "jpeg": "JPEG files on disk, paths in",
+    "png": "PNG files on disk, paths in",
+    "webp": "WebP files on disk, paths in",
+    "mixed": "JPEG, PNG and WebP files mixed, paths in",
+}
+_SCENARIO_KINDS = {"pil": ("pil",), "numpy": ("numpy",), "torch": ("torch",), "files": tuple(FILE_KINDS), "png": ("png",)}
 _RESAMPLE_NAMES = {2: "bilinear", 3: "bicubic"}  # the filters open_clip's transform takes by name
 
 
@@ -106,12 +119,12 @@ def cycle(variants: Sequence[Any], count: int) -> list[Any]:
 
 
 def default_cache_dir() -> str:
-    """Where the files scenarios keep their generated JPEG/PNG photos."""
+    """Where the files scenario keeps its generated JPEG/PNG/WebP photos."""
     return os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "pixelprep", "bench")
 
 
 def photo_files(variants: list[Any], cache_dir: str, fmt: str) -> list[str]:
-    """The variants written once as ``fmt`` ("jpg": quality 90, 4:2:0; "png": Pillow's default level) under ``cache_dir``."""
+    """The variants written once as ``fmt`` ("jpg": quality 90, 4:2:0; "png": Pillow's default level; "webp": quality 90) under ``cache_dir``."""
     key = hashlib.sha1(b"".join(v.tobytes()[:: 1 << 16] for v in variants)).hexdigest()[:12]  # sampled: cheap, changes with the photos
     folder = os.path.join(cache_dir, key)
     os.makedirs(folder, exist_ok=True)
@@ -120,7 +133,7 @@ def photo_files(variants: list[Any], cache_dir: str, fmt: str) -> list[str]:
         path = os.path.join(folder, f"{variant.width}x{variant.height}.{fmt}")
         if not os.path.exists(path):
             partial = path + ".part"
-            variant.save(partial, format="JPEG" if fmt == "jpg" else "PNG", **({"quality": 90} if fmt == "jpg" else {}))
+            variant.save(partial, format={"jpg": "JPEG", "png": "PNG", "webp": "WEBP"}[fmt], **({} if fmt == "png" else {"quality": 90}))
             os.replace(partial, path)
         paths.append(path)
     return paths
@@ -136,7 +149,11 @@ def scenario_inputs(kind: str, variants: list[Any], count: int, cache_dir: str) 
         import torch
 
         return cycle([torch.from_numpy(np.array(v)).permute(2, 0, 1).contiguous() for v in variants], count)
-    return cycle(photo_files(variants, cache_dir, "jpg" if kind == "files" else "png"), count)
+    formats = FILE_KINDS[kind]
+    by_format = [photo_files(variants, cache_dir, fmt) for fmt in formats]
+    # Every format at every size, format and size both changing from one path to the next (one format: the sizes in order).
+    paths = [by_format[i % len(formats)][(i // len(formats) + i % len(formats)) % len(variants)] for i in range(len(formats) * len(variants))]
+    return cycle(paths, count)
 
 
 # --------------------------------------------------------------------------------------- contenders
@@ -202,7 +219,7 @@ def _open_clip_contender(processor: Any) -> Contender | None:
         # open_clip takes PIL images: its users open files themselves, one at a time
         return torch.stack([transform(Image.open(x).convert("RGB") if isinstance(x, str) else x) for x in inputs]).numpy()
 
-    return Contender("open_clip", "pil", run, kinds=("pil", "files", "png"))
+    return Contender("open_clip", "pil", run, kinds=("pil", *FILE_KINDS))
 
 
 def build_contenders(model: str, approximations: bool = True, open_clip: bool = True, num_threads: int | None = None) -> list[Contender]:
@@ -233,10 +250,10 @@ def build_contenders(model: str, approximations: bool = True, open_clip: bool = 
     if approximations:
         region = ("resize_crop_region",)
         contenders.append(Contender("pixelprep-pil +resize_crop_region", "pil", _pixel_values(ours("pil", region)), ("pil", "numpy", "torch", "png")))
-        contenders.append(Contender("pixelprep-torchvision +jpeg_draft", "torchvision", _pixel_values(ours("torchvision", ("jpeg_draft",))), ("files",)))
-        contenders.append(Contender("pixelprep-pil +jpeg_draft", "pil", _pixel_values(ours("pil", ("jpeg_draft",))), ("files",)))
+        contenders.append(Contender("pixelprep-torchvision +jpeg_draft", "torchvision", _pixel_values(ours("torchvision", ("jpeg_draft",))), ("jpeg",)))
+        contenders.append(Contender("pixelprep-pil +jpeg_draft", "pil", _pixel_values(ours("pil", ("jpeg_draft",))), ("jpeg",)))
         both = ("jpeg_draft", "resize_crop_region")
-        contenders.append(Contender("pixelprep-pil +jpeg_draft +resize_crop_region", "pil", _pixel_values(ours("pil", both)), ("files",)))
+        contenders.append(Contender("pixelprep-pil +jpeg_draft +resize_crop_region", "pil", _pixel_values(ours("pil", both)), ("jpeg",)))
     return contenders
 
 
@@ -483,13 +500,14 @@ def run_benchmark(args: argparse.Namespace) -> int:
     )
     rows: list[dict[str, Any]] = []
     contenders = build_contenders(args.model, approximations=not args.no_approximations)
+    kinds = {kind for scenario in scenarios for kind in _SCENARIO_KINDS.get(scenario, ())}
     for kind in INPUT_KINDS:
-        if kind in scenarios:
+        if kind in kinds:
             start = time.perf_counter()
             inputs = scenario_inputs(kind, variants, args.batch_size, args.cache_dir)
             active = [c for c in contenders if kind in c.kinds]
             measure(active, inputs, args.rounds)
-            rows += report(f"{SCENARIOS[kind]}, batch {args.batch_size}", active, len(inputs), time.perf_counter() - start)
+            rows += report(f"{KIND_TITLES[kind]}, batch {args.batch_size}", active, len(inputs), time.perf_counter() - start)
     exact = [c for c in contenders if c.name.startswith("transformers-") or c.name in ("pixelprep-torchvision", "pixelprep-pil")]
     if "batch" in scenarios:
         for size in BATCH_SIZES:
@@ -540,7 +558,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
         measure(scaling, cycle(variants, args.batch_size), args.rounds)
         rows += report(f"thread scaling, decoded photos, batch {args.batch_size}", scaling, args.batch_size, time.perf_counter() - start)
     if "memory" in scenarios:
-        paths = scenario_inputs("files", variants, args.memory_batch, args.cache_dir)
+        paths = scenario_inputs("jpeg", variants, args.memory_batch, args.cache_dir)
         names = [c.name for c in exact] + (["open_clip"] if any(c.name == "open_clip" for c in contenders) else [])
         rows += peak_memory(args.model, paths, names)
     if "import" in scenarios:

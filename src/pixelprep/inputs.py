@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from . import decoders
 from .errors import (
     DecompressionBombError,
     DownloadError,
@@ -266,10 +267,23 @@ def _jpeg_draft_scale(height: int, width: int, orientation: int, target: Callabl
     return 1
 
 
+def _seek_start(obj: Any) -> int | None:
+    """Move a seekable file object to its start and return where it was; None (and no move) for streams that cannot seek."""
+    seekable = getattr(obj, "seekable", None)
+    if not callable(seekable) or not seekable():
+        return None
+    position = obj.tell()
+    obj.seek(0)
+    return position
+
+
 def _read_file_object(obj: Any, label: str) -> bytes:
-    """Everything ``obj.read()`` returns, which must be bytes."""
+    """The whole file behind ``obj``, which must read bytes: from its start where it can seek, as Pillow reads it, leaving it where it was."""
     try:
+        start = _seek_start(obj)
         data = obj.read()
+        if start is not None:
+            obj.seek(start)
     except Exception as exc:  # the object's own read: closed files, sockets, user classes
         raise ImageDecodeError(f"{label}: cannot read from the file object: {type(exc).__name__}: {exc}") from exc
     if isinstance(data, str):
@@ -818,6 +832,12 @@ def to_canonical(obj: Any, options: LoadOptions) -> Any:
             if array is not None:
                 check_pixels(array.shape[0], array.shape[1], label)
                 return _to_rgb(array, label) if options.convert_rgb else array
+        decoded = decoders.decode(source, label)  # Pillow's pixels, decoded faster; None: Pillow decodes
+        if _is_pil_image(decoded):
+            return _from_pil(decoded, options, label)
+        if decoded is not None:
+            check_pixels(decoded.shape[0], decoded.shape[1], label)
+            return _to_rgb(decoded, label) if options.convert_rgb else decoded
         return _from_pil(_pil_open(source, label, options.draft_target), options, label)
     raise UnsupportedInputError(f"cannot use an object of type {type(obj).__name__} as an image")
 

@@ -477,6 +477,8 @@ class ImageProcessor:
                 for image, (ch, cw) in zip(images, canvases)
             ]
         slots = [outputs[i][:, :h, :w] for i, (h, w) in enumerate(sizes)]
+        with_mask = bool(params.get("do_pad") and params.get("return_pixel_mask"))
+        mask = backend.allocate_unfilled((len(images), canvases[0][0], canvases[0][1]), "int64") if with_mask else None
 
         def write(i: int) -> None:
             channels_out = slots[i].shape[0]
@@ -489,17 +491,16 @@ class ImageProcessor:
                 )
             if uniform:
                 _zero_outside(outputs[i], *sizes[i])
+            if mask is not None:  # written by the same threads: the mask is two thirds the size of the pixels
+                mask[i, : sizes[i][0], : sizes[i][1]] = 1
+                _zero_outside(mask[i], *sizes[i])
 
         _map(write, list(range(len(images))), self.num_threads)
         pixel_values = outputs
         if params.get("data_format") == "channels_last":
             pixel_values = _channels_last(pixel_values)
         data = {"pixel_values": pixel_values}
-        if params.get("do_pad") and params.get("return_pixel_mask"):
-            mask = backend.allocate_unfilled((len(images), canvases[0][0], canvases[0][1]), "int64")
-            for i, (h, w) in enumerate(sizes):
-                mask[i, :h, :w] = 1
-                _zero_outside(mask[i], h, w)
+        if mask is not None:
             data["pixel_mask"] = mask
         return BatchFeature(data)
 

@@ -111,10 +111,20 @@ class TorchvisionBackend(Backend):
         return out
 
     def allocate(self, shape: tuple[int, ...], dtype: str) -> torch.Tensor:
+        if self._on_cpu():
+            return torch.from_numpy(np.zeros(shape, np.dtype(dtype)))  # huge pages: see allocate_unfilled
         return torch.zeros(shape, dtype=getattr(torch, dtype), device=self.device)
 
     def allocate_unfilled(self, shape: tuple[int, ...], dtype: str) -> torch.Tensor:
+        if self._on_cpu():
+            # NumPy asks the kernel for huge pages for large arrays, torch's CPU allocator does not: the first
+            # writes into a fresh output batch then fault memory in 2 MB at a time instead of 4 KB, which
+            # halves the cost of writing a padded DETR batch.
+            return torch.from_numpy(np.empty(shape, np.dtype(dtype)))
         return torch.empty(shape, dtype=getattr(torch, dtype), device=self.device)
+
+    def _on_cpu(self) -> bool:
+        return self.device is None or self.device.type == "cpu"
 
     def write_chw(self, image: Any, out: torch.Tensor, affine: Affine | None) -> None:
         image = self.realize(image)
