@@ -62,3 +62,55 @@ def square_padding(height: int, width: int) -> tuple[int, int, int, int]:
     side = max(height, width)
     top, left = (side - height) // 2, (side - width) // 2
     return top, side - height - top, left, side - width - left
+
+
+def naflex_size(height: int, width: int, patch_size: int, max_num_patches: int, tolerance: float = 1e-5) -> Size:
+    """SigLIP2's NaFlex rule: the largest common scale whose patch grid fits ``max_num_patches``, found as transformers finds it.
+
+    Each side becomes ``ceil(side * scale / patch_size)`` patches (at least one); the scale is
+    bisected over [tolerance / 10, 100] until the bracket is narrower than ``tolerance``, keeping the
+    lower end, with the same float operations as transformers so that the answer is the same.
+    """
+    if min(height, width) < 1:
+        raise InvalidImageError(f"an image of {height}x{width} has no pixels")
+
+    def side(size: int, scale: float) -> int:
+        return max(patch_size, math.ceil(size * scale / patch_size) * patch_size)
+
+    low, high = tolerance / 10, 100.0
+    while high - low >= tolerance:
+        scale = (low + high) / 2
+        if (side(height, scale) // patch_size) * (side(width, scale) // patch_size) <= max_num_patches:
+            low = scale
+        else:
+            high = scale
+    return side(height, low), side(width, low)
+
+
+def pooled_patch_fit(height: int, width: int, patch_size: int, max_patches: int, pooling: int) -> Size:
+    """Gemma4's rule: scale the area to ``max_patches`` patches, floor each side to whole ``pooling`` x ``pooling`` patch blocks.
+
+    A side that floors to nothing gets one block and the other side ``floor(long / short)`` blocks,
+    capped at the budget's blocks; as in transformers, the floors use the same float operations.
+    """
+    if min(height, width) < 1:
+        raise InvalidImageError(f"an image of {height}x{width} has no pixels")
+    budget_pixels = max_patches * patch_size**2
+    factor = math.sqrt(budget_pixels / (height * width))
+    block = pooling * patch_size
+    new_height = math.floor(factor * height / block) * block
+    new_width = math.floor(factor * width / block) * block
+    if new_height == 0 and new_width == 0:  # only when the budget holds less than one block
+        raise InvalidImageError(
+            f"max_patches {max_patches} holds no {pooling}x{pooling} block of {patch_size}-pixel patches, so no image fits"
+        )
+    longest = (max_patches // pooling**2) * block
+    if new_height == 0:
+        new_height, new_width = block, min(math.floor(width / height) * block, longest)
+    elif new_width == 0:
+        new_height, new_width = min(math.floor(height / width) * block, longest), block
+    if new_height * new_width > budget_pixels:
+        raise InvalidImageError(
+            f"an image of {height}x{width} resized to {new_height}x{new_width} makes more than {max_patches} patches of {patch_size}x{patch_size}"
+        )
+    return new_height, new_width

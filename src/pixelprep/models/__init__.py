@@ -8,6 +8,7 @@ from .convnext import ConvNextImageProcessor
 from .beit import BeitImageProcessor
 from .deit import DeiTImageProcessor
 from .dpt import DPTImageProcessor
+from .gemma4 import Gemma4ImageProcessor
 from .detr import (
     ConditionalDetrImageProcessor,
     DeformableDetrImageProcessor,
@@ -25,6 +26,7 @@ from .qwen2_vl import Qwen2VLImageProcessor
 from .sam import SamImageProcessor
 from .segformer import SegformerImageProcessor
 from .siglip import SiglipImageProcessor
+from .siglip2 import Siglip2ImageProcessor
 from .vit import ViTImageProcessor
 
 __all__ = [
@@ -44,9 +46,11 @@ __all__ = [
     "ImageGPTImageProcessor",
     "LevitImageProcessor",
     "SiglipImageProcessor",
+    "Siglip2ImageProcessor",
     "ViTImageProcessor",
     "BeitImageProcessor",
     "DPTImageProcessor",
+    "Gemma4ImageProcessor",
     "Mask2FormerImageProcessor",
     "MaskFormerImageProcessor",
     "MobileNetV2ImageProcessor",
