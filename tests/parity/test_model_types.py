@@ -14,6 +14,7 @@ UNMAPPED_SPELLINGS = {
     "clip_vision_model": "clip",
     "chinese_clip_vision_model": "chinese_clip",
     "siglip_vision_model": "siglip",
+    "siglip2_vision_model": "siglip2",
     "sam_vision_model": "sam",
     "dinov2_with_registers": "dinov2",
     "blip_2": "blip-2",
