@@ -100,9 +100,10 @@ def pooled_patch_fit(height: int, width: int, patch_size: int, max_patches: int,
     block = pooling * patch_size
     new_height = math.floor(factor * height / block) * block
     new_width = math.floor(factor * width / block) * block
-    if new_height == 0 and new_width == 0:  # only when the budget holds less than one block
+    if new_height == 0 and new_width == 0:  # a budget under one block (or exactly one, short by float rounding)
         raise InvalidImageError(
-            f"max_patches {max_patches} holds no {pooling}x{pooling} block of {patch_size}-pixel patches, so no image fits"
+            f"an image of {height}x{width} scaled to {max_patches} patches of {patch_size}x{patch_size} is under one "
+            f"{block}x{block} block ({pooling}x{pooling} patches) on both sides; raise the patch budget"
         )
     longest = (max_patches // pooling**2) * block
     if new_height == 0:
