@@ -115,3 +115,35 @@ def pooled_patch_fit(height: int, width: int, patch_size: int, max_patches: int,
             f"an image of {height}x{width} resized to {new_height}x{new_width} makes more than {max_patches} patches of {patch_size}x{patch_size}"
         )
     return new_height, new_width
+
+
+def glm_smart_resize(height: int, width: int, factor: int, min_pixels: int, max_pixels: int, frames: int) -> Size:
+    """GLM-4.1V's rule: Qwen2-VL's smart_resize, with two changes of its own.
+
+    An image with a side under ``factor`` is first enlarged (both sides by the same scale, truncated
+    to ints) until that side reaches it; and the budget counts ``frames`` copies of the image (the
+    temporal patch size), so ``min_pixels``/``max_pixels`` bound ``frames * height * width``.
+    """
+    if min(height, width) < 1:
+        raise InvalidImageError(f"an image of {height}x{width} has no pixels")
+    original = (height, width)
+    if height < factor or width < factor:
+        scale = max(factor / height, factor / width)
+        height, width = int(height * scale), int(width * scale)
+    if max(height, width) / min(height, width) > MAX_ASPECT_RATIO:
+        raise InvalidImageError(
+            f"an image of {original[0]}x{original[1]} has an aspect ratio of {max(height, width) / min(height, width):.1f}"
+            f"{' once enlarged to ' + str(height) + 'x' + str(width) if (height, width) != original else ''}, "
+            f"over the limit of {MAX_ASPECT_RATIO} this model accepts"
+        )
+    new_height = round(height / factor) * factor
+    new_width = round(width / factor) * factor
+    if frames * new_height * new_width > max_pixels:
+        beta = math.sqrt((frames * height * width) / max_pixels)
+        new_height = max(factor, math.floor(height / beta / factor) * factor)
+        new_width = max(factor, math.floor(width / beta / factor) * factor)
+    elif frames * new_height * new_width < min_pixels:
+        beta = math.sqrt(min_pixels / (frames * height * width))
+        new_height = math.ceil(height * beta / factor) * factor
+        new_width = math.ceil(width * beta / factor) * factor
+    return new_height, new_width

@@ -9,6 +9,7 @@ from .beit import BeitImageProcessor
 from .deit import DeiTImageProcessor
 from .dpt import DPTImageProcessor
 from .gemma4 import Gemma4ImageProcessor
+from .glm4v import Glm4vImageProcessor, Glm46VImageProcessor
 from .detr import (
     ConditionalDetrImageProcessor,
     DeformableDetrImageProcessor,
@@ -51,6 +52,8 @@ __all__ = [
     "BeitImageProcessor",
     "DPTImageProcessor",
     "Gemma4ImageProcessor",
+    "Glm4vImageProcessor",
+    "Glm46VImageProcessor",
     "Mask2FormerImageProcessor",
     "MaskFormerImageProcessor",
     "MobileNetV2ImageProcessor",
