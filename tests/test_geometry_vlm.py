@@ -9,6 +9,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from transformers.models.gemma4.image_processing_gemma4 import get_aspect_ratio_preserving_size as gemma4_size
+from transformers.models.glm4v.image_processing_glm4v import smart_resize as transformers_glm_smart_resize
 from transformers.models.pixtral.image_processing_pixtral import get_resize_output_image_size as pixtral_size
 from transformers.models.siglip2.image_processing_siglip2 import get_image_size_for_max_num_patches as siglip2_size
 from transformers.models.qwen2_vl.image_processing_qwen2_vl import smart_resize as transformers_smart_resize
@@ -145,3 +146,32 @@ def test_pooled_patch_fit_properties(height: int, width: int, patch: int, tokens
 def test_pooled_patch_fit_refuses_a_budget_below_one_block() -> None:
     with pytest.raises(InvalidImageError, match=r"100x100 scaled to 3 patches of 16x16 is under one 32x32 block \(2x2 patches\) on both sides"):
         geometry_vlm.pooled_patch_fit(100, 100, 16, 3, 2)
+
+
+@SETTINGS
+@given(height=sides, width=sides, factor=factors, budget=budgets(), frames=st.integers(1, 4))
+def test_glm_smart_resize_equals_transformers(height: int, width: int, factor: int, budget: tuple[int, int], frames: int) -> None:
+    try:
+        expected = transformers_glm_smart_resize(frames, height, width, frames, factor, *budget)
+    except ValueError:
+        with pytest.raises(InvalidImageError, match="over the limit of 200"):
+            geometry_vlm.glm_smart_resize(height, width, factor, *budget, frames)
+        return
+    assert geometry_vlm.glm_smart_resize(height, width, factor, *budget, frames) == expected
+
+
+@SETTINGS
+@given(height=sides, width=sides, factor=factors, budget=budgets(), frames=st.integers(1, 4))
+def test_glm_smart_resize_properties(height: int, width: int, factor: int, budget: tuple[int, int], frames: int) -> None:
+    """Sides are positive multiples of the factor; frames x area is brought under max_pixels (unless one block already
+    exceeds it) or up to min_pixels; with one frame and no side under the factor it is Qwen's smart_resize."""
+    min_pixels, max_pixels = budget
+    try:
+        new_height, new_width = geometry_vlm.glm_smart_resize(height, width, factor, min_pixels, max_pixels, frames)
+    except InvalidImageError:
+        return
+    assert new_height % factor == 0 and new_width % factor == 0 and min(new_height, new_width) >= factor
+    if new_height > factor and new_width > factor:
+        assert frames * new_height * new_width <= max_pixels or frames * new_height * new_width >= min_pixels
+    if frames == 1 and min(height, width) >= factor:
+        assert (new_height, new_width) == geometry_vlm.smart_resize(height, width, factor, min_pixels, max_pixels)
