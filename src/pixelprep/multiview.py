@@ -426,6 +426,23 @@ class PaddedViews:
 
 
 @dataclass(frozen=True)
+class SeparateViews:
+    """Every view as its own ``(C, H, W)`` array, in a list over the batch: no padding (Emu3 with ``do_pad=False``)."""
+
+    key: str = "pixel_values"
+
+    def pack(self, backend: Backend, views: list[Views], samples: list[int], write: ViewWriter) -> dict[str, Any]:
+        flat = _flat(views)
+        dtype = write.dtype(views)
+        outs = [backend.allocate_unfilled((write.channels_out(image), *backend.size(image)), dtype) for image, _ in flat]
+        _map(lambda i: write.chw(flat[i][0], outs[i], flat[i][1]), list(range(len(flat))), write.threads)
+        return {self.key: outs}
+
+    def describe(self) -> list[str]:
+        return [f"every view as its own (C, H, W) array in {self.key}, unpadded"]
+
+
+@dataclass(frozen=True)
 class PaddedPatches:
     """Each image's patch rows, zero-padded to ``max_patches``: ``(images, max_patches, vector)`` (SigLIP2 NaFlex, Gemma4).
 
@@ -523,6 +540,8 @@ class MultiViewProcessor(ImageProcessor):
 
     def split_batch(self, outputs: Any, count: int) -> list[dict[str, Any]]:
         """The outputs of a batch of ``count`` single-image inputs, one dict per input, each as that input alone gives it."""
+        if count == 1:  # the runner gives families it cannot split one image at a time: a batch of one is that image alone
+            return [dict(outputs)]
         rows = self.packer(self._params).split(outputs, count) if self.can_split_batch(self._params) else None
         if rows is None:
             raise InvalidArgumentError(f"{type(self).__name__} outputs cannot be split per image; process the images one at a time")

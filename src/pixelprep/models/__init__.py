@@ -8,6 +8,7 @@ from .convnext import ConvNextImageProcessor
 from .beit import BeitImageProcessor
 from .deit import DeiTImageProcessor
 from .dpt import DPTImageProcessor
+from .emu3 import Emu3ImageProcessor
 from .gemma4 import Gemma4ImageProcessor
 from .glm4v import Glm4vImageProcessor, Glm46VImageProcessor
 from .detr import (
@@ -51,6 +52,7 @@ __all__ = [
     "ViTImageProcessor",
     "BeitImageProcessor",
     "DPTImageProcessor",
+    "Emu3ImageProcessor",
     "Gemma4ImageProcessor",
     "Glm4vImageProcessor",
     "Glm46VImageProcessor",
