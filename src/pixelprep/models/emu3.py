@@ -82,3 +82,12 @@ class Emu3ImageProcessor(MultiViewProcessor):
 
     def describe_views(self, params: dict[str, Any]) -> list[str]:
         return ["image_sizes: (height, width) after the resize"]
+
+    def get_number_of_image_tokens(self, height: int, width: int, downsample_ratio: int = 8) -> int:
+        """Image tokens Emu3Processor reserves for an image of ``height`` x ``width``: rows x (columns + 1) of its VQ grid.
+
+        ``downsample_ratio`` is the VQ tokenizer's (Emu3Processor's constant 8); the extra column is the
+        row separator the model adds.
+        """
+        resized_height, resized_width = self.target_size(height, width)
+        return (resized_height // downsample_ratio) * (resized_width // downsample_ratio + 1)
