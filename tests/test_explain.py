@@ -36,6 +36,19 @@ def test_clip_panels_are_each_step_and_the_model_view(backend):
     assert np.abs(panels[3][1].astype(int) - panels[2][1].astype(int)).max() <= 1
 
 
+def _packed_size(processor, output) -> tuple[int, int]:
+    """The (height, width) of the one view a single-view family packed, read back from its outputs."""
+    if "image_sizes" in output:
+        return tuple(int(v) for v in output["image_sizes"][0])
+    if "image_grid_thw" in output:
+        rows, cols = output["image_grid_thw"][0, 1:]
+    elif "spatial_shapes" in output:
+        rows, cols = output["spatial_shapes"][0]
+    else:  # (column, row) of every real patch
+        cols, rows = output["image_position_ids"][0].max(axis=0) + 1
+    return int(rows) * processor.patch_size, int(cols) * processor.patch_size
+
+
 @pytest.mark.parametrize("family", pixelprep.models.__all__)
 def test_every_family_explains_on_both_backends(family):
     for backend in ("pil", "torchvision"):
@@ -46,9 +59,8 @@ def test_every_family_explains_on_both_backends(family):
         overrides = {"do_color_quantize": False} if "do_color_quantize" in processor.param_names() else {}
         output = processor(SMALL, return_tensors="np", **overrides)
         if isinstance(processor, MultiViewProcessor):  # patch rows: the last panel is the view that was packed
-            rows, cols = output["image_grid_thw"][0, 1:]
-            assert panels[-1][1].shape[:2] == (rows * processor.patch_size, cols * processor.patch_size)
-            assert "image_grid_thw" in panels[-1][0]
+            assert panels[-1][1].shape[:2] == _packed_size(processor, output)
+            assert processor.packer(params).describe()[-1] in panels[-1][0]
         else:
             assert panels[-1][1].shape[:2] == output["pixel_values"].shape[-2:]  # the last panel is the tensor the model gets
         assert all(panel.ndim == 3 and panel.shape[-1] == 3 and panel.dtype == np.uint8 for _, panel in panels)
