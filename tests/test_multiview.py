@@ -22,6 +22,7 @@ from pixelprep.multiview import (
     PadToSquare,
     PatchLayout,
     RuleResize,
+    SeparateViews,
     StackViews,
     Views,
     ViewWriter,
@@ -151,6 +152,24 @@ def test_padded_patches_positions_split_and_rule_resize(backend_name: str) -> No
     image = _native(backend, _image(6, 10))
     assert backend.size(step.apply(backend, image)) == (12, 5) and step.describe() == "resize to double height, half width bilinear"
     assert RuleResize(lambda h, w: (h, w), 2, "").apply(backend, image) is image
+
+
+@pytest.mark.parametrize("backend_name", BACKENDS)
+def test_separate_views_and_a_batch_of_one(backend_name: str) -> None:
+    """SeparateViews: one normalised (C, H, W) array per view, unpadded; a family's batch of one image splits into itself."""
+    backend, writer = _writer(backend_name)
+    images = [_image(5, 7, 1), _image(3, 2, 2)]
+    out = SeparateViews().pack(backend, [Views([_native(backend, i)]) for i in images], [2], writer)
+    assert [tuple(_np(v).shape) for v in out["pixel_values"]] == [(3, 5, 7), (3, 3, 2)]
+    assert np.abs(_np(out["pixel_values"][1]) - np.moveaxis(_normalised(images[1]), -1, 0)).max() <= 1e-5
+    assert "unpadded" in SeparateViews().describe()[0]
+    processor = FourTiles(backend=backend_name)  # metadata and a padding packer: not splittable in general
+    output = processor(_image(8, 8), return_tensors="np")
+    assert not processor.can_split_batch(processor.resolve())
+    (alone,) = processor.split_batch(output, 1)
+    assert alone.keys() == output.keys() and all(alone[k] is output[k] for k in output)
+    with pytest.raises(InvalidArgumentError, match="cannot be split per image"):
+        processor.split_batch(processor([[_image(8, 8)], [_image(8, 8)]], return_tensors="np"), 2)
 
 
 @pytest.mark.parametrize("backend_name", BACKENDS)
