@@ -36,6 +36,20 @@ def test_clip_panels_are_each_step_and_the_model_view(backend):
     assert np.abs(panels[3][1].astype(int) - panels[2][1].astype(int)).max() <= 1
 
 
+PATCH_OUTPUTS = ("image_grid_thw", "spatial_shapes", "image_position_ids")
+
+
+def _packed_size(processor, output) -> tuple[int, int]:
+    """The (height, width) of the one image a patch-row family packed, read back from its outputs."""
+    if "image_grid_thw" in output:
+        rows, cols = output["image_grid_thw"][0, 1:]
+    elif "spatial_shapes" in output:
+        rows, cols = output["spatial_shapes"][0]
+    else:  # (column, row) of every real patch
+        cols, rows = output["image_position_ids"][0].max(axis=0) + 1
+    return int(rows) * processor.patch_size, int(cols) * processor.patch_size
+
+
 # ViTMatte needs a trimap beside each image, which explain has no way to take (tests/parity/test_classic.py covers it)
 @pytest.mark.parametrize("family", [name for name in pixelprep.models.__all__ if name != "VitMatteImageProcessor"])
 def test_every_family_explains_on_both_backends(family):
@@ -46,13 +60,13 @@ def test_every_family_explains_on_both_backends(family):
         assert [caption for caption, _ in panels[1:-1]] == [step.describe() for step in processor.steps(params)]
         overrides = {"do_color_quantize": False} if "do_color_quantize" in processor.param_names() else {}
         output = processor(SMALL, return_tensors="np", **overrides)
-        if isinstance(processor, MultiViewProcessor) and "image_grid_thw" in output:  # patch rows: the last panel is the view packed
-            rows, cols = output["image_grid_thw"][0, 1:]
-            assert panels[-1][1].shape[:2] == (rows * processor.patch_size, cols * processor.patch_size)
-            assert "image_grid_thw" in panels[-1][0]
+        if isinstance(processor, MultiViewProcessor) and any(key in output for key in PATCH_OUTPUTS):
+            # patch rows: the last panel is the image that was packed
+            assert panels[-1][1].shape[:2] == _packed_size(processor, output)
+            assert processor.packer(params).describe()[-1] in panels[-1][0]
         elif isinstance(processor, MultiViewProcessor):  # stacked or padded views: the last panel is the last view, unpadded
             expected = tuple(output["image_sizes"][-1]) if "image_sizes" in output else output["pixel_values"].shape[-2:]
-            assert panels[-1][1].shape[:2] == tuple(expected)
+            assert panels[-1][1].shape[:2] == tuple(int(v) for v in expected)
             assert "into pixel_values" in panels[-1][0]
         else:
             assert panels[-1][1].shape[:2] == output["pixel_values"].shape[-2:]  # the last panel is the tensor the model gets

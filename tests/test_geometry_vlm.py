@@ -8,7 +8,10 @@ import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from transformers.models.gemma4.image_processing_gemma4 import get_aspect_ratio_preserving_size as gemma4_size
+from transformers.models.glm4v.image_processing_glm4v import smart_resize as transformers_glm_smart_resize
 from transformers.models.pixtral.image_processing_pixtral import get_resize_output_image_size as pixtral_size
+from transformers.models.siglip2.image_processing_siglip2 import get_image_size_for_max_num_patches as siglip2_size
 from transformers.models.qwen2_vl.image_processing_qwen2_vl import smart_resize as transformers_smart_resize
 
 from pixelprep import geometry_vlm
@@ -113,3 +116,91 @@ def test_pan_and_scan_windows_tile_the_long_side(height: int, width: int, min_cr
     assert along[0][0] == 0 and sum(length for _, length in along) == long_side
     assert all(start + length == following for (start, length), (following, _) in zip(along, along[1:]))
     assert along[0][1] >= min_crop and short_side >= min_crop and all(length >= 1 for _, length in along)
+patch_sizes = st.sampled_from([8, 14, 16, 32])
+patch_budgets = st.integers(min_value=1, max_value=5000)
+
+
+@SETTINGS
+@given(height=sides, width=sides, patch=patch_sizes, budget=patch_budgets)
+def test_naflex_size_equals_siglip2(height: int, width: int, patch: int, budget: int) -> None:
+    assert geometry_vlm.naflex_size(height, width, patch, budget) == siglip2_size(height, width, patch, budget)
+
+
+@SETTINGS
+@given(height=sides, width=sides, patch=patch_sizes, budget=patch_budgets, more=st.integers(min_value=1, max_value=5000))
+def test_naflex_size_properties(height: int, width: int, patch: int, budget: int, more: int) -> None:
+    """Sides are whole patches (at least one) within the budget, one common scale gives both sides (ceil to patches),
+    and a larger budget never gives a smaller side (the bisection follows the same path until the budgets part)."""
+    new_height, new_width = geometry_vlm.naflex_size(height, width, patch, budget)
+    assert new_height % patch == 0 and new_width % patch == 0 and min(new_height, new_width) >= patch
+    assert (new_height // patch) * (new_width // patch) <= budget
+    # each side not clamped to one patch is ceil(side * scale / patch) patches: the scale intervals overlap
+    low, high = 0.0, math.inf
+    for old, new in ((height, new_height), (width, new_width)):
+        if new > patch:
+            low, high = max(low, (new - patch) / old), min(high, new / old)
+    assert low < high * (1 + 1e-9)
+    bigger = geometry_vlm.naflex_size(height, width, patch, budget + more)
+    assert bigger[0] >= new_height and bigger[1] >= new_width
+
+
+@SETTINGS
+@given(height=sides, width=sides, patch=patch_sizes, tokens=st.sampled_from([70, 140, 280, 560, 1120]), pooling=st.integers(1, 4))
+def test_pooled_patch_fit_equals_gemma4(height: int, width: int, patch: int, tokens: int, pooling: int) -> None:
+    budget = tokens * pooling**2
+    expected = gemma4_size(height=height, width=width, patch_size=patch, max_patches=budget, pooling_kernel_size=pooling)
+    assert geometry_vlm.pooled_patch_fit(height, width, patch, budget, pooling) == expected
+
+
+@SETTINGS
+@given(height=sides, width=sides, patch=patch_sizes, tokens=st.integers(min_value=1, max_value=2000), pooling=st.integers(1, 4))
+def test_pooled_patch_fit_properties(height: int, width: int, patch: int, tokens: int, pooling: int) -> None:
+    """Sides are whole pooling blocks (at least one) within the patch budget; sides not clamped are the budget's
+    scale of the original floored to blocks, and the soft tokens never exceed the budget's."""
+    budget, block = tokens * pooling**2, pooling * patch
+    try:
+        new_height, new_width = geometry_vlm.pooled_patch_fit(height, width, patch, budget, pooling)
+    except InvalidImageError:  # a one-token budget is one block exactly: rounding can leave both sides just under it
+        assert tokens == 1
+        return
+    assert new_height % block == 0 and new_width % block == 0 and min(new_height, new_width) >= block
+    assert (new_height // patch) * (new_width // patch) <= budget
+    assert (new_height // block) * (new_width // block) <= tokens
+    scale = math.sqrt(budget * patch * patch / (height * width))
+    if min(height, width) * scale >= block:  # nothing clamped: each side floors its scaled length
+        for old, new in ((height, new_height), (width, new_width)):  # (float rounding: a relative 1e-9 either way)
+            assert new <= old * scale * (1 + 1e-9) and old * scale * (1 - 1e-9) < new + block
+
+
+def test_pooled_patch_fit_refuses_a_budget_below_one_block() -> None:
+    with pytest.raises(InvalidImageError, match=r"100x100 scaled to 3 patches of 16x16 is under one 32x32 block \(2x2 patches\) on both sides"):
+        geometry_vlm.pooled_patch_fit(100, 100, 16, 3, 2)
+
+
+@SETTINGS
+@given(height=sides, width=sides, factor=factors, budget=budgets(), frames=st.integers(1, 4))
+def test_glm_smart_resize_equals_transformers(height: int, width: int, factor: int, budget: tuple[int, int], frames: int) -> None:
+    try:
+        expected = transformers_glm_smart_resize(frames, height, width, frames, factor, *budget)
+    except ValueError:
+        with pytest.raises(InvalidImageError, match="over the limit of 200"):
+            geometry_vlm.glm_smart_resize(height, width, factor, *budget, frames)
+        return
+    assert geometry_vlm.glm_smart_resize(height, width, factor, *budget, frames) == expected
+
+
+@SETTINGS
+@given(height=sides, width=sides, factor=factors, budget=budgets(), frames=st.integers(1, 4))
+def test_glm_smart_resize_properties(height: int, width: int, factor: int, budget: tuple[int, int], frames: int) -> None:
+    """Sides are positive multiples of the factor; frames x area is brought under max_pixels (unless one block already
+    exceeds it) or up to min_pixels; with one frame and no side under the factor it is Qwen's smart_resize."""
+    min_pixels, max_pixels = budget
+    try:
+        new_height, new_width = geometry_vlm.glm_smart_resize(height, width, factor, min_pixels, max_pixels, frames)
+    except InvalidImageError:
+        return
+    assert new_height % factor == 0 and new_width % factor == 0 and min(new_height, new_width) >= factor
+    if new_height > factor and new_width > factor:
+        assert frames * new_height * new_width <= max_pixels or frames * new_height * new_width >= min_pixels
+    if frames == 1 and min(height, width) >= factor:
+        assert (new_height, new_width) == geometry_vlm.smart_resize(height, width, factor, min_pixels, max_pixels)

@@ -21,6 +21,8 @@ from pixelprep.multiview import (
     PaddedViews,
     PadToSquare,
     PatchLayout,
+    RuleResize,
+    SeparateViews,
     StackViews,
     Views,
     ViewWriter,
@@ -124,6 +126,50 @@ def test_padded_patches(backend_name: str) -> None:
         PaddedPatches(layout, max_patches=5).pack(backend, [Views([_native(backend, images[0])])], [1], writer)
     with pytest.raises(InvalidImageError, match=r"image 0 is 6x12"):
         PaddedPatches(layout, max_patches=10).pack(backend, [Views([_native(backend, _image(6, 12))])], [1], writer)
+
+
+@pytest.mark.parametrize("backend_name", BACKENDS)
+def test_padded_patches_positions_split_and_rule_resize(backend_name: str) -> None:
+    """Positions are (column, row) per real patch and -1 on padding; split gives each image's rows with its batch axis;
+    RuleResize resizes to its rule's answer (and leaves an image already that size alone)."""
+    backend, writer = _writer(backend_name)
+    layout = PatchLayout(4, channels_first=False)
+    packer = PaddedPatches(layout, max_patches=8, mask_key=None, shapes_key=None, positions_key="position_ids", limit_name="the budget")
+    images = [_image(8, 12, 1), _image(4, 8, 2)]
+    out = packer.pack(backend, [Views([_native(backend, i)]) for i in images], [1, 1], writer)
+    assert set(out) == {"pixel_values", "position_ids"}
+    positions = out["position_ids"]
+    assert positions.dtype == np.int64 and positions.shape == (2, 8, 2)
+    assert positions[0, :6].tolist() == [[0, 0], [1, 0], [2, 0], [0, 1], [1, 1], [2, 1]] and (positions[0, 6:] == -1).all()
+    assert positions[1, :2].tolist() == [[0, 0], [1, 0]] and (positions[1, 2:] == -1).all()
+    rows = packer.split(out, 2)
+    assert [set(row) for row in rows] == [set(out)] * 2
+    assert np.array_equal(_np(rows[1]["pixel_values"]), _np(out["pixel_values"])[1:2]) and rows[1]["position_ids"].shape == (1, 8, 2)
+    with pytest.raises(InvalidImageError, match=r"image 0 is 12x12: 3x3 = 9 patches, over the budget=8"):
+        packer.pack(backend, [Views([_native(backend, _image(12, 12))])], [1], writer)
+    assert "+ position_ids ((column, row) per patch, -1 on padding)" in packer.describe()[1]
+    step = RuleResize(lambda h, w: (h * 2, w // 2), 2, "to double height, half width")
+    image = _native(backend, _image(6, 10))
+    assert backend.size(step.apply(backend, image)) == (12, 5) and step.describe() == "resize to double height, half width bilinear"
+    assert RuleResize(lambda h, w: (h, w), 2, "").apply(backend, image) is image
+
+
+@pytest.mark.parametrize("backend_name", BACKENDS)
+def test_separate_views_and_a_batch_of_one(backend_name: str) -> None:
+    """SeparateViews: one normalised (C, H, W) array per view, unpadded; a family's batch of one image splits into itself."""
+    backend, writer = _writer(backend_name)
+    images = [_image(5, 7, 1), _image(3, 2, 2)]
+    out = SeparateViews().pack(backend, [Views([_native(backend, i)]) for i in images], [2], writer)
+    assert [tuple(_np(v).shape) for v in out["pixel_values"]] == [(3, 5, 7), (3, 3, 2)]
+    assert np.abs(_np(out["pixel_values"][1]) - np.moveaxis(_normalised(images[1]), -1, 0)).max() <= 1e-5
+    assert "unpadded" in SeparateViews().describe()[0]
+    processor = FourTiles(backend=backend_name)  # metadata and a padding packer: not splittable in general
+    output = processor(_image(8, 8), return_tensors="np")
+    assert not processor.can_split_batch(processor.resolve())
+    (alone,) = processor.split_batch(output, 1)
+    assert alone.keys() == output.keys() and all(alone[k] is output[k] for k in output)
+    with pytest.raises(InvalidArgumentError, match="cannot be split per image"):
+        processor.split_batch(processor([[_image(8, 8)], [_image(8, 8)]], return_tensors="np"), 2)
 
 
 @pytest.mark.parametrize("backend_name", BACKENDS)

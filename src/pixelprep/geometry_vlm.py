@@ -99,3 +99,86 @@ def pan_and_scan(height: int, width: int, min_crop_size: int, max_num_crops: int
     if width >= height:
         return [(0, left, height, min(crop_long, width - left)) for left in starts]
     return [(top, 0, min(crop_long, height - top), width) for top in starts]
+def naflex_size(height: int, width: int, patch_size: int, max_num_patches: int, tolerance: float = 1e-5) -> Size:
+    """SigLIP2's NaFlex rule: the largest common scale whose patch grid fits ``max_num_patches``, found as transformers finds it.
+
+    Each side becomes ``ceil(side * scale / patch_size)`` patches (at least one); the scale is
+    bisected over [tolerance / 10, 100] until the bracket is narrower than ``tolerance``, keeping the
+    lower end, with the same float operations as transformers so that the answer is the same.
+    """
+    if min(height, width) < 1:
+        raise InvalidImageError(f"an image of {height}x{width} has no pixels")
+
+    def side(size: int, scale: float) -> int:
+        return max(patch_size, math.ceil(size * scale / patch_size) * patch_size)
+
+    low, high = tolerance / 10, 100.0
+    while high - low >= tolerance:
+        scale = (low + high) / 2
+        if (side(height, scale) // patch_size) * (side(width, scale) // patch_size) <= max_num_patches:
+            low = scale
+        else:
+            high = scale
+    return side(height, low), side(width, low)
+
+
+def pooled_patch_fit(height: int, width: int, patch_size: int, max_patches: int, pooling: int) -> Size:
+    """Gemma4's rule: scale the area to ``max_patches`` patches, floor each side to whole ``pooling`` x ``pooling`` patch blocks.
+
+    A side that floors to nothing gets one block and the other side ``floor(long / short)`` blocks,
+    capped at the budget's blocks; as in transformers, the floors use the same float operations.
+    """
+    if min(height, width) < 1:
+        raise InvalidImageError(f"an image of {height}x{width} has no pixels")
+    budget_pixels = max_patches * patch_size**2
+    factor = math.sqrt(budget_pixels / (height * width))
+    block = pooling * patch_size
+    new_height = math.floor(factor * height / block) * block
+    new_width = math.floor(factor * width / block) * block
+    if new_height == 0 and new_width == 0:  # a budget under one block (or exactly one, short by float rounding)
+        raise InvalidImageError(
+            f"an image of {height}x{width} scaled to {max_patches} patches of {patch_size}x{patch_size} is under one "
+            f"{block}x{block} block ({pooling}x{pooling} patches) on both sides; raise the patch budget"
+        )
+    longest = (max_patches // pooling**2) * block
+    if new_height == 0:
+        new_height, new_width = block, min(math.floor(width / height) * block, longest)
+    elif new_width == 0:
+        new_height, new_width = min(math.floor(height / width) * block, longest), block
+    if new_height * new_width > budget_pixels:
+        raise InvalidImageError(
+            f"an image of {height}x{width} resized to {new_height}x{new_width} makes more than {max_patches} patches of {patch_size}x{patch_size}"
+        )
+    return new_height, new_width
+
+
+def glm_smart_resize(height: int, width: int, factor: int, min_pixels: int, max_pixels: int, frames: int) -> Size:
+    """GLM-4.1V's rule: Qwen2-VL's smart_resize, with two changes of its own.
+
+    An image with a side under ``factor`` is first enlarged (both sides by the same scale, truncated
+    to ints) until that side reaches it; and the budget counts ``frames`` copies of the image (the
+    temporal patch size), so ``min_pixels``/``max_pixels`` bound ``frames * height * width``.
+    """
+    if min(height, width) < 1:
+        raise InvalidImageError(f"an image of {height}x{width} has no pixels")
+    original = (height, width)
+    if height < factor or width < factor:
+        scale = max(factor / height, factor / width)
+        height, width = int(height * scale), int(width * scale)
+    if max(height, width) / min(height, width) > MAX_ASPECT_RATIO:
+        raise InvalidImageError(
+            f"an image of {original[0]}x{original[1]} has an aspect ratio of {max(height, width) / min(height, width):.1f}"
+            f"{' once enlarged to ' + str(height) + 'x' + str(width) if (height, width) != original else ''}, "
+            f"over the limit of {MAX_ASPECT_RATIO} this model accepts"
+        )
+    new_height = round(height / factor) * factor
+    new_width = round(width / factor) * factor
+    if frames * new_height * new_width > max_pixels:
+        beta = math.sqrt((frames * height * width) / max_pixels)
+        new_height = max(factor, math.floor(height / beta / factor) * factor)
+        new_width = max(factor, math.floor(width / beta / factor) * factor)
+    elif frames * new_height * new_width < min_pixels:
+        beta = math.sqrt(min_pixels / (frames * height * width))
+        new_height = math.ceil(height * beta / factor) * factor
+        new_width = math.ceil(width * beta / factor) * factor
+    return new_height, new_width

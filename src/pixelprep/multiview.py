@@ -17,6 +17,7 @@ Packers that pad per sample get the number of images in each sample.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import numpy as np
@@ -147,6 +148,30 @@ class CheckPatchMultiple:
 
     def describe(self) -> str:
         return f"check the sides are multiples of {self.patch_height}x{self.patch_width}"
+
+
+@dataclass(frozen=True)
+class RuleResize:
+    """Resize to the size a pure geometry rule gives for the image's size (``rule(height, width) -> (height, width)``).
+
+    For rules with no step of their own (NaFlex's patch budget, Gemma4's pooled-patch fit); ``what``
+    is the rule in words for ``print(processor)``.
+    """
+
+    rule: Callable[[int, int], tuple[int, int]]
+    resample: int
+    what: str
+
+    def target(self, height: int, width: int) -> tuple[int, int]:
+        return self.rule(height, width)
+
+    def apply(self, backend: Backend, image: Any) -> Any:
+        height, width = backend.size(image)
+        target = self.rule(height, width)
+        return image if target == (height, width) else backend.resize(image, target, self.resample)
+
+    def describe(self) -> str:
+        return f"resize {self.what} {RESAMPLE_NAMES[self.resample]}"
 
 
 @dataclass(frozen=True)
@@ -448,45 +473,90 @@ class PaddedViews:
 
 
 @dataclass(frozen=True)
-class PaddedPatches:
-    """Each image's patch rows, zero-padded to ``max_patches``: ``(images, max_patches, vector)`` (SigLIP2 NaFlex).
+class SeparateViews:
+    """Every view as its own ``(C, H, W)`` array, in a list over the batch: no padding (Emu3 with ``do_pad=False``)."""
 
-    Outputs a mask of the real rows (``mask_key``) and each image's patch grid (``shapes_key``).
+    key: str = "pixel_values"
+
+    def pack(self, backend: Backend, views: list[Views], samples: list[int], write: ViewWriter) -> dict[str, Any]:
+        flat = _flat(views)
+        dtype = write.dtype(views)
+        outs = [backend.allocate_unfilled((write.channels_out(image), *backend.size(image)), dtype) for image, _ in flat]
+        _map(lambda i: write.chw(flat[i][0], outs[i], flat[i][1]), list(range(len(flat))), write.threads)
+        return {self.key: outs}
+
+    def describe(self) -> list[str]:
+        return [f"every view as its own (C, H, W) array in {self.key}, unpadded"]
+
+
+@dataclass(frozen=True)
+class PaddedPatches:
+    """Each image's patch rows, zero-padded to ``max_patches``: ``(images, max_patches, vector)`` (SigLIP2 NaFlex, Gemma4).
+
+    Outputs a mask of the real rows (``mask_key``), each image's patch grid (``shapes_key``) and, with
+    ``positions_key``, each row's (column, row) patch position, -1 on padding rows (Gemma4).
+    ``limit_name`` names the setting behind ``max_patches`` in the error for an image that needs more.
     """
 
     layout: PatchLayout
     max_patches: int
     key: str = "pixel_values"
-    mask_key: str = "pixel_attention_mask"
+    mask_key: str | None = "pixel_attention_mask"
     mask_dtype: str = "int32"
     shapes_key: str | None = "spatial_shapes"
+    positions_key: str | None = None
+    limit_name: str = "max_num_patches"
 
     def pack(self, backend: Backend, views: list[Views], samples: list[int], write: ViewWriter) -> dict[str, Any]:
         flat = _flat(views)
         channels = _one_channel_count(write, flat)
         grids = []
         for index, (image, _) in enumerate(flat):
-            self.layout.check(*backend.size(image), f"image {index}")
-            grid = self.layout.grid(*backend.size(image))
+            height, width = backend.size(image)
+            self.layout.check(height, width, f"image {index}")
+            grid = self.layout.grid(height, width)
             if grid[0] * grid[1] > self.max_patches:
-                raise InvalidImageError(f"image {index} makes {grid[0] * grid[1]} patches, over max_num_patches={self.max_patches}")
+                raise InvalidImageError(
+                    f"image {index} is {height}x{width}: {grid[0]}x{grid[1]} = {grid[0] * grid[1]} patches, over "
+                    f"{self.limit_name}={self.max_patches}; resize it (do_resize=True) or raise the limit"
+                )
             grids.append(grid)
         out = backend.allocate((len(flat), self.max_patches, self.layout.vector_size(channels)), write.dtype(views))
-        mask = backend.allocate((len(flat), self.max_patches), self.mask_dtype)
+        mask = backend.allocate((len(flat), self.max_patches), self.mask_dtype) if self.mask_key else None
 
         def fill(i: int) -> None:
             count = grids[i][0] * grids[i][1]
             write.patches(flat[i][0], out[i, :count], self.layout, flat[i][1])
-            mask[i, :count] = 1
+            if mask is not None:
+                mask[i, :count] = 1
 
         _map(fill, list(range(len(flat))), write.threads)
-        data = {self.key: out, self.mask_key: mask}
+        data = {self.key: out}
+        if mask is not None:
+            data[self.mask_key] = mask
         if self.shapes_key:
             data[self.shapes_key] = np.array(grids, dtype=np.int64).reshape(-1, 2)
+        if self.positions_key:
+            positions = np.full((len(flat), self.max_patches, 2), -1, dtype=np.int64)
+            for i, (rows, cols) in enumerate(grids):
+                # row-major patches, each as (column, row)
+                positions[i, : rows * cols, 0] = np.tile(np.arange(cols), rows)
+                positions[i, : rows * cols, 1] = np.repeat(np.arange(rows), cols)
+            data[self.positions_key] = positions
         return data
 
+    def split(self, outputs: Any, count: int) -> list[dict[str, Any]]:
+        """Per-image outputs of a batch of ``count`` one-view images: every output has one row per image, kept with its batch axis."""
+        return [{key: value[i : i + 1] for key, value in outputs.items()} for i in range(count)]
+
     def describe(self) -> list[str]:
-        return [f"patchify: {self.layout.describe()}", f"pad each image's patches with 0 to {self.max_patches} rows, into {self.key} + {self.mask_key}"]
+        extras = [f" + {key}" for key in (self.mask_key, self.shapes_key) if key]
+        if self.positions_key:
+            extras.append(f" + {self.positions_key} ((column, row) per patch, -1 on padding)")
+        return [
+            f"patchify: {self.layout.describe()}",
+            f"pad each image's patches with 0 to {self.max_patches} rows, into {self.key} (images, {self.max_patches}, vector)" + "".join(extras),
+        ]
 
 
 # ---------------------------------------------------------------------------------------- processor

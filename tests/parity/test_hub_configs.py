@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 import transformers
 from PIL import Image
+from transformers.image_processing_backends import TorchvisionBackend
 from transformers.image_transforms import convert_to_rgb
 
 import pixelprep
@@ -42,6 +43,7 @@ IMAGES = [
 ]
 BATCH = ["photo_rgb_640x427.jpg", "photo_rgb_333x517.jpg", "tall_rgb_90x1200.jpg"]
 ATOL = 1e-4
+PIL_ONLY_ATOL = 0.1
 
 
 def _config(name: str) -> dict[str, Any]:
@@ -84,11 +86,21 @@ def _reference_input(path: Path, load_image, to_eight_bit, converts: bool) -> Im
     return image.convert("RGB") if image.mode == "CMYK" else image
 
 
+def _is_integer(value: Any) -> bool:
+    """Whether an output (an array, or a per-image list of arrays, tuples or ints) holds integers."""
+    first = value[0] if isinstance(value, list) and value else value
+    return np.asarray(first).dtype.kind in "iub"
+
+
 @pytest.mark.parametrize("backend", ["torchvision", "pil"])
 @pytest.mark.parametrize("name", sorted(HUB_CONFIGS))
 def test_hub_config_matches_transformers(name: str, backend: str, folders, fixture_path, load_image, to_eight_bit, compare, to_numpy) -> None:
     ours, theirs = _processors(folders[name], backend)
     assert type(ours).__name__ == type(theirs).__name__.removesuffix("Pil"), "both loaders resolve the same family"
+    # A legacy pil-only transformers class (Emu3) is what transformers falls back to when asked for torchvision;
+    # ours runs the same geometry on torchvision, so only the resize filter's rounding differs there.
+    fell_back = backend == "torchvision" and not isinstance(theirs, TorchvisionBackend)
+    atol = PIL_ONLY_ATOL if fell_back else ATOL
     key = "input_ids" if name == "imagegpt" else "pixel_values"
     # Every image meets a model that sees RGB: families with a 3-value mean make it RGB (see the module docstring).
     rgb_model = bool(ours.do_convert_rgb) or (ours.image_mean is not None and len(ours.image_mean) == 3)
@@ -100,7 +112,7 @@ def test_hub_config_matches_transformers(name: str, backend: str, folders, fixtu
         if key == "input_ids":
             assert got.shape == expected.shape and (got == expected).mean() >= 0.999, f"{name} [{backend}] {file_name}"
         else:
-            compare(got, expected, atol=ATOL, what=f"{name} [{backend}] {file_name}")
+            compare(got, expected, atol=atol, what=f"{name} [{backend}] {file_name}")
     # a batch of differently shaped photos: every output (pixel_mask too, where a family pads)
     paths = [fixture_path(f) for f in BATCH]
     # transformers' ViltImageProcessor (torchvision) raises on mixed sizes unless return_tensors="pt" (README): its padded tensors are the reference
@@ -111,7 +123,9 @@ def test_hub_config_matches_transformers(name: str, backend: str, folders, fixtu
     for output in expected:
         if output == "input_ids":
             assert np.mean(np.asarray(to_numpy(got[output])) == np.asarray(to_numpy(expected[output]))) >= 0.999
-        elif output.endswith("_sizes"):  # SAM's (height, width) pairs
+        elif output.endswith("_sizes") or _is_integer(to_numpy(expected[output])):
+            # SAM's (height, width) pairs; multi-view counts, shapes, masks and positions (per-image lists in
+            # transformers without return_tensors, one array in ours): exact
             assert np.array_equal(np.asarray(to_numpy(got[output])), np.asarray(to_numpy(expected[output]))), f"{name} [{backend}] {output}"
         else:
-            compare(got[output], expected[output], atol=ATOL, what=f"{name} [{backend}] batch {output}")
+            compare(got[output], expected[output], atol=atol, what=f"{name} [{backend}] batch {output}")

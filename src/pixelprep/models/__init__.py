@@ -10,6 +10,9 @@ from .beit import BeitImageProcessor
 from .deit import DeiTImageProcessor
 from .dinov3 import DINOv3ViTImageProcessor
 from .dpt import DPTImageProcessor
+from .emu3 import Emu3ImageProcessor
+from .gemma4 import Gemma4ImageProcessor
+from .glm4v import Glm4vImageProcessor, Glm46VImageProcessor
 from .detr import (
     ConditionalDetrImageProcessor,
     DeformableDetrImageProcessor,
@@ -41,6 +44,7 @@ from .swin2sr import Swin2SRImageProcessor
 from .textnet import TextNetImageProcessor
 from .tipsv2 import Tipsv2ImageProcessor
 from .vilt import ViltImageProcessor
+from .siglip2 import Siglip2ImageProcessor
 from .vit import ViTImageProcessor
 from .vitmatte import VitMatteImageProcessor
 
@@ -62,9 +66,14 @@ __all__ = [
     "ImageGPTImageProcessor",
     "LevitImageProcessor",
     "SiglipImageProcessor",
+    "Siglip2ImageProcessor",
     "ViTImageProcessor",
     "BeitImageProcessor",
     "DPTImageProcessor",
+    "Emu3ImageProcessor",
+    "Gemma4ImageProcessor",
+    "Glm4vImageProcessor",
+    "Glm46VImageProcessor",
     "Mask2FormerImageProcessor",
     "MaskFormerImageProcessor",
     "MobileNetV2ImageProcessor",
