@@ -354,17 +354,22 @@ class PaddedViews:
 
     Each sample's views are its images' views in order (Idefics2/3: tiles then the global image).
     ``views_axis=False`` gives ``(images, C, Hmax, Wmax)`` with one view per image (Pixtral).
-    ``mask_key`` None leaves the mask out.
+    ``mask_key`` None leaves the mask out. ``pad=False`` (a config's ``do_pad: false``) pads nothing and
+    returns no mask: ``key`` is then a list per sample of each view's own ``(C, H, W)`` array (a list of
+    those with ``views_axis=False``), which ``return_tensors`` stacks where the shapes agree.
     """
 
     key: str = "pixel_values"
     mask_key: str | None = "pixel_attention_mask"
     mask_dtype: str = "int64"
     views_axis: bool = True
+    pad: bool = True
 
     def pack(self, backend: Backend, views: list[Views], samples: list[int], write: ViewWriter) -> dict[str, Any]:
         flat = _flat(views)
         channels = _one_channel_count(write, flat)
+        if not self.pad:
+            return {self.key: self._unpadded(backend, views, samples, write, channels)}
         height, width = (max(size) for size in zip(*(backend.size(image) for image, _ in flat)))
         if self.views_axis:
             groups, start = [], 0
@@ -394,8 +399,26 @@ class PaddedViews:
             data[self.mask_key] = mask
         return data
 
+    def _unpadded(self, backend: Backend, views: list[Views], samples: list[int], write: ViewWriter, channels: int) -> list[Any]:
+        """Each view written into its own ``(C, H, W)`` array, grouped per sample (``views_axis``) or one per image."""
+        dtype = write.dtype(views)
+        arrays = [[backend.allocate_unfilled((channels, *backend.size(image)), dtype) for image in group.images] for group in views]
+        jobs = [(group, v, arrays[i][v]) for i, group in enumerate(views) for v in range(len(group.images))]
+        _map(lambda job: write.chw(job[0].images[job[1]], job[2], job[0].normalized), jobs, write.threads)
+        if not self.views_axis:
+            if any(len(group) != 1 for group in arrays):
+                raise OutputShapeError(f"{self.key} without a views axis needs exactly one view per image")
+            return [group[0] for group in arrays]
+        grouped, start = [], 0
+        for count in samples:
+            grouped.append([array for group in arrays[start : start + count] for array in group])
+            start += count
+        return grouped
+
     def describe(self) -> list[str]:
         layout = "(samples, views, C, H, W)" if self.views_axis else "(images, C, H, W)"
+        if not self.pad:
+            return [f"no padding (do_pad=False): {self.key} holds each view as is, {'a list per sample' if self.views_axis else 'one per image'}"]
         mask = f" + {self.mask_key}" if self.mask_key else ""
         return [f"pad views bottom/right with 0 to the largest, into {self.key} {layout}{mask}"]
 
@@ -470,6 +493,8 @@ class MultiViewProcessor(ImageProcessor):
 
     def split_batch(self, outputs: Any, count: int) -> list[dict[str, Any]]:
         """The outputs of a batch of ``count`` single-image inputs, one dict per input, each as that input alone gives it."""
+        if count == 1:  # a batch of one is that input's own output
+            return [dict(outputs)]
         rows = self.packer(self._params).split(outputs, count) if self.can_split_batch(self._params) else None
         if rows is None:
             raise InvalidArgumentError(f"{type(self).__name__} outputs cannot be split per image; process the images one at a time")

@@ -16,6 +16,8 @@ from .detr import (
     RTDetrImageProcessor,
     YolosImageProcessor,
 )
+from .idefics2 import Idefics2ImageProcessor
+from .idefics3 import Idefics3ImageProcessor, SmolVLMImageProcessor
 from .imagegpt import ImageGPTImageProcessor
 from .levit import LevitImageProcessor
 from .maskformer import Mask2FormerImageProcessor, MaskFormerImageProcessor
@@ -41,6 +43,9 @@ __all__ = [
     "GroundingDinoImageProcessor",
     "RTDetrImageProcessor",
     "YolosImageProcessor",
+    "Idefics2ImageProcessor",
+    "Idefics3ImageProcessor",
+    "SmolVLMImageProcessor",
     "ImageGPTImageProcessor",
     "LevitImageProcessor",
     "SiglipImageProcessor",
