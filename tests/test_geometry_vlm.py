@@ -9,7 +9,10 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from transformers.models.pixtral.image_processing_pixtral import get_resize_output_image_size as pixtral_size
+from transformers.models.idefics2.image_processing_pil_idefics2 import get_resize_output_image_size as idefics2_size
+from transformers.models.idefics3.image_processing_pil_idefics3 import get_resize_output_image_size as idefics3_size
 from transformers.models.qwen2_vl.image_processing_qwen2_vl import smart_resize as transformers_smart_resize
+from transformers.image_utils import SizeDict
 
 from pixelprep import geometry_vlm
 from pixelprep.errors import InvalidImageError
@@ -82,3 +85,65 @@ def test_patch_aligned_fit_equals_pixtral(height: int, width: int, longest: int,
     assert got == tuple(pixtral_size(shaped, longest, patch, input_data_format="channels_last"))
     assert got[0] % patch == 0 and got[1] % patch == 0
     assert max(got) < min(longest, max(height, width)) + patch
+
+
+class _Shape:
+    """Stands in for an image: transformers' size rules read only ``shape[-2:]``."""
+
+    def __init__(self, height: int, width: int) -> None:
+        self.shape = (3, height, width)
+
+
+@SETTINGS
+@given(height=sides, width=sides, shortest=st.integers(min_value=1, max_value=1000), extra=st.integers(min_value=0, max_value=3000))
+def test_cap_then_floor_sides_equals_idefics2(height: int, width: int, shortest: int, extra: int) -> None:
+    """Idefics2's rule: transformers' answer; the long side never over longest_edge unless raised to shortest_edge, no side under it."""
+    longest = shortest + extra
+    got = geometry_vlm.cap_then_floor_sides(height, width, shortest, longest)
+    assert got == tuple(idefics2_size(_Shape(height, width), SizeDict(shortest_edge=shortest, longest_edge=longest)))
+    assert min(got) >= shortest and max(got) <= max(longest, shortest, min(height, width))
+    if max(height, width) <= longest:  # nothing to cap: sides only raised
+        assert got == (max(height, shortest), max(width, shortest))
+
+
+@SETTINGS
+@given(height=sides, width=sides, longest=st.integers(min_value=1, max_value=6000))
+def test_long_side_to_equals_idefics3(height: int, width: int, longest: int) -> None:
+    """Idefics3's first resize: transformers' answer; the long side becomes longest_edge, the other side even (or 1) and at
+    most one over it; nothing over 4096."""
+    got = geometry_vlm.long_side_to(height, width, longest)
+    assert got == tuple(idefics3_size(_Shape(height, width), resolution_max_side=longest))
+    assert min(got) >= 1 and max(got) <= geometry_vlm.IDEFICS3_MAX_SIDE
+    if longest < geometry_vlm.IDEFICS3_MAX_SIDE:
+        long_axis = 1 if width >= height else 0
+        other = got[1 - long_axis]
+        assert got[long_axis] == longest and other <= longest + 1 and (other % 2 == 0 or other == 1)
+
+
+@SETTINGS
+@given(height=sides, width=sides, tile=st.sampled_from([1, 7, 364, 384, 512]))
+def test_tile_grid_is_whole_tiles_covering_the_image(height: int, width: int, tile: int) -> None:
+    """The grid: positive multiples of the tile; the long side rounded up to whole tiles; the short side at least the
+    image's (less the one pixel the float truncation may take) and less than a tile over the long side's scale;
+    rows x cols tiles, or (0, 0) for one tile."""
+    try:
+        grid_h, grid_w = geometry_vlm.tile_grid_size(height, width, tile)
+    except InvalidImageError:  # a 1-pixel short side whose float product truncates to 0 (transformers resizes to 0 there)
+        assert min(height, width) == 1
+        return
+    assert grid_h % tile == 0 and grid_w % tile == 0 and min(grid_h, grid_w) >= tile
+    (long_side, grid_long), (short_side, grid_short) = ((width, grid_w), (height, grid_h)) if width >= height else ((height, grid_h), (width, grid_w))
+    assert 0 <= grid_long - long_side < tile
+    assert grid_short >= short_side - 1 and grid_short - short_side * grid_long / long_side < tile
+    rows, cols = geometry_vlm.tile_counts(grid_h, grid_w, tile)
+    if (grid_h, grid_w) == (tile, tile):
+        assert (rows, cols) == (0, 0)
+    else:
+        assert (rows * tile, cols * tile) == (grid_h, grid_w)
+
+
+@pytest.mark.parametrize("rule", [lambda: geometry_vlm.cap_then_floor_sides(0, 5, 1, 2), lambda: geometry_vlm.long_side_to(5, 0, 10),
+                                  lambda: geometry_vlm.tile_grid_size(0, 0, 10)])
+def test_vlm_rules_refuse_empty_images(rule) -> None:
+    with pytest.raises(InvalidImageError, match="has no pixels"):
+        rule()

@@ -109,12 +109,17 @@ def tile_grid_size(height: int, width: int, tile: int) -> Size:
         raise InvalidImageError(f"an image of {height}x{width} has no pixels")
     aspect = width / height
     if width >= height:
-        width = math.ceil(width / tile) * tile
-        height = math.ceil(int(width / aspect) / tile) * tile
+        grid_w = math.ceil(width / tile) * tile
+        grid_h = math.ceil(int(grid_w / aspect) / tile) * tile
     else:
-        height = math.ceil(height / tile) * tile
-        width = math.ceil(int(height * aspect) / tile) * tile
-    return height, width
+        grid_h = math.ceil(height / tile) * tile
+        grid_w = math.ceil(int(grid_h * aspect) / tile) * tile
+    if min(grid_h, grid_w) < 1:  # a 1-pixel side whose float product truncates to 0 (transformers then fails in its resize)
+        raise InvalidImageError(
+            f"an image of {height}x{width} is too narrow for {tile}x{tile} tiles: its short side, taken from the rounded long "
+            "side at its aspect ratio, comes to 0 pixels; resize it to another size first"
+        )
+    return grid_h, grid_w
 
 
 def tile_counts(height: int, width: int, tile: int) -> Size:

@@ -183,6 +183,9 @@ def test_bad_arguments_raise_our_errors(backend: str) -> None:
         pixelprep.SmolVLMImageProcessor(max_image_size={"longest_edge": 0})
     with pytest.raises(pixelprep.UnknownArgumentError, match="do_image_spliting"):
         ours(image, do_image_spliting=False)
+    # a 1-pixel side that truncates to 0 at tile scale: transformers resizes to a 0-pixel side and fails inside torch/PIL
+    with pytest.raises(pixelprep.InvalidImageError, match=r"49x1 is too narrow for 49x49 tiles"):
+        ours(np.zeros((5000, 1, 3), np.uint8), size={"longest_edge": 49}, max_image_size={"longest_edge": 49})
 
 
 def test_defaults_to_pil_for_lanczos_and_resolves_names(tmp_path) -> None:
