@@ -27,7 +27,7 @@ from .backends.base import RESAMPLE_NAMES, channel_broadcast_target
 from .errors import InvalidArgumentError, InvalidImageError, OutputShapeError
 from .features import BatchFeature
 from .inputs import flatten_inputs, to_canonical
-from .processor import ImageProcessor, _describe_scale, _fmt, _map, _repeat_channels
+from .processor import ImageProcessor, _describe_scale, _fmt, _map, _repeat_channels, _zero_outside
 
 # ------------------------------------------------------------------------------------------- inputs
 
@@ -383,15 +383,24 @@ class PaddedViews:
                 raise OutputShapeError(f"{self.key} without a views axis needs exactly one view per image")
             shape = (len(flat),)
             slots = [((i,), item) for i, item in enumerate(flat)]
-        out = backend.allocate((*shape, channels, height, width), write.dtype(views))
-        mask = backend.allocate((*shape, height, width), self.mask_dtype) if self.mask_key else None
+        # Every element is written once below (views, their padding, the empty view slots): no zero fill first,
+        # which on a large padded batch costs as much as writing the views.
+        out = backend.allocate_unfilled((*shape, channels, height, width), write.dtype(views))
+        mask = backend.allocate_unfilled((*shape, height, width), self.mask_dtype) if self.mask_key else None
+        if self.views_axis:
+            for s, group in enumerate(groups):
+                out[s, len(group) :] = 0
+                if mask is not None:
+                    mask[s, len(group) :] = 0
 
         def fill(i: int) -> None:
             index, (image, normalized) = slots[i]
             h, w = backend.size(image)
             write.chw(image, out[index][:, :h, :w], normalized)
+            _zero_outside(out[index], h, w)
             if mask is not None:
                 mask[index][:h, :w] = 1
+                _zero_outside(mask[index], h, w)
 
         _map(fill, list(range(len(slots))), write.threads)
         data = {self.key: out}
