@@ -42,13 +42,22 @@ def test_every_family_explains_on_both_backends(family):
         processor = getattr(pixelprep.models, family)(backend=backend)
         params = processor.resolve()
         panels = explain_steps(processor, SMALL)
-        assert [caption for caption, _ in panels[1:-1]] == [step.describe() for step in processor.steps(params)]
+        steps = processor.steps(params)
+        # multi-view families: a panel per view after the steps; the others: one last panel, the model's tensor
+        described = panels[1 : 1 + len(steps)] if isinstance(processor, MultiViewProcessor) else panels[1:-1]
+        assert [caption for caption, _ in described] == [step.describe() for step in steps]
         overrides = {"do_color_quantize": False} if "do_color_quantize" in processor.param_names() else {}
         output = processor(SMALL, return_tensors="np", **overrides)
-        if isinstance(processor, MultiViewProcessor):  # patch rows: the last panel is the view that was packed
+        if isinstance(processor, MultiViewProcessor) and "image_grid_thw" in output:  # patch rows: the last panel is the view that was packed
             rows, cols = output["image_grid_thw"][0, 1:]
             assert panels[-1][1].shape[:2] == (rows * processor.patch_size, cols * processor.patch_size)
             assert "image_grid_thw" in panels[-1][0]
+        elif isinstance(processor, MultiViewProcessor):  # padded views: one panel per view, each the size its mask marks
+            views, masks = panels[1 + len(steps) :], output["pixel_attention_mask"][0]
+            assert len(views) == int(masks.reshape(len(masks), -1).any(axis=1).sum())
+            for (_, panel), mask in zip(views, masks):
+                assert panel.shape[:2] == (int(mask.any(axis=1).sum()), int(mask.any(axis=0).sum()))
+            assert "pixel_attention_mask" in views[-1][0]
         else:
             assert panels[-1][1].shape[:2] == output["pixel_values"].shape[-2:]  # the last panel is the tensor the model gets
         assert all(panel.ndim == 3 and panel.shape[-1] == 3 and panel.dtype == np.uint8 for _, panel in panels)
