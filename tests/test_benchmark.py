@@ -210,3 +210,25 @@ def test_pipeline_scenario_compares_transformers_pipeline_plain_and_patched(tiny
     from pixelprep.transformers_compat import is_patched
 
     assert not is_patched()  # the scenario leaves transformers as it found it
+
+
+def test_smolvlm_scenario_compares_views_and_masks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setattr(benchmark, "PHOTO_SIZES", TINY_SIZES)
+    monkeypatch.setattr(benchmark, "DOCUMENT_SIZE", (85, 110))
+    smolvlm = tmp_path / "smolvlm"
+    smolvlm.mkdir()
+    config = json.loads((Path(__file__).parent.parent / "examples" / "smolvlm2-2.2b-instruct" / "preprocessor_config.json").read_text())
+    assert (config["size"], config["max_image_size"], config["resample"]) == ({"longest_edge": 1536}, {"longest_edge": 384}, 1)
+    config["size"], config["max_image_size"] = {"longest_edge": 192}, {"longest_edge": 64}  # shrunk to keep the test fast
+    (smolvlm / "preprocessor_config.json").write_text(json.dumps(config))
+    out = tmp_path / "rows.json"
+    argv = ["bench", "--model", str(smolvlm), "--smolvlm-model", str(smolvlm), "--images", str(IMAGES_DIR), "--rounds", "1"]
+    assert main([*argv, "--scenario", "smolvlm", "--json", str(out)]) == 0
+    rows = {row["contender"]: row for row in json.loads(out.read_text())}
+    assert rows["pixelprep-torchvision"]["max_diff"] == 0 and rows["pixelprep-pil"]["max_diff"] == 0
+    assert "differences cover pixel_values and pixel_attention_mask" in capsys.readouterr().out
+    # one sample per image, padded to the most views: the mask is compared by name, and is 0 on the padded view slots
+    contenders = {c.name: c for c in benchmark.build_contenders(str(smolvlm), approximations=False, open_clip=False)}
+    output = contenders["pixelprep-pil"].run([[image] for image in benchmark.photo_variants(str(IMAGES_DIR))])
+    assert set(output) == {"pixel_values", "pixel_attention_mask"} and output["pixel_attention_mask"].shape[0] == len(TINY_SIZES)
+    assert set(np.unique(output["pixel_attention_mask"])) <= {0, 1}

@@ -57,13 +57,23 @@ def test_every_family_explains_on_both_backends(family):
         processor = getattr(pixelprep.models, family)(backend=backend)
         params = processor.resolve()
         panels = explain_steps(processor, SMALL)
-        assert [caption for caption, _ in panels[1:-1]] == [step.describe() for step in processor.steps(params)]
+        steps = processor.steps(params)
+        # multi-view families: a panel per view after the steps; the others: one last panel, the model's tensor
+        described = panels[1 : 1 + len(steps)] if isinstance(processor, MultiViewProcessor) else panels[1:-1]
+        assert [caption for caption, _ in described] == [step.describe() for step in steps]
         overrides = {"do_color_quantize": False} if "do_color_quantize" in processor.param_names() else {}
         output = processor(SMALL, return_tensors="np", **overrides)
         if isinstance(processor, MultiViewProcessor) and any(key in output for key in PATCH_OUTPUTS):
             # patch rows: the last panel is the image that was packed
             assert panels[-1][1].shape[:2] == _packed_size(processor, output)
             assert processor.packer(params).describe()[-1] in panels[-1][0]
+        elif isinstance(processor, MultiViewProcessor) and output.get("pixel_attention_mask") is not None and output["pixel_attention_mask"].ndim == 4:
+            # padded (samples, views, H, W): one panel per view, each the size its mask marks
+            views, masks = panels[1 + len(steps) :], output["pixel_attention_mask"][0]
+            assert len(views) == int(masks.reshape(len(masks), -1).any(axis=1).sum())
+            for (_, panel), mask in zip(views, masks):
+                assert panel.shape[:2] == (int(mask.any(axis=1).sum()), int(mask.any(axis=0).sum()))
+            assert "pixel_attention_mask" in views[-1][0]
         elif isinstance(processor, MultiViewProcessor):  # stacked or padded views: the last panel is the last view, unpadded
             expected = tuple(output["image_sizes"][-1]) if "image_sizes" in output else output["pixel_values"].shape[-2:]
             assert panels[-1][1].shape[:2] == tuple(int(v) for v in expected)

@@ -12,7 +12,10 @@ from transformers.models.gemma4.image_processing_gemma4 import get_aspect_ratio_
 from transformers.models.glm4v.image_processing_glm4v import smart_resize as transformers_glm_smart_resize
 from transformers.models.pixtral.image_processing_pixtral import get_resize_output_image_size as pixtral_size
 from transformers.models.siglip2.image_processing_siglip2 import get_image_size_for_max_num_patches as siglip2_size
+from transformers.models.idefics2.image_processing_pil_idefics2 import get_resize_output_image_size as idefics2_size
+from transformers.models.idefics3.image_processing_pil_idefics3 import get_resize_output_image_size as idefics3_size
 from transformers.models.qwen2_vl.image_processing_qwen2_vl import smart_resize as transformers_smart_resize
+from transformers.image_utils import SizeDict
 
 from pixelprep import geometry_vlm
 from pixelprep.errors import InvalidImageError
@@ -204,3 +207,63 @@ def test_glm_smart_resize_properties(height: int, width: int, factor: int, budge
         assert frames * new_height * new_width <= max_pixels or frames * new_height * new_width >= min_pixels
     if frames == 1 and min(height, width) >= factor:
         assert (new_height, new_width) == geometry_vlm.smart_resize(height, width, factor, min_pixels, max_pixels)
+class _Shape:
+    """Stands in for an image: transformers' size rules read only ``shape[-2:]``."""
+
+    def __init__(self, height: int, width: int) -> None:
+        self.shape = (3, height, width)
+
+
+@SETTINGS
+@given(height=sides, width=sides, shortest=st.integers(min_value=1, max_value=1000), extra=st.integers(min_value=0, max_value=3000))
+def test_cap_then_floor_sides_equals_idefics2(height: int, width: int, shortest: int, extra: int) -> None:
+    """Idefics2's rule: transformers' answer; the long side never over longest_edge unless raised to shortest_edge, no side under it."""
+    longest = shortest + extra
+    got = geometry_vlm.cap_then_floor_sides(height, width, shortest, longest)
+    assert got == tuple(idefics2_size(_Shape(height, width), SizeDict(shortest_edge=shortest, longest_edge=longest)))
+    assert min(got) >= shortest and max(got) <= max(longest, shortest, min(height, width))
+    if max(height, width) <= longest:  # nothing to cap: sides only raised
+        assert got == (max(height, shortest), max(width, shortest))
+
+
+@SETTINGS
+@given(height=sides, width=sides, longest=st.integers(min_value=1, max_value=6000))
+def test_long_side_to_equals_idefics3(height: int, width: int, longest: int) -> None:
+    """Idefics3's first resize: transformers' answer; the long side becomes longest_edge, the other side even (or 1) and at
+    most one over it; nothing over 4096."""
+    got = geometry_vlm.long_side_to(height, width, longest)
+    assert got == tuple(idefics3_size(_Shape(height, width), resolution_max_side=longest))
+    assert min(got) >= 1 and max(got) <= geometry_vlm.IDEFICS3_MAX_SIDE
+    if longest < geometry_vlm.IDEFICS3_MAX_SIDE:
+        long_axis = 1 if width >= height else 0
+        other = got[1 - long_axis]
+        assert got[long_axis] == longest and other <= longest + 1 and (other % 2 == 0 or other == 1)
+
+
+@SETTINGS
+@given(height=sides, width=sides, tile=st.sampled_from([1, 7, 364, 384, 512]))
+def test_tile_grid_is_whole_tiles_covering_the_image(height: int, width: int, tile: int) -> None:
+    """The grid: positive multiples of the tile; the long side rounded up to whole tiles; the short side at least the
+    image's (less the one pixel the float truncation may take) and less than a tile over the long side's scale;
+    rows x cols tiles, or (0, 0) for one tile."""
+    try:
+        grid_h, grid_w = geometry_vlm.tile_grid_size(height, width, tile)
+    except InvalidImageError:  # a 1-pixel short side whose float product truncates to 0 (transformers resizes to 0 there)
+        assert min(height, width) == 1
+        return
+    assert grid_h % tile == 0 and grid_w % tile == 0 and min(grid_h, grid_w) >= tile
+    (long_side, grid_long), (short_side, grid_short) = ((width, grid_w), (height, grid_h)) if width >= height else ((height, grid_h), (width, grid_w))
+    assert 0 <= grid_long - long_side < tile
+    assert grid_short >= short_side - 1 and grid_short - short_side * grid_long / long_side < tile
+    rows, cols = geometry_vlm.tile_counts(grid_h, grid_w, tile)
+    if (grid_h, grid_w) == (tile, tile):
+        assert (rows, cols) == (0, 0)
+    else:
+        assert (rows * tile, cols * tile) == (grid_h, grid_w)
+
+
+@pytest.mark.parametrize("rule", [lambda: geometry_vlm.cap_then_floor_sides(0, 5, 1, 2), lambda: geometry_vlm.long_side_to(5, 0, 10),
+                                  lambda: geometry_vlm.tile_grid_size(0, 0, 10)])
+def test_vlm_rules_refuse_empty_images(rule) -> None:
+    with pytest.raises(InvalidImageError, match="has no pixels"):
+        rule()

@@ -40,6 +40,7 @@ SCENARIOS = {
     "threads": "pixelprep's thread count",
     "detr": "DETR (shortest edge 800, longest 1333), a padded batch of decoded photos",
     "qwen2vl": "Qwen2.5-VL (max_pixels 12845056), the decoded photos and a 1700x2200 document page",
+    "smolvlm": "SmolVLM (1536 long side, 384 tiles, LANCZOS), the decoded photos and a 1700x2200 document page, one sample each",
     "memory": "peak memory for a large batch of JPEG paths, one fresh interpreter per contender",
     "import": "import and first call, fresh interpreters",
     "pipeline": "transformers' image-classification pipeline, as transformers builds it and patched by pixelprep",
@@ -182,14 +183,16 @@ def document_page(width: int, height: int) -> Any:
 def _pixel_values(processor: Any) -> Callable[[list[Any]], np.ndarray]:
     """A contender's run: ``pixel_values``, with ``pixel_mask`` (where the family pads) as one more channel, so both are compared.
 
-    Qwen's flat patch rows come with ``image_grid_thw``: both are returned by name and compared.
+    Qwen's flat patch rows come with ``image_grid_thw``, Idefics3/SmolVLM's padded views with
+    ``pixel_attention_mask``: both are returned by name and compared.
     """
 
     def run(inputs: list[Any]) -> Any:
         batch = processor(inputs, return_tensors="np")
         values = _to_numpy(batch["pixel_values"])
-        if "image_grid_thw" in batch:  # compared too, without copying the (large) patch rows
-            return {"pixel_values": values, "image_grid_thw": _to_numpy(batch["image_grid_thw"])}
+        for extra in ("image_grid_thw", "pixel_attention_mask"):  # compared too, without copying the (large) pixel values
+            if extra in batch:
+                return {"pixel_values": values, extra: _to_numpy(batch[extra])}
         if "pixel_mask" not in batch:
             return values
         return np.concatenate([values, _to_numpy(batch["pixel_mask"])[:, None].astype(values.dtype)], axis=1)
@@ -542,6 +545,13 @@ def run_benchmark(args: argparse.Namespace) -> int:
             torch.set_num_threads(threads)
         title = f"{SCENARIOS['pipeline']}, {args.batch_size} decoded photos, model on 1 torch thread (differences cover the class scores)"
         rows += report(title, piped, args.batch_size, time.perf_counter() - start)
+    if "smolvlm" in scenarios:
+        start = time.perf_counter()
+        smolvlm = build_contenders(args.smolvlm_model, approximations=False, open_clip=False)
+        inputs = [[image] for image in (*variants, document_page(*DOCUMENT_SIZE))]  # one image per sample, as a chat batch has
+        measure(smolvlm, inputs, args.rounds)
+        title = f"{SCENARIOS['smolvlm']}: {args.smolvlm_model} (differences cover pixel_values and pixel_attention_mask)"
+        rows += report(title, smolvlm, len(inputs), time.perf_counter() - start)
     if "threads" in scenarios:
         from . import AutoImageProcessor
 
@@ -597,6 +607,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--qwen-model",
         default=os.path.join("examples", "qwen2.5-vl-7b-instruct"),
         help="the config of the qwen2vl scenario (default: examples/qwen2.5-vl-7b-instruct)",
+    )
+    parser.add_argument(
+        "--smolvlm-model",
+        default=os.path.join("examples", "smolvlm2-2.2b-instruct"),
+        help="the config of the smolvlm scenario (default: examples/smolvlm2-2.2b-instruct)",
     )
     parser.add_argument("--memory-batch", type=int, default=256, help="images in the memory scenario's batch (default 256)")
     parser.add_argument("--no-approximations", action="store_true", help="leave out the opt-in approximation contenders")

@@ -182,3 +182,67 @@ def glm_smart_resize(height: int, width: int, factor: int, min_pixels: int, max_
         new_height = math.ceil(height * beta / factor) * factor
         new_width = math.ceil(width * beta / factor) * factor
     return new_height, new_width
+def cap_then_floor_sides(height: int, width: int, shortest_edge: int, longest_edge: int) -> Size:
+    """Idefics2's rule: a long side over ``longest_edge`` is brought to it (the other side truncated, aspect kept),
+    then each side is raised to at least ``shortest_edge`` on its own (so the aspect is not kept there)."""
+    if min(height, width) < 1:
+        raise InvalidImageError(f"an image of {height}x{width} has no pixels")
+    aspect = width / height
+    if width >= height and width > longest_edge:
+        width, height = longest_edge, int(longest_edge / aspect)
+    elif height > width and height > longest_edge:
+        height, width = longest_edge, int(longest_edge * aspect)
+    return max(height, shortest_edge), max(width, shortest_edge)
+
+
+#: Idefics3/SmolVLM never resize an image's long side beyond this (4k).
+IDEFICS3_MAX_SIDE = 4096
+
+
+def long_side_to(height: int, width: int, longest_edge: int, max_side: int = IDEFICS3_MAX_SIDE) -> Size:
+    """Idefics3's first resize: the long side *to* ``longest_edge`` (up or down), the short side truncated and made even
+    (+1 when odd), then both brought under ``max_side`` (truncated again); no side below 1."""
+    if min(height, width) < 1:
+        raise InvalidImageError(f"an image of {height}x{width} has no pixels")
+    aspect = width / height
+    if width >= height:
+        width, height = longest_edge, int(longest_edge / aspect)
+        height += height % 2
+    else:
+        height, width = longest_edge, int(longest_edge * aspect)
+        width += width % 2
+    height, width = max(height, 1), max(width, 1)
+    aspect = width / height
+    if width >= height and width > max_side:
+        width, height = max_side, int(max_side / aspect)
+    elif height > width and height > max_side:
+        height, width = max_side, int(max_side * aspect)
+    return max(height, 1), max(width, 1)
+
+
+def tile_grid_size(height: int, width: int, tile: int) -> Size:
+    """Idefics3's tile grid: the long side up to whole ``tile`` squares, then the short side taken from the *new* long
+    side at the old aspect (truncated) and also up to whole tiles. Both sides are positive multiples of ``tile``."""
+    if min(height, width) < 1:
+        raise InvalidImageError(f"an image of {height}x{width} has no pixels")
+    aspect = width / height
+    if width >= height:
+        grid_w = math.ceil(width / tile) * tile
+        grid_h = math.ceil(int(grid_w / aspect) / tile) * tile
+    else:
+        grid_h = math.ceil(height / tile) * tile
+        grid_w = math.ceil(int(grid_h * aspect) / tile) * tile
+    if min(grid_h, grid_w) < 1:  # a 1-pixel side whose float product truncates to 0 (transformers then fails in its resize)
+        raise InvalidImageError(
+            f"an image of {height}x{width} is too narrow for {tile}x{tile} tiles: its short side, taken from the rounded long "
+            "side at its aspect ratio, comes to 0 pixels; resize it to another size first"
+        )
+    return grid_h, grid_w
+
+
+def tile_counts(height: int, width: int, tile: int) -> Size:
+    """(rows, cols) of ``tile`` squares an image of ``height`` x ``width`` (multiples of ``tile``) splits into;
+    (0, 0) when it is one tile, which is then kept whole and no global image is added."""
+    if height <= tile and width <= tile:
+        return 0, 0
+    return math.ceil(height / tile), math.ceil(width / tile)

@@ -28,7 +28,7 @@ from .backends.base import RESAMPLE_NAMES, channel_broadcast_target
 from .errors import InvalidArgumentError, InvalidImageError, OutputShapeError
 from .features import BatchFeature
 from .inputs import flatten_inputs, to_canonical
-from .processor import ImageProcessor, _describe_scale, _fmt, _map, _repeat_channels
+from .processor import ImageProcessor, _describe_scale, _fmt, _map, _repeat_channels, _zero_outside
 
 # ------------------------------------------------------------------------------------------- inputs
 
@@ -426,17 +426,22 @@ class PaddedViews:
 
     Each sample's views are its images' views in order (Idefics2/3: tiles then the global image).
     ``views_axis=False`` gives ``(images, C, Hmax, Wmax)`` with one view per image (Pixtral).
-    ``mask_key`` None leaves the mask out.
+    ``mask_key`` None leaves the mask out. ``pad=False`` (a config's ``do_pad: false``) pads nothing and
+    returns no mask: ``key`` is then a list per sample of each view's own ``(C, H, W)`` array (a list of
+    those with ``views_axis=False``), which ``return_tensors`` stacks where the shapes agree.
     """
 
     key: str = "pixel_values"
     mask_key: str | None = "pixel_attention_mask"
     mask_dtype: str = "int64"
     views_axis: bool = True
+    pad: bool = True
 
     def pack(self, backend: Backend, views: list[Views], samples: list[int], write: ViewWriter) -> dict[str, Any]:
         flat = _flat(views)
         channels = _one_channel_count(write, flat)
+        if not self.pad:
+            return {self.key: self._unpadded(backend, views, samples, write, channels)}
         height, width = (max(size) for size in zip(*(backend.size(image) for image, _ in flat)))
         if self.views_axis:
             groups, start = [], 0
@@ -450,15 +455,24 @@ class PaddedViews:
                 raise OutputShapeError(f"{self.key} without a views axis needs exactly one view per image")
             shape = (len(flat),)
             slots = [((i,), item) for i, item in enumerate(flat)]
-        out = backend.allocate((*shape, channels, height, width), write.dtype(views))
-        mask = backend.allocate((*shape, height, width), self.mask_dtype) if self.mask_key else None
+        # Every element is written once below (views, their padding, the empty view slots): no zero fill first,
+        # which on a large padded batch costs as much as writing the views.
+        out = backend.allocate_unfilled((*shape, channels, height, width), write.dtype(views))
+        mask = backend.allocate_unfilled((*shape, height, width), self.mask_dtype) if self.mask_key else None
+        if self.views_axis:
+            for s, group in enumerate(groups):
+                out[s, len(group) :] = 0
+                if mask is not None:
+                    mask[s, len(group) :] = 0
 
         def fill(i: int) -> None:
             index, (image, normalized) = slots[i]
             h, w = backend.size(image)
             write.chw(image, out[index][:, :h, :w], normalized)
+            _zero_outside(out[index], h, w)
             if mask is not None:
                 mask[index][:h, :w] = 1
+                _zero_outside(mask[index], h, w)
 
         _map(fill, list(range(len(slots))), write.threads)
         data = {self.key: out}
@@ -466,8 +480,26 @@ class PaddedViews:
             data[self.mask_key] = mask
         return data
 
+    def _unpadded(self, backend: Backend, views: list[Views], samples: list[int], write: ViewWriter, channels: int) -> list[Any]:
+        """Each view written into its own ``(C, H, W)`` array, grouped per sample (``views_axis``) or one per image."""
+        dtype = write.dtype(views)
+        arrays = [[backend.allocate_unfilled((channels, *backend.size(image)), dtype) for image in group.images] for group in views]
+        jobs = [(group, v, arrays[i][v]) for i, group in enumerate(views) for v in range(len(group.images))]
+        _map(lambda job: write.chw(job[0].images[job[1]], job[2], job[0].normalized), jobs, write.threads)
+        if not self.views_axis:
+            if any(len(group) != 1 for group in arrays):
+                raise OutputShapeError(f"{self.key} without a views axis needs exactly one view per image")
+            return [group[0] for group in arrays]
+        grouped, start = [], 0
+        for count in samples:
+            grouped.append([array for group in arrays[start : start + count] for array in group])
+            start += count
+        return grouped
+
     def describe(self) -> list[str]:
         layout = "(samples, views, C, H, W)" if self.views_axis else "(images, C, H, W)"
+        if not self.pad:
+            return [f"no padding (do_pad=False): {self.key} holds each view as is, {'a list per sample' if self.views_axis else 'one per image'}"]
         mask = f" + {self.mask_key}" if self.mask_key else ""
         return [f"pad views bottom/right with 0 to the largest, into {self.key} {layout}{mask}"]
 

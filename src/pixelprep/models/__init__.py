@@ -25,6 +25,8 @@ from .efficientnet import EfficientNetImageProcessor
 from .flava import FlavaImageProcessor
 from .glpn import GLPNImageProcessor
 from .gemma3 import Gemma3ImageProcessor
+from .idefics2 import Idefics2ImageProcessor
+from .idefics3 import Idefics3ImageProcessor, SmolVLMImageProcessor
 from .imagegpt import ImageGPTImageProcessor
 from .levit import LevitImageProcessor
 from .maskformer import Mask2FormerImageProcessor, MaskFormerImageProcessor
@@ -63,6 +65,9 @@ __all__ = [
     "RTDetrImageProcessor",
     "YolosImageProcessor",
     "Gemma3ImageProcessor",
+    "Idefics2ImageProcessor",
+    "Idefics3ImageProcessor",
+    "SmolVLMImageProcessor",
     "ImageGPTImageProcessor",
     "LevitImageProcessor",
     "SiglipImageProcessor",
