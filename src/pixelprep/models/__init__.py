@@ -18,6 +18,8 @@ from .detr import (
 )
 from .imagegpt import ImageGPTImageProcessor
 from .levit import LevitImageProcessor
+from .llava import LlavaImageProcessor
+from .llava_next import LlavaNextImageProcessor, LlavaOnevisionImageProcessor
 from .maskformer import Mask2FormerImageProcessor, MaskFormerImageProcessor
 from .mobilenet_v2 import MobileNetV2ImageProcessor
 from .owlvit import OwlViTImageProcessor
@@ -43,6 +45,9 @@ __all__ = [
     "YolosImageProcessor",
     "ImageGPTImageProcessor",
     "LevitImageProcessor",
+    "LlavaImageProcessor",
+    "LlavaNextImageProcessor",
+    "LlavaOnevisionImageProcessor",
     "SiglipImageProcessor",
     "ViTImageProcessor",
     "BeitImageProcessor",
