@@ -16,6 +16,7 @@ from .detr import (
     RTDetrImageProcessor,
     YolosImageProcessor,
 )
+from .got_ocr2 import Cohere2VisionImageProcessor, GotOcr2ImageProcessor
 from .imagegpt import ImageGPTImageProcessor
 from .levit import LevitImageProcessor
 from .llava import LlavaImageProcessor
@@ -43,6 +44,8 @@ __all__ = [
     "GroundingDinoImageProcessor",
     "RTDetrImageProcessor",
     "YolosImageProcessor",
+    "Cohere2VisionImageProcessor",
+    "GotOcr2ImageProcessor",
     "ImageGPTImageProcessor",
     "LevitImageProcessor",
     "LlavaImageProcessor",
