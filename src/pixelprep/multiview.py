@@ -346,6 +346,15 @@ class StackViews:
             data[self.count_key] = np.array([len(group.images) for group in views], dtype=np.int64)
         return data
 
+    def split(self, outputs: Any, count: int) -> list[dict[str, Any]] | None:
+        """Per-image outputs of a batch of ``count`` images, each as the image alone gives it; None without ``count_key``."""
+        if not self.count_key:
+            return None
+        counts = [int(n) for n in outputs[self.count_key]]
+        offsets = np.concatenate([[0], np.cumsum(counts)]).tolist()
+        values, numbers = outputs[self.key], outputs[self.count_key]
+        return [{self.key: values[offsets[i] : offsets[i + 1]], self.count_key: numbers[i : i + 1]} for i in range(count)]
+
     def describe(self) -> list[str]:
         count = f" + {self.count_key} (views per image)" if self.count_key else ""
         return [f"stack every view into {self.key} (views, C, H, W){count}"]
