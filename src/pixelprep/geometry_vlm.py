@@ -69,7 +69,7 @@ def select_best_resolution(height: int, width: int, resolutions: list[Size] | tu
 
     Each candidate is scored by the pixels the image keeps when fitted inside it (aspect kept, floored,
     never more than the image has); ties go to the candidate that wastes the least area. The first
-    candidate wins among exact ties, as in transformers.
+    candidate wins among exact ties (also when no candidate keeps a whole row), as in transformers.
     """
     if min(height, width) < 1:
         raise InvalidImageError(f"select_best_resolution: an image of {height}x{width} has no pixels")
@@ -83,11 +83,7 @@ def select_best_resolution(height: int, width: int, resolutions: list[Size] | tu
         wasted = target_width * target_height - effective
         if effective > best_effective or (effective == best_effective and wasted < best_wasted):
             best, best_effective, best_wasted = (target_height, target_width), effective, wasted
-    if best is None:  # every candidate keeps no pixel (an extreme aspect ratio): transformers returns None and fails later
-        raise InvalidImageError(
-            f"an image of {height}x{width} fits none of image_grid_pinpoints {list(map(list, resolutions))} with a pixel to spare; "
-            "its aspect ratio is too extreme for them"
-        )
+    assert best is not None  # the first candidate always beats the initial infinite waste
     return best
 
 

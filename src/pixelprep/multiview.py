@@ -531,6 +531,8 @@ class MultiViewProcessor(ImageProcessor):
 
     def split_batch(self, outputs: Any, count: int) -> list[dict[str, Any]]:
         """The outputs of a batch of ``count`` single-image inputs, one dict per input, each as that input alone gives it."""
+        if count == 1:  # a batch of one input is what that input alone gives, whatever the packer
+            return [dict(outputs)]
         rows = self.packer(self._params).split(outputs, count) if self.can_split_batch(self._params) else None
         if rows is None:
             raise InvalidArgumentError(f"{type(self).__name__} outputs cannot be split per image; process the images one at a time")
