@@ -103,7 +103,7 @@ def test_onevision_pads_multi_image_samples_with_the_processors_own_mean(backend
     call = {"image_mean": [0.9, 0.1, 0.5]}
     _compare("LlavaOnevisionImageProcessor", ours(images, return_tensors="np", **call), theirs(images, return_tensors="np", **call),
              compare, to_numpy, f"[{backend}] call-time mean")
-    assert "(the processor's mean (76, 153, 229))" in repr(ours)
+    assert "pad to a square, centred, with (76, 153, 229) (the processor's own mean" in repr(ours)
 
 
 @pytest.mark.parametrize("family", FAMILIES)

@@ -69,11 +69,12 @@ class GotOcr2ImageProcessor(MultiViewProcessor):
     def get_number_of_image_patches(self, height: int, width: int, images_kwargs: dict[str, Any] | None = None) -> int:
         """Views (tiles, plus the thumbnail when there are several) an image of ``height`` x ``width`` makes; ``images_kwargs`` as a call.
 
-        As in transformers, ``images_kwargs["patch_size"]`` is another name for the tile size (``size``).
+        As in transformers, ``images_kwargs["patch_size"]`` is the tile size here (it wins over ``size``,
+        which transformers ignores but a call would use).
         """
         kwargs = dict(images_kwargs or {})
-        if "patch_size" in kwargs and "size" not in kwargs:
-            kwargs["size"] = kwargs["patch_size"]
+        if "patch_size" in kwargs:
+            kwargs["size"] = kwargs.pop("patch_size")
         params = self.resolve({k: v for k, v in kwargs.items() if k in self.param_names()})
         if not params.get("crop_to_patches"):
             return 1

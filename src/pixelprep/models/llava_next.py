@@ -200,7 +200,7 @@ class LlavaOnevisionImageProcessor(LlavaNextImageProcessor):
 
     def describe_views(self, params: dict[str, Any]) -> list[str]:
         lines = super().describe_views(params)
-        fill = self.square_pad().fill
-        return lines[:1] + [f"images of multi-image samples: no tiles, {self.square_pad().describe()} (the processor's mean {fill})"] + lines[1:] + [
+        pad = f"images of multi-image samples: no tiles, {self.square_pad().describe()} (the processor's own mean, whatever the call's)"
+        return lines[:1] + [pad] + lines[1:] + [
             "batch_num_images: images per sample"
         ]
