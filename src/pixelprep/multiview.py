@@ -37,17 +37,20 @@ def _is_sample_list(item: Any) -> bool:
     return isinstance(item, (list, tuple))
 
 
-def nest_inputs(images: Any) -> list[list[Any]]:
+def nest_inputs(images: Any, flat_list_is_one_sample: bool = True) -> list[list[Any]]:
     """Group inputs into samples, as transformers' nested image lists do.
 
-    One image is one sample; a flat list of images is one sample holding them all; a list of lists is
-    one sample per inner list (``[[img, img], [img]]``: two samples). Every image is flattened with
-    :func:`~pixelprep.inputs.flatten_inputs` (a 4-D array is several images).
+    One image is one sample; a flat list of images is one sample holding them all (or, with
+    ``flat_list_is_one_sample=False``, one sample per image, as LLaVA-OneVision reads it); a list of
+    lists is one sample per inner list (``[[img, img], [img]]``: two samples). Every image is flattened
+    with :func:`~pixelprep.inputs.flatten_inputs` (a 4-D array is several images).
     """
     if isinstance(images, (list, tuple)) and images and all(_is_sample_list(item) for item in images):
         samples = [flatten_inputs(list(item)) for item in images]
-    else:
+    elif flat_list_is_one_sample:
         samples = [flatten_inputs(images)]
+    else:
+        samples = [[item] for item in flatten_inputs(images)]
     if not any(samples):
         raise InvalidArgumentError("images is empty: pass at least one image")
     empty = [i for i, sample in enumerate(samples) if not sample]
@@ -415,9 +418,56 @@ class StackViews:
             data[self.count_key] = np.array([len(group.images) for group in views], dtype=np.int64)
         return data
 
+    def split(self, outputs: Any, count: int) -> list[dict[str, Any]] | None:
+        """Per-image outputs of a batch of ``count`` images, each as the image alone gives it; None without ``count_key``."""
+        if not self.count_key:
+            return None
+        counts = [int(n) for n in outputs[self.count_key]]
+        offsets = np.concatenate([[0], np.cumsum(counts)]).tolist()
+        values, numbers = outputs[self.key], outputs[self.count_key]
+        return [{self.key: values[offsets[i] : offsets[i + 1]], self.count_key: numbers[i : i + 1]} for i in range(count)]
+
     def describe(self) -> list[str]:
         count = f" + {self.count_key} (views per image)" if self.count_key else ""
         return [f"stack every view into {self.key} (views, C, H, W){count}"]
+
+
+@dataclass(frozen=True)
+class ViewsPerImage:
+    """Each image's views stacked on their own axis: ``(images, max views, C, H, W)`` (LLaVA-NeXT, LLaVA-OneVision).
+
+    Views must share one size. With ``pad`` images with fewer views are padded with zero views (after
+    normalize, so the padding is exactly 0); without it every image must make the same number of views.
+    """
+
+    key: str = "pixel_values"
+    pad: bool = True
+
+    def pack(self, backend: Backend, views: list[Views], samples: list[int], write: ViewWriter) -> dict[str, Any]:
+        flat = _flat(views)
+        channels = _one_channel_count(write, flat)
+        sizes = {backend.size(image) for image, _ in flat}
+        if len(sizes) != 1:
+            raise OutputShapeError(f"views of sizes {sorted(sizes)} cannot be stacked into {self.key}; crop or resize them to one size")
+        counts = [len(group.images) for group in views]
+        if not self.pad and len(set(counts)) != 1:
+            raise OutputShapeError(f"images make {counts} views each, which cannot be stacked into {self.key} without do_pad=True")
+        (height, width) = sizes.pop()
+        uniform = len(set(counts)) == 1
+        shape = (len(views), max(counts), channels, height, width)
+        out = backend.allocate_unfilled(shape, write.dtype(views)) if uniform else backend.allocate(shape, write.dtype(views))
+        slots = [(i, v) for i, group in enumerate(views) for v in range(len(group.images))]
+
+        def fill(slot: tuple[int, int]) -> None:
+            i, v = slot
+            write.chw(views[i].images[v], out[i, v], views[i].normalized)
+
+        _map(fill, slots, write.threads)
+        return {self.key: out}
+
+    def describe(self) -> list[str]:
+        pad = ", images with fewer views padded with zero views" if self.pad else ""
+        return [f"stack each image's views into {self.key} (images, views, C, H, W){pad}"]
 
 
 @dataclass(frozen=True)
@@ -601,6 +651,17 @@ class MultiViewProcessor(ImageProcessor):
         """The image (after :meth:`steps`) as its views; the default is the image itself as the only view."""
         return Views([image])
 
+    def sample_views(self, backend: Backend, image: Any, params: dict[str, Any], images_in_sample: int) -> Views:
+        """The views of one image of a sample holding ``images_in_sample`` images; the default ignores the sample.
+
+        Families that treat images of multi-image samples differently (LLaVA-OneVision) override this.
+        """
+        return self.split_views(backend, image, params)
+
+    def nest(self, images: Any) -> list[list[Any]]:
+        """The inputs grouped into samples (see :func:`nest_inputs`)."""
+        return nest_inputs(images)
+
     def describe_views(self, params: dict[str, Any]) -> list[str]:
         """Lines for ``print(processor)`` describing :meth:`split_views` (none for the single-view default)."""
         return []
@@ -648,16 +709,17 @@ class MultiViewProcessor(ImageProcessor):
 
     def process_images(self, images: Any, params: dict[str, Any], backend: Backend) -> BatchFeature:
         """Load every image of every sample, run the steps and the views step, then pack."""
-        samples = nest_inputs(images)
-        items = [item for sample in samples for item in sample]
+        samples = self.nest(images)
+        items = [(item, len(sample)) for sample in samples for item in sample]
         steps = self.steps(params)
         options = self.load_options(params, backend)
 
-        def transform(item: Any) -> Views:
+        def transform(entry: tuple[Any, int]) -> Views:
+            item, images_in_sample = entry
             image = backend.from_canonical(to_canonical(item, options))
             for step in steps:
                 image = step.apply(backend, image)
-            views = self.split_views(backend, image, params)
+            views = self.sample_views(backend, image, params, images_in_sample)
             views.images = [backend.realize(view) for view in views.images]
             return views
 

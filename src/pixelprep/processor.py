@@ -372,6 +372,10 @@ class ImageProcessor:
             steps.append(CenterCrop(crop["height"], crop["width"]))
         return steps
 
+    def pads_batch(self, params: dict[str, Any]) -> bool:
+        """Whether ``do_pad`` pads the batch to one size; families where it means another padding (LLaVA's square) override this."""
+        return bool(params.get("do_pad"))
+
     def affine_parts(self, params: dict[str, Any]) -> tuple[float | None, tuple | None, tuple | None]:
         """(rescale factor, mean, std) of the resolved ``params``; None for each step that is off."""
         scale = params["rescale_factor"] if params.get("do_rescale") else None
@@ -391,7 +395,7 @@ class ImageProcessor:
             lines.append(f"rescale {_describe_scale(scale)}")
         if mean is not None:
             lines.append(f"normalize mean={_fmt(mean)} std={_fmt(std)}")
-        if params.get("do_pad"):
+        if self.pads_batch(params):
             target = params.get("pad_size")
             where = f"{target['height']}x{target['width']}" if target else "the largest image in the batch"
             if params.get("size_divisor"):
@@ -453,7 +457,7 @@ class ImageProcessor:
         dtype = "float32" if floating else "uint8"
 
         canvases = list(sizes)
-        if params.get("do_pad"):
+        if self.pads_batch(params):
             target = params.get("pad_size")
             canvas = geometry.check_output_size(target["height"], target["width"], "pad_size") if target else geometry.max_size(sizes)
             if params.get("size_divisor"):
@@ -477,7 +481,7 @@ class ImageProcessor:
                 for image, (ch, cw) in zip(images, canvases)
             ]
         slots = [outputs[i][:, :h, :w] for i, (h, w) in enumerate(sizes)]
-        with_mask = bool(params.get("do_pad") and params.get("return_pixel_mask"))
+        with_mask = bool(self.pads_batch(params) and params.get("return_pixel_mask"))
         mask = backend.allocate_unfilled((len(images), canvases[0][0], canvases[0][1]), "int64") if with_mask else None
 
         def write(i: int) -> None:

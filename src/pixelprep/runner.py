@@ -340,7 +340,7 @@ def _pads_to_the_batch(processor: Any) -> bool:
     split_batch = getattr(processor, "split_batch", None)
     if split_batch is not None:
         return not processor.can_split_batch(params)
-    return bool(params.get("do_pad")) and params.get("pad_size") is None
+    return processor.pads_batch(params) and params.get("pad_size") is None
 
 
 def _error_text(error: Exception) -> str:

@@ -27,8 +27,11 @@ from .glpn import GLPNImageProcessor
 from .gemma3 import Gemma3ImageProcessor
 from .idefics2 import Idefics2ImageProcessor
 from .idefics3 import Idefics3ImageProcessor, SmolVLMImageProcessor
+from .got_ocr2 import Cohere2VisionImageProcessor, GotOcr2ImageProcessor
 from .imagegpt import ImageGPTImageProcessor
 from .levit import LevitImageProcessor
+from .llava import LlavaImageProcessor
+from .llava_next import LlavaNextImageProcessor, LlavaOnevisionImageProcessor
 from .maskformer import Mask2FormerImageProcessor, MaskFormerImageProcessor
 from .mobilenet_v1 import MobileNetV1ImageProcessor
 from .mobilenet_v2 import MobileNetV2ImageProcessor
@@ -68,8 +71,13 @@ __all__ = [
     "Idefics2ImageProcessor",
     "Idefics3ImageProcessor",
     "SmolVLMImageProcessor",
+    "Cohere2VisionImageProcessor",
+    "GotOcr2ImageProcessor",
     "ImageGPTImageProcessor",
     "LevitImageProcessor",
+    "LlavaImageProcessor",
+    "LlavaNextImageProcessor",
+    "LlavaOnevisionImageProcessor",
     "SiglipImageProcessor",
     "Siglip2ImageProcessor",
     "ViTImageProcessor",
