@@ -288,3 +288,27 @@ def test_clip_processor_with_tokenizer_same_patched(tmp_path: Path, photos) -> N
     reloaded = transformers.AutoProcessor.from_pretrained(tmp_path / "saved")
     assert type(reloaded.image_processor) is transformers.CLIPImageProcessor
     assert _same(reloaded(images=photos, return_tensors="pt")["pixel_values"], expected["pixel_values"])
+
+
+@pytest.mark.parametrize("backend", ["torchvision", "pil"])
+def test_patched_multiview_family_takes_nested_inputs_as_transformers(backend: str, tmp_path: Path, photos) -> None:
+    """Qwen2-VL through the drop-in: nested per-sample images, per-call pixel budgets, image_grid_thw and patch counts."""
+    reference_class = getattr(transformers, "Qwen2VLImageProcessor" + ("Pil" if backend == "pil" else ""))
+    reference_class(min_pixels=28 * 28 * 4, max_pixels=28 * 28 * 64).save_pretrained(tmp_path)
+    theirs = transformers.AutoImageProcessor.from_pretrained(tmp_path, backend=backend)
+    pixelprep.patch_transformers()
+    ours = transformers.AutoImageProcessor.from_pretrained(tmp_path, backend=backend)
+    assert type(ours.pixelprep_processor) is pixelprep.Qwen2VLImageProcessor and ours.backend == backend
+    nested = [[photos[0], photos[2]], [photos[1]]]
+    for kwargs in ({}, {"max_pixels": 28 * 28 * 16}):
+        expected, got = theirs(nested, return_tensors="pt", **kwargs), ours(nested, return_tensors="pt", **kwargs)
+        assert isinstance(got, transformers.BatchFeature) and set(got) == set(expected) == {"pixel_values", "image_grid_thw"}
+        assert torch.equal(got["image_grid_thw"], expected["image_grid_thw"])
+        assert torch.allclose(got["pixel_values"].double(), expected["pixel_values"].double(), atol=1e-4)
+    for height, width in ((2200, 1700), (90, 1200), (28, 28)):
+        assert ours.get_number_of_image_patches(height, width, {}) == theirs.get_number_of_image_patches(height, width, {})
+        budget = {"max_pixels": 28 * 28 * 16}
+        assert ours.get_number_of_image_patches(height, width, budget) == theirs.get_number_of_image_patches(height, width, budget)
+    assert ours.model_input_names == theirs.model_input_names
+    assert dict(ours.size) == {k: v for k, v in dict(theirs.size).items() if v is not None}
+    assert (ours.patch_size, ours.merge_size, ours.temporal_patch_size) == (theirs.patch_size, theirs.merge_size, theirs.temporal_patch_size)
