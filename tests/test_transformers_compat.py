@@ -294,13 +294,13 @@ def test_clip_processor_with_tokenizer_same_patched(tmp_path: Path, photos) -> N
 def test_patched_multiview_family_takes_nested_inputs_as_transformers(backend: str, tmp_path: Path, photos) -> None:
     """Qwen2-VL through the drop-in: nested per-sample images, per-call pixel budgets, image_grid_thw and patch counts."""
     reference_class = getattr(transformers, "Qwen2VLImageProcessor" + ("Pil" if backend == "pil" else ""))
-    reference_class(min_pixels=28 * 28 * 4, max_pixels=28 * 28 * 64).save_pretrained(tmp_path)
+    reference_class(size={"shortest_edge": 28 * 28 * 4, "longest_edge": 28 * 28 * 64}).save_pretrained(tmp_path)
     theirs = transformers.AutoImageProcessor.from_pretrained(tmp_path, backend=backend)
     pixelprep.patch_transformers()
     ours = transformers.AutoImageProcessor.from_pretrained(tmp_path, backend=backend)
     assert type(ours.pixelprep_processor) is pixelprep.Qwen2VLImageProcessor and ours.backend == backend
     nested = [[photos[0], photos[2]], [photos[1]]]
-    for kwargs in ({}, {"max_pixels": 28 * 28 * 16}):
+    for kwargs in ({}, {"size": {"shortest_edge": 28 * 28 * 4, "longest_edge": 28 * 28 * 16}}):  # transformers' spelling of a per-call budget
         expected, got = theirs(nested, return_tensors="pt", **kwargs), ours(nested, return_tensors="pt", **kwargs)
         assert isinstance(got, transformers.BatchFeature) and set(got) == set(expected) == {"pixel_values", "image_grid_thw"}
         assert torch.equal(got["image_grid_thw"], expected["image_grid_thw"])
