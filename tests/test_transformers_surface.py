@@ -17,7 +17,7 @@ import transformers
 from transformers.image_utils import SizeDict
 
 import pixelprep
-from pixelprep import InvalidArgumentError
+from pixelprep import InvalidArgumentError, InvalidImageError
 from pixelprep.models import __all__ as FAMILY_NAMES
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -33,7 +33,6 @@ NOT_PROVIDED = {
     "generate_crop_boxes": "SAM",
     "filter_masks": "SAM",
     "post_process_for_mask_generation": "SAM",
-    "patchify": "Qwen2-VL",
     "rescale_and_normalize_efficientnet": "EfficientNet",
     "masking_generator": "FLAVA",
 }
@@ -278,3 +277,19 @@ def test_family_single_steps_match_transformers(backend: str, photo_chw: np.ndar
             _assert_same(ours.pad_image(four, size_divisor=divisor), theirs.pad_image(four, size_divisor=divisor), f"pad_image {divisor}")
     with pytest.raises(InvalidArgumentError, match="size_divisor"):
         ours.pad_image(values, size_divisor=0)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_qwen2_vl_patchify_matches_transformers(backend: str) -> None:
+    ours, theirs = _pair("Qwen2VLImageProcessor", backend)
+    image = np.random.default_rng(0).random((3, 56, 84)).astype(np.float32)
+    if backend == "torchvision":  # transformers' torchvision class patchifies a batch of one size
+        given = torch.from_numpy(np.stack([image, image[:, ::-1].copy()]))
+    else:
+        given = image
+    for sizes in ((14, 2, 2), (7, 4, 1)):
+        mine, reference = ours.patchify(given, *sizes), theirs.patchify(given, *sizes)
+        _assert_same(mine[0], reference[0], f"patchify {sizes}")
+        assert mine[1:] == reference[1:]
+    with pytest.raises(InvalidImageError, match="blocks"):
+        ours.patchify(image[:, :50], 14, 2, 2)
