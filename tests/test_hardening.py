@@ -6,6 +6,7 @@ wrong answer, race or hang.
 
 from __future__ import annotations
 
+import inspect
 import io
 import json
 import os
@@ -35,6 +36,7 @@ from pixelprep import (
     UnsupportedInputError,
 )
 from pixelprep import inputs
+from pixelprep.models import __all__ as FAMILY_NAMES
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures"
 PHOTO = FIXTURES / "images" / "photo_rgb_301x200.png"
@@ -520,3 +522,21 @@ def test_user_objects_that_raise_are_described_by_type(clip: CLIPImageProcessor)
 def test_numpy_integers_are_sizes(clip: CLIPImageProcessor) -> None:
     out = clip(np.zeros((20, 30, 3), np.uint8), size=np.int64(40), crop_size=np.int32(32), return_tensors="np")["pixel_values"]
     assert out.shape == (1, 3, 32, 32)
+
+
+@pytest.mark.parametrize("family_name", FAMILY_NAMES)
+def test_no_family_makes_an_output_over_the_limit(family_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every family's own size rules (the classic families' included) are checked: an output over the limit is refused."""
+    limit = 40 * 40
+    monkeypatch.setattr(pixelprep, "MAX_OUTPUT_PIXELS", limit)
+    processor = getattr(pixelprep, family_name)(backend="pil")
+    image = np.zeros((36, 40, 3), np.uint8)  # under the limit, and large enough for every family (GLPN needs 32x32)
+    extras = {"trimaps": [np.zeros((36, 40), np.uint8)]} if "trimaps" in inspect.signature(processor.preprocess).parameters else {}
+    try:
+        outputs = processor(image, **extras)
+    except (InvalidArgumentError, InvalidImageError) as error:
+        assert "MAX_OUTPUT_PIXELS" in str(error)
+        return
+    for value in outputs["pixel_values"]:
+        if value.ndim >= 3:  # an image (patch-row families, whose rows are 1-D here, refuse above)
+            assert value.shape[-2] * value.shape[-1] <= limit

@@ -73,22 +73,77 @@ def test_import_does_not_patch_and_unpatch_restores() -> None:
     pixelprep.unpatch_transformers()  # and so is undoing it twice
 
 
+def _family_pixelprep_lacks() -> type:
+    """A transformers image-processor class (torchvision backend) that no pixelprep family reproduces, found in transformers' mapping."""
+    from transformers.models.auto.image_processing_auto import IMAGE_PROCESSOR_MAPPING_NAMES
+
+    from pixelprep.transformers_compat import family_for_transformers_class
+
+    for classes in IMAGE_PROCESSOR_MAPPING_NAMES.values():
+        name = classes.get("torchvision") if isinstance(classes, dict) else None
+        reference = getattr(transformers, name, None) if name else None
+        if reference is not None and family_for_transformers_class(name) is None:
+            try:
+                reference()
+            except Exception:  # some classes need constructor arguments; any other one will do
+                continue
+            return reference
+    raise AssertionError("every image processor transformers maps has a pixelprep family")
+
+
 def test_patched_auto_falls_back_to_transformers_for_other_families(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    lacking = _family_pixelprep_lacks()
     transformers.ConvNextImageProcessor().save_pretrained(tmp_path / "ours")
-    transformers.Swin2SRImageProcessor().save_pretrained(tmp_path / "other")
+    lacking().save_pretrained(tmp_path / "other")
     pixelprep.patch_transformers()
     with caplog.at_level(logging.INFO, logger="pixelprep.transformers_compat"):
         ours = transformers.AutoImageProcessor.from_pretrained(tmp_path / "ours")
         other = transformers.AutoImageProcessor.from_pretrained(tmp_path / "other")
     assert isinstance(ours, BaseImageProcessor) and ours.pixelprep_processor.__class__ is pixelprep.ConvNextImageProcessor
-    assert type(other) is transformers.Swin2SRImageProcessor
+    assert type(other) is lacking
     lines = [record.getMessage() for record in caplog.records]
     assert len(lines) == 2
-    assert "pixelprep's ConvNextImageProcessor" in lines[0] and "transformers' Swin2SRImageProcessor (no pixelprep family)" in lines[1]
+    assert "pixelprep's ConvNextImageProcessor" in lines[0] and f"transformers' {lacking.__name__} (no pixelprep family)" in lines[1]
 
 
-@pytest.mark.parametrize("backend", ["torchvision", "pil"])
-@pytest.mark.parametrize("family_name", FAMILY_NAMES)
+def _families_and_backends() -> list[tuple[str, str]]:
+    """Every (family, backend) transformers has a class for (DINOv3 and TIPSv2 have no pil class there)."""
+    return [
+        (name, backend)
+        for name in FAMILY_NAMES
+        for backend in ("torchvision", "pil")
+        if hasattr(transformers, name + ("Pil" if backend == "pil" else ""))
+    ]
+
+
+def _inputs_for(reference: Any, photos: list[Image.Image]) -> tuple[list[Image.Image], dict[str, Any]]:
+    """Two photos of different sizes (the same photo twice where transformers cannot stack its outputs for mixed sizes),
+    plus the extra per-image inputs the family's preprocess requires (ViTMatte's trimaps)."""
+    images = photos[:2]
+    try:
+        reference(images, return_tensors="pt", **_extra_inputs(reference, images))
+    except ValueError as error:
+        if "inhomogeneous" not in str(error) and "Unable to convert" not in str(error):
+            raise
+        images = [photos[0], photos[0].transpose(Image.Transpose.FLIP_LEFT_RIGHT)]
+    return images, _extra_inputs(reference, images)
+
+
+def _extra_inputs(reference: Any, images: list[Image.Image]) -> dict[str, Any]:
+    """Required arguments of ``reference.preprocess`` beyond the images, built for ``images``."""
+    import inspect
+
+    extras: dict[str, Any] = {}
+    for name, parameter in inspect.signature(reference.preprocess).parameters.items():
+        if name == "trimaps" and parameter.default is inspect.Parameter.empty:
+            # a trimap per image: background, unknown and foreground bands
+            extras[name] = [np.repeat(np.array([0, 128, 255], np.uint8), -(-image.height // 3))[: image.height, None].repeat(image.width, 1) for image in images]
+        elif parameter.default is inspect.Parameter.empty and parameter.kind is parameter.POSITIONAL_OR_KEYWORD and name not in ("self", "images"):
+            raise AssertionError(f"{type(reference).__name__}.preprocess needs {name}: give the test an input for it")
+    return extras
+
+
+@pytest.mark.parametrize(("family_name", "backend"), _families_and_backends())
 def test_every_family_loads_patched_and_matches_transformers(family_name: str, backend: str, tmp_path: Path, photos) -> None:
     reference_class = getattr(transformers, family_name + ("Pil" if backend == "pil" else ""))
     config = SMALL_CONFIGS.get(family_name, {})
@@ -99,15 +154,18 @@ def test_every_family_loads_patched_and_matches_transformers(family_name: str, b
     assert isinstance(ours, BaseImageProcessor) and type(ours).__name__ == family_name
     assert ours.backend == theirs.backend == backend
     assert type(ours.pixelprep_processor).__name__ == family_name
-    images = photos[:2]
-    expected, got = theirs(images, return_tensors="pt"), ours(images, return_tensors="pt")
+    images, extras = _inputs_for(theirs, photos)
+    expected, got = theirs(images, return_tensors="pt", **extras), ours(images, return_tensors="pt", **extras)
     assert isinstance(got, transformers.BatchFeature) and set(got) == set(expected)
     for key in expected:
         assert torch.allclose(torch.as_tensor(got[key]).double(), torch.as_tensor(expected[key]).double(), atol=1e-4), key
     # attributes read by code that drives processors: the same values as transformers' class
     assert ours.model_input_names == theirs.model_input_names
     assert ours.rescale_factor == theirs.rescale_factor and ours.do_resize == theirs.do_resize
-    assert dict(ours.size) == {k: v for k, v in dict(theirs.size).items() if v is not None}
+    if theirs.size is None:  # families that never resize by a size (GLPN, Swin2SR, ViTMatte)
+        assert ours.size is None
+    else:
+        assert dict(ours.size) == {k: v for k, v in dict(theirs.size).items() if v is not None}
 
 
 # ------------------------------------------------------------------------------------------ wrapper
@@ -230,3 +288,27 @@ def test_clip_processor_with_tokenizer_same_patched(tmp_path: Path, photos) -> N
     reloaded = transformers.AutoProcessor.from_pretrained(tmp_path / "saved")
     assert type(reloaded.image_processor) is transformers.CLIPImageProcessor
     assert _same(reloaded(images=photos, return_tensors="pt")["pixel_values"], expected["pixel_values"])
+
+
+@pytest.mark.parametrize("backend", ["torchvision", "pil"])
+def test_patched_multiview_family_takes_nested_inputs_as_transformers(backend: str, tmp_path: Path, photos) -> None:
+    """Qwen2-VL through the drop-in: nested per-sample images, per-call pixel budgets, image_grid_thw and patch counts."""
+    reference_class = getattr(transformers, "Qwen2VLImageProcessor" + ("Pil" if backend == "pil" else ""))
+    reference_class(size={"shortest_edge": 28 * 28 * 4, "longest_edge": 28 * 28 * 64}).save_pretrained(tmp_path)
+    theirs = transformers.AutoImageProcessor.from_pretrained(tmp_path, backend=backend)
+    pixelprep.patch_transformers()
+    ours = transformers.AutoImageProcessor.from_pretrained(tmp_path, backend=backend)
+    assert type(ours.pixelprep_processor) is pixelprep.Qwen2VLImageProcessor and ours.backend == backend
+    nested = [[photos[0], photos[2]], [photos[1]]]
+    for kwargs in ({}, {"size": {"shortest_edge": 28 * 28 * 4, "longest_edge": 28 * 28 * 16}}):  # transformers' spelling of a per-call budget
+        expected, got = theirs(nested, return_tensors="pt", **kwargs), ours(nested, return_tensors="pt", **kwargs)
+        assert isinstance(got, transformers.BatchFeature) and set(got) == set(expected) == {"pixel_values", "image_grid_thw"}
+        assert torch.equal(got["image_grid_thw"], expected["image_grid_thw"])
+        assert torch.allclose(got["pixel_values"].double(), expected["pixel_values"].double(), atol=1e-4)
+    for height, width in ((2200, 1700), (90, 1200), (28, 28)):
+        assert ours.get_number_of_image_patches(height, width, {}) == theirs.get_number_of_image_patches(height, width, {})
+        budget = {"max_pixels": 28 * 28 * 16}
+        assert ours.get_number_of_image_patches(height, width, budget) == theirs.get_number_of_image_patches(height, width, budget)
+    assert ours.model_input_names == theirs.model_input_names
+    assert dict(ours.size) == {k: v for k, v in dict(theirs.size).items() if v is not None}
+    assert (ours.patch_size, ours.merge_size, ours.temporal_patch_size) == (theirs.patch_size, theirs.merge_size, theirs.temporal_patch_size)

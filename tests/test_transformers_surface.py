@@ -17,7 +17,7 @@ import transformers
 from transformers.image_utils import SizeDict
 
 import pixelprep
-from pixelprep import InvalidArgumentError
+from pixelprep import InvalidArgumentError, InvalidImageError
 from pixelprep.models import __all__ as FAMILY_NAMES
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -33,12 +33,16 @@ NOT_PROVIDED = {
     "generate_crop_boxes": "SAM",
     "filter_masks": "SAM",
     "post_process_for_mask_generation": "SAM",
+    "rescale_and_normalize_efficientnet": "EfficientNet",
+    "masking_generator": "FLAVA",
 }
 
 
 def _pair(family_name: str, backend: str) -> tuple[Any, Any]:
-    """(ours, theirs) built with defaults for one family and backend."""
-    theirs = getattr(transformers, family_name + ("Pil" if backend == "pil" else ""))()
+    """(ours, theirs) built with defaults for one family and backend; theirs is transformers' class of that backend,
+    or the one class transformers has where it lacks one for the backend (DINOv3 and TIPSv2 are torchvision only)."""
+    theirs = getattr(transformers, family_name + ("Pil" if backend == "pil" else ""), None) or getattr(transformers, family_name)
+    theirs = theirs()
     return getattr(pixelprep, family_name)(backend=backend), theirs
 
 
@@ -252,3 +256,40 @@ def test_pad_without_pad_size_fits_the_largest_image_even_when_the_family_config
     for mine, reference in zip(ours.pad(images), theirs.pad(images)):
         _assert_same(mine, reference, "pad")
         assert tuple(mine.shape) == (3, 20, 40)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_family_single_steps_match_transformers(backend: str, photo_chw: np.ndarray) -> None:
+    """MobileViT's flip_channel_order, FLAVA's map_pixels and ViTMatte's pad_image against transformers' class of the backend."""
+    image = torch.from_numpy(photo_chw) if backend == "torchvision" else photo_chw
+    ours, theirs = _pair("MobileViTImageProcessor", backend)
+    _assert_same(ours.flip_channel_order(image), theirs.flip_channel_order(image), "flip_channel_order")
+    if backend == "torchvision":  # transformers' pil class takes one image at a time
+        batch = torch.stack([image, image])
+        _assert_same(ours.flip_channel_order(batch), theirs.flip_channel_order(batch), "flip_channel_order batch")
+    ours, theirs = _pair("FlavaImageProcessor", backend)
+    values = _pair("ViTImageProcessor", backend)[1].rescale(image, 1 / 255)
+    _assert_same(ours.map_pixels(values), theirs.map_pixels(values), "map_pixels")
+    ours, theirs = _pair("VitMatteImageProcessor", backend)
+    if backend == "pil":  # transformers' torchvision class has pad_image only as a private step
+        four = np.concatenate([values, values[:1]]).astype(np.float32)  # RGB and a trimap channel
+        for divisor in (32, 7, 1):
+            _assert_same(ours.pad_image(four, size_divisor=divisor), theirs.pad_image(four, size_divisor=divisor), f"pad_image {divisor}")
+    with pytest.raises(InvalidArgumentError, match="size_divisor"):
+        ours.pad_image(values, size_divisor=0)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_qwen2_vl_patchify_matches_transformers(backend: str) -> None:
+    ours, theirs = _pair("Qwen2VLImageProcessor", backend)
+    image = np.random.default_rng(0).random((3, 56, 84)).astype(np.float32)
+    if backend == "torchvision":  # transformers' torchvision class patchifies a batch of one size
+        given = torch.from_numpy(np.stack([image, image[:, ::-1].copy()]))
+    else:
+        given = image
+    for sizes in ((14, 2, 2), (7, 4, 1)):
+        mine, reference = ours.patchify(given, *sizes), theirs.patchify(given, *sizes)
+        _assert_same(mine[0], reference[0], f"patchify {sizes}")
+        assert mine[1:] == reference[1:]
+    with pytest.raises(InvalidImageError, match="blocks"):
+        ours.patchify(image[:, :50], 14, 2, 2)

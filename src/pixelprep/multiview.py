@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from . import geometry_vlm
+from . import geometry, geometry_vlm
 from .backends import Affine, Backend
 from .backends.base import RESAMPLE_NAMES, channel_broadcast_target
 from .errors import InvalidArgumentError, InvalidImageError, OutputShapeError
@@ -98,7 +98,8 @@ class SmartResize:
 
     def apply(self, backend: Backend, image: Any) -> Any:
         height, width = backend.size(image)
-        target = self.target(height, width)
+        # the pixel budget is the user's to set: checked here, where an image is made, not in the size arithmetic
+        target = geometry.check_output_size(*self.target(height, width), f"resizing a {height}x{width} image gives an image")
         return image if target == (height, width) else backend.resize(image, target, self.resample)
 
     def describe(self) -> str:

@@ -48,13 +48,13 @@ def capped_shorter_edge_size(height: int, width: int, shorter: int, multiple: in
     out_height, out_width = int(new_height + 0.5), int(new_width + 0.5)
     if multiple:
         out_height, out_width = out_height // multiple * multiple, out_width // multiple * multiple
-    return out_height, out_width
+    return geometry.check_output_size(out_height, out_width, f"resizing a {height}x{width} image gives an image")
 
 
 def shortest_edge_ceil_multiple_size(height: int, width: int, shortest_edge: int, multiple: int) -> geometry.Size:
     """TextNet's rule: the shortest-edge size, each side then rounded up to a multiple of ``multiple``."""
     out_height, out_width = geometry.shortest_edge_size(height, width, shortest_edge)
-    return -(-out_height // multiple) * multiple, -(-out_width // multiple) * multiple
+    return geometry.check_output_size(-(-out_height // multiple) * multiple, -(-out_width // multiple) * multiple, f"resizing a {height}x{width} image gives an image")
 
 
 def symmetric_indices(length: int, pad: int) -> list[int]:
@@ -115,6 +115,7 @@ class SymmetricPadToMultiple:
         height, width = backend.size(image)
         pad_height = (height // self.multiple + 1) * self.multiple - height
         pad_width = (width // self.multiple + 1) * self.multiple - width
+        geometry.check_output_size(height + pad_height, width + pad_width, "a padded image")
         # Fancy indexing with index lists is the same operation on NumPy arrays and torch tensors.
         image = backend.realize(image)
         return image[symmetric_indices(height, pad_height)][:, symmetric_indices(width, pad_width)]

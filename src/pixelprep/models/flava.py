@@ -159,6 +159,10 @@ class FlavaImageProcessor(ImageProcessor):
             ]
         return features
 
+    def map_pixels(self, image: Any) -> Any:
+        """``image`` squeezed into [0.1, 0.9] for the codebook, as transformers' ``map_pixels``."""
+        return _map_pixels(image)
+
     def describe_finalize(self, params: dict[str, Any]) -> list[str]:
         """The extra outputs, when asked for."""
         lines = []

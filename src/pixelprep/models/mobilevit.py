@@ -48,6 +48,10 @@ class MobileViTImageProcessor(SemanticSegmentationProcessor):
         features["pixel_values"] = _channels_last(values) if params.get("data_format") == "channels_last" else values
         return features
 
+    def flip_channel_order(self, images: Any) -> Any:
+        """``images`` (CHW or a batch, channels first) with channels 0-2 reversed (RGB <-> BGR), as transformers' ``flip_channel_order``."""
+        return flip_first_three_channels(images)
+
     def describe_finalize(self, params: dict[str, Any]) -> list[str]:
         """The channel flip, when on."""
         return ["flip channels RGB -> BGR"] if params.get("do_flip_channel_order") else []

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..auto import register_family
 from ..errors import InvalidArgumentError
-from ..multiview import ConcatPatches, MultiViewProcessor, PatchLayout, SmartResize
+from ..multiview import ConcatPatches, MultiViewProcessor, PatchLayout, SmartResize, write_patches
 from ..params import _positive_int
 from .constants import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
 
@@ -106,6 +106,35 @@ class Qwen2VLImageProcessor(MultiViewProcessor):
 
     def packer(self, params: dict[str, Any]) -> ConcatPatches:
         return ConcatPatches(self.layout(params), grid_key="image_grid_thw")
+
+    def patchify(self, images: Any, patch_size: int, merge_size: int, temporal_patch_size: int) -> tuple[Any, int, int]:
+        """A CHW image (or a BCHW batch of one size) as float32 ``(patches, C*T*p*p)`` rows, with the patch grid, as transformers' ``patchify``."""
+        import numpy as np
+
+        from ..inputs import _array_to_hwc, _is_torch_tensor
+
+        layout = PatchLayout(_positive_int(patch_size, "patch_size"), _positive_int(merge_size, "merge_size"), _positive_int(temporal_patch_size, "temporal_patch_size"))
+        backend = self._backend_for(None)
+        is_torch = _is_torch_tensor(images)
+        array = images if is_torch else np.asarray(images)
+        if array.ndim not in (3, 4) or array.shape[0] == 0:
+            raise InvalidArgumentError(f"patchify takes a CHW image or a non-empty BCHW batch, got shape {tuple(array.shape)}")
+        rows = []
+        for item in array if array.ndim == 4 else [array]:
+            hwc = _array_to_hwc(item, "channels_first", "image")
+            native = backend.from_canonical(hwc.contiguous() if is_torch else np.ascontiguousarray(hwc))
+            height, width = backend.size(native)
+            layout.check(height, width, "the image to patchify")
+            grid_h, grid_w = layout.grid(height, width)
+            out = backend.allocate((grid_h * grid_w, layout.vector_size(backend.channels(native))), "float32")
+            write_patches(backend, native, out, layout, None)
+            rows.append(backend.to_numpy(out))
+        flat = np.stack(rows) if array.ndim == 4 else rows[0]
+        if is_torch:
+            import torch
+
+            return torch.from_numpy(flat).to(images.device), grid_h, grid_w
+        return flat, grid_h, grid_w
 
     def get_number_of_image_patches(self, height: int, width: int, images_kwargs: dict[str, Any] | None = None) -> int:
         """Patches (rows of ``pixel_values``) an image of ``height`` x ``width`` gives; ``images_kwargs`` overrides settings as a call would."""

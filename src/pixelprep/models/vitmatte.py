@@ -11,7 +11,7 @@ from ..auto import register_family
 from ..errors import InvalidArgumentError
 from ..features import BatchFeature
 from ..inputs import flatten_inputs
-from ..processor import ImageProcessor, _channels_last
+from ..processor import ImageProcessor, _channels_last, _PadBottomRight
 from ..segmentation import load_label_map
 from .constants import IMAGENET_STANDARD_MEAN, IMAGENET_STANDARD_STD
 
@@ -75,6 +75,15 @@ class VitMatteImageProcessor(ImageProcessor):
             outputs.append(out)
         features["pixel_values"] = _channels_last(outputs) if params.get("data_format") == "channels_last" else outputs
         return self.finalize(features, params, backend)
+
+    def pad_image(self, image: Any, size_divisor: int = 32, **kwargs: Any) -> Any:
+        """``image`` (CHW) with zero rows and columns added bottom/right up to multiples of ``size_divisor``, as transformers' ``pad_image``."""
+        if not isinstance(size_divisor, int) or isinstance(size_divisor, bool) or size_divisor < 1:
+            raise InvalidArgumentError(f"size_divisor must be a positive int, got {size_divisor!r}")
+        params = self._step_params(kwargs)
+        height, width = int(image.shape[-2]), int(image.shape[-1])
+        padded_height, padded_width = geometry.pad_to_multiple(height, width, size_divisor)
+        return self._run_steps(image, dict(params, input_data_format="channels_first"), [_PadBottomRight(padded_height - height, padded_width - width)])
 
     def describe_pipeline(self, params: dict[str, Any] | None = None) -> list[str]:
         """The common lines, then the trimap channel and the padding to a multiple."""
