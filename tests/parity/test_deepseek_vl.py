@@ -1,0 +1,138 @@
+"""DeepSeek-VL and Janus parity with transformers 5.23: long side to ``size`` with round, centred pad with the
+init-time mean colour, both backends."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+import numpy as np
+import pytest
+import transformers
+from transformers.image_transforms import convert_to_rgb
+
+import pixelprep
+from pixelprep.runner import read_row, run_job
+
+BACKENDS = ("torchvision", "pil")
+FAMILIES = ("DeepseekVLImageProcessor", "JanusImageProcessor")
+ATOL = 1e-5
+MIXED = ["photo_rgb_640x427.jpg", "photo_rgb_333x517.jpg", "tiny_rgb_7x5.png", "wide_rgb_1200x90.jpg", "gray_l_200x131.png"]
+
+
+def read_manifest(out) -> list[dict]:
+    return [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+
+
+def _theirs(name: str, backend: str, **config: Any) -> Any:
+    return getattr(transformers, name + ("Pil" if backend == "pil" else ""))(**config)
+
+
+def _reference(image, to_eight_bit):
+    """What transformers is given: 8-bit RGB (it does not convert gray, RGBA, palette or CMYK itself and raises)."""
+    image = to_eight_bit(image) if image.mode.startswith("I") else image
+    return image if image.mode == "RGB" else convert_to_rgb(image)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", FAMILIES)
+def test_every_fixture_image(name: str, backend: str, image_path, load_image, to_eight_bit, compare, to_numpy) -> None:
+    """Every fixture (EXIF, gray, RGBA, palette, CMYK, 16-bit, 7x5, 1200x90, large) at the class defaults."""
+    ours, theirs = getattr(pixelprep, name)(backend=backend), _theirs(name, backend)
+    expected = theirs(_reference(load_image(image_path), to_eight_bit), return_tensors="np")
+    got = ours(str(image_path), return_tensors="np")
+    assert set(got) == set(expected) == {"pixel_values"}
+    assert got["pixel_values"].shape == (1, 3, 384, 384)
+    compare(to_numpy(got["pixel_values"]), to_numpy(expected["pixel_values"]), atol=ATOL, what=f"[{backend}] {image_path.name}")
+
+
+CALLS = [
+    {},
+    {"do_pad": False, "return_tensors": None},
+    {"image_mean": [0.2, 0.9, 0.5]},
+    {"size": {"height": 224, "width": 224}, "min_size": 30},
+    {"size": 100, "resample": 2},
+    {"do_normalize": False},
+    {"do_rescale": False, "do_normalize": False},
+    {"do_resize": False, "return_tensors": None},
+]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("call", CALLS, ids=repr)
+def test_mixed_batch_and_call_time_options(backend: str, call: dict, fixture_path, load_image, to_eight_bit, compare, to_numpy) -> None:
+    """A batch of five sizes; a call-time image_mean changes the normalisation but not the pad colour, as in transformers."""
+    call = {"return_tensors": "np", **call}
+    images = [_reference(load_image(fixture_path(name)), to_eight_bit) for name in MIXED]
+    ours, theirs = pixelprep.DeepseekVLImageProcessor(backend=backend), _theirs("DeepseekVLImageProcessor", backend)
+    expected = theirs(images, **call)
+    got = ours([str(fixture_path(name)) for name in MIXED], **call)
+    mine, reference = to_numpy(got["pixel_values"]), to_numpy(expected["pixel_values"])
+    if isinstance(reference, list):
+        assert isinstance(mine, list) and [m.shape for m in mine] == [r.shape for r in reference]
+        for i, (m, r) in enumerate(zip(mine, reference)):
+            compare(np.asarray(m, np.float32), np.asarray(r, np.float32), atol=ATOL, what=f"[{backend}] {call} image {i}")
+    else:
+        compare(mine, reference, atol=ATOL, what=f"[{backend}] {call}")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_init_time_config_sets_the_pad_colour(backend: str, fixture_path, load_image, compare, to_numpy) -> None:
+    config = {"image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5], "size": {"height": 256, "width": 256}, "resample": 1}
+    ours, theirs = pixelprep.JanusImageProcessor(backend=backend, **config), _theirs("JanusImageProcessor", backend, **config)
+    assert ours.background_color == tuple(theirs.background_color) == (127, 127, 127)
+    image = load_image(fixture_path("tall_rgb_90x1200.jpg"))
+    compare(to_numpy(ours(image, return_tensors="np")["pixel_values"]), to_numpy(theirs(image, return_tensors="np")["pixel_values"]), atol=ATOL, what=backend)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_nested_inputs_are_flattened(backend: str, fixture_path, load_image, compare, to_numpy) -> None:
+    images = [[load_image(fixture_path("photo_rgb_640x427.jpg")), load_image(fixture_path("tall_rgb_90x1200.jpg"))], [load_image(fixture_path("tiny_rgb_7x5.png"))]]
+    ours, theirs = pixelprep.JanusImageProcessor(backend=backend), _theirs("JanusImageProcessor", backend)
+    got, expected = ours(images, return_tensors="np"), theirs(images, return_tensors="np")
+    assert got["pixel_values"].shape == (3, 3, 384, 384)
+    compare(to_numpy(got["pixel_values"]), to_numpy(expected["pixel_values"]), atol=ATOL, what=f"[{backend}] nested")
+
+
+def test_pad_colour_is_the_init_mean_and_sits_centred() -> None:
+    """Without normalisation the padding shows the colour: int(mean * 255) of the init mean, odd pixel bottom/right."""
+    ours = pixelprep.DeepseekVLImageProcessor(backend="pil", do_resize=False, do_rescale=False, do_normalize=False)
+    out = ours(np.full((5, 8, 3), 7, np.uint8), return_tensors="np", image_mean=[0.0, 0.0, 0.0])["pixel_values"][0]
+    fill = [122, 116, 104]
+    assert out.shape == (3, 8, 8)
+    assert out[:, :1].reshape(3, -1).T.tolist() == [fill] * 8 and out[:, 6:].reshape(3, -1).T.tolist() == [fill] * 16
+    assert (out[:, 1:6] == 7).all()
+
+
+@pytest.mark.parametrize("size", [{"height": 384, "width": 200}, {"shortest_edge": 384}])
+def test_non_square_size_is_our_error(size: dict) -> None:
+    ours = pixelprep.DeepseekVLImageProcessor(backend="pil")
+    with pytest.raises(pixelprep.InvalidArgumentError, match="size must be a square"):
+        ours(np.zeros((20, 30, 3), np.uint8), size=size)
+
+
+def test_resolves_and_repr(tmp_path) -> None:
+    for name in FAMILIES:
+        family = getattr(pixelprep, name)
+        for config in ({"image_processor_type": name + "Fast"}, {"image_processor_type": name + "Pil"}, {"image_processor_type": name}, {"model_type": family.model_types[0]}):
+            assert type(pixelprep.AutoImageProcessor.from_config(config)) is family
+        ours = family(backend="pil")
+        text = repr(ours)
+        assert text.index("resize long side to 384 (round), each side at least 14") < text.index("pad to a square, centred, with (122, 116, 104)")
+        assert "pad bottom/right" not in text
+        folder = tmp_path / name
+        ours.save_pretrained(folder)
+        theirs = transformers.AutoImageProcessor.from_pretrained(str(folder), backend="pil")
+        assert type(theirs).__name__ == name + "Pil" and theirs.min_size == 14
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_runner_batches_and_rows_equal_each_alone(backend: str, tmp_path, fixture_path) -> None:
+    ours = pixelprep.JanusImageProcessor(backend=backend)
+    inputs = [str(fixture_path(name)) for name in MIXED]
+    result = run_job(ours, inputs, str(tmp_path), shard_size=4, batch_size=3, log=io.StringIO())
+    assert (result.failed, result.processed) == (0, 5)
+    for entry in read_manifest(tmp_path):
+        row = read_row(tmp_path, entry)
+        np.testing.assert_array_equal(row["pixel_values"], ours(entry["source"], return_tensors="np")["pixel_values"][0])
