@@ -136,3 +136,99 @@ def test_runner_batches_and_rows_equal_each_alone(backend: str, tmp_path, fixtur
     for entry in read_manifest(tmp_path):
         row = read_row(tmp_path, entry)
         np.testing.assert_array_equal(row["pixel_values"], ours(entry["source"], return_tensors="np")["pixel_values"][0])
+
+
+# ------------------------------------------------------------------------------------ DeepSeek-VL-Hybrid
+
+HYBRID = "DeepseekVLHybridImageProcessor"
+HYBRID_KEYS = {"pixel_values", "high_res_pixel_values"}
+
+
+def _compare_outputs(got, expected, compare, to_numpy, what: str) -> None:
+    assert set(got) == set(expected) == HYBRID_KEYS
+    for key in HYBRID_KEYS:
+        mine, reference = to_numpy(got[key]), to_numpy(expected[key])
+        if isinstance(reference, list):
+            assert isinstance(mine, list) and [np.shape(m) for m in mine] == [np.shape(r) for r in reference], f"{what} {key}"
+            for i, (m, r) in enumerate(zip(mine, reference)):
+                compare(np.asarray(m, np.float32), np.asarray(r, np.float32), atol=ATOL, what=f"{what} {key} image {i}")
+        else:
+            compare(mine, reference, atol=ATOL, what=f"{what} {key}")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_hybrid_every_fixture_image(backend: str, image_path, load_image, to_eight_bit, compare, to_numpy) -> None:
+    ours, theirs = pixelprep.DeepseekVLHybridImageProcessor(backend=backend), _theirs(HYBRID, backend)
+    got = ours(str(image_path), return_tensors="np")
+    assert got["pixel_values"].shape == (1, 3, 384, 384) and got["high_res_pixel_values"].shape == (1, 3, 1024, 1024)
+    expected = theirs(_reference(load_image(image_path), to_eight_bit), return_tensors="np")
+    _compare_outputs(got, expected, compare, to_numpy, f"[{backend}] {image_path.name}")
+
+
+HYBRID_CALLS = [
+    {},
+    {"image_mean": [0.2, 0.9, 0.5], "high_res_image_std": [0.3, 0.3, 0.3]},
+    {"high_res_size": {"height": 512, "width": 512}, "size": {"height": 128, "width": 128}, "high_res_resample": 2, "min_size": 20},
+    {"do_normalize": False},
+]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("call", HYBRID_CALLS, ids=repr)
+def test_hybrid_mixed_batch_and_call_time_options(backend: str, call: dict, fixture_path, load_image, to_eight_bit, compare, to_numpy) -> None:
+    images = [_reference(load_image(fixture_path(name)), to_eight_bit) for name in MIXED]
+    ours, theirs = pixelprep.DeepseekVLHybridImageProcessor(backend=backend), _theirs(HYBRID, backend)
+    got = ours([str(fixture_path(name)) for name in MIXED], return_tensors="np", **call)
+    _compare_outputs(got, theirs(images, return_tensors="np", **call), compare, to_numpy, f"[{backend}] {call}")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("call", [{"do_resize": False}, {"do_pad": False}], ids=repr)
+def test_hybrid_where_transformers_torchvision_crashes(backend: str, call: dict, fixture_path, load_image, compare, to_numpy) -> None:
+    """transformers' torchvision class crashes without resize or pad; both our backends answer as its pil class."""
+    images = [load_image(fixture_path(name)) for name in ("photo_rgb_640x427.jpg", "tall_rgb_90x1200.jpg")]
+    with pytest.raises((NameError, KeyError, UnboundLocalError, IndexError, TypeError, RuntimeError)):
+        _theirs(HYBRID, "torchvision")(images, **call)
+    got = pixelprep.DeepseekVLHybridImageProcessor(backend=backend)(images, **call)
+    if backend == "pil" or "do_resize" in call:
+        expected = _theirs(HYBRID, "pil")(images, **call)
+    else:  # the resize filter is the backend's: chain transformers' torchvision DeepSeek-VL resize, 1024 then 384
+        plain = {"do_pad": False, "do_rescale": False, "do_normalize": False}
+        high = _theirs("DeepseekVLImageProcessor", backend, size=1024, **plain)(images)["pixel_values"]
+        low = _theirs("DeepseekVLImageProcessor", backend, **plain)(high)["pixel_values"]
+        normalize = _theirs("DeepseekVLImageProcessor", backend, do_resize=False, do_pad=False)
+        expected = {"high_res_pixel_values": normalize(high)["pixel_values"], "pixel_values": normalize(low)["pixel_values"]}
+    _compare_outputs(got, expected, compare, to_numpy, f"[{backend}] {call}")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_hybrid_nested_inputs_and_runner_rows(backend: str, tmp_path, fixture_path, load_image, compare, to_numpy) -> None:
+    images = [[load_image(fixture_path("photo_rgb_640x427.jpg")), load_image(fixture_path("tall_rgb_90x1200.jpg"))], [load_image(fixture_path("tiny_rgb_7x5.png"))]]
+    ours, theirs = pixelprep.DeepseekVLHybridImageProcessor(backend=backend), _theirs(HYBRID, backend)
+    got = ours(images, return_tensors="np")
+    assert got["high_res_pixel_values"].shape == (3, 3, 1024, 1024)
+    _compare_outputs(got, theirs(images, return_tensors="np"), compare, to_numpy, f"[{backend}] nested")
+    inputs = [str(fixture_path(name)) for name in MIXED]
+    result = run_job(ours, inputs, str(tmp_path), shard_size=4, batch_size=3, log=io.StringIO())
+    assert (result.failed, result.processed) == (0, 5)
+    for entry in read_manifest(tmp_path):
+        row, alone = read_row(tmp_path, entry), ours(entry["source"], return_tensors="np")
+        assert set(row) == HYBRID_KEYS
+        for key in HYBRID_KEYS:
+            np.testing.assert_array_equal(row[key], alone[key][0])
+
+
+def test_hybrid_resolves_repr_and_errors(tmp_path) -> None:
+    family = pixelprep.DeepseekVLHybridImageProcessor
+    for config in ({"image_processor_type": HYBRID + "Fast"}, {"image_processor_type": HYBRID + "Pil"}, {"model_type": "deepseek_vl_hybrid"}):
+        assert type(pixelprep.AutoImageProcessor.from_config(config)) is family
+    ours = family(backend="pil", high_res_image_mean=[0.5, 0.5, 0.5])
+    assert ours.high_res_background_color == (127, 127, 127) and ours.background_color == (122, 116, 104)
+    text = repr(ours)
+    assert text.index("high_res_pixel_values: resize long side to 1024") < text.index("high_res_pixel_values: pad to a square, centred, with (127, 127, 127)")
+    assert text.index("high_res_pixel_values: normalize") < text.index("pixel_values (from the high-res image before rescaling): resize long side to 384")
+    ours.save_pretrained(tmp_path)
+    theirs = transformers.AutoImageProcessor.from_pretrained(str(tmp_path), backend="pil")
+    assert type(theirs).__name__ == HYBRID + "Pil" and tuple(theirs.high_res_background_color) == (127, 127, 127)
+    with pytest.raises(pixelprep.InvalidArgumentError, match="high_res_size must be a square"):
+        ours(np.zeros((20, 30, 3), np.uint8), high_res_size={"height": 1024, "width": 512})
