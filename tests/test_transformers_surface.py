@@ -33,6 +33,8 @@ NOT_PROVIDED = {
     "generate_crop_boxes": "SAM",
     "filter_masks": "SAM",
     "post_process_for_mask_generation": "SAM",
+    "postprocess": "Janus (DeepSeek-VL's raises in transformers)",
+    "unnormalize": "Janus",
 }
 
 

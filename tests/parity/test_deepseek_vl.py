@@ -232,3 +232,24 @@ def test_hybrid_resolves_repr_and_errors(tmp_path) -> None:
     assert type(theirs).__name__ == HYBRID + "Pil" and tuple(theirs.high_res_background_color) == (127, 127, 127)
     with pytest.raises(pixelprep.InvalidArgumentError, match="high_res_size must be a square"):
         ours(np.zeros((20, 30, 3), np.uint8), high_res_size={"height": 1024, "width": 512})
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("colour", [0, 200, (10, 20, 30)], ids=repr)
+@pytest.mark.parametrize("shape", [(3, 5, 8), (3, 9, 4), (3, 6, 6)], ids=repr)
+def test_pad_to_square_method(backend: str, colour, shape: tuple, compare, to_numpy) -> None:
+    """The single-step method: same output and type as transformers' ``pad_to_square`` (an int colours channel 0 only)."""
+    import torch
+
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, shape, dtype=np.uint8)
+    ours, theirs = pixelprep.DeepseekVLImageProcessor(backend=backend), _theirs("DeepseekVLImageProcessor", backend)
+    if backend == "pil":
+        got, expected = ours.pad_to_square(image, background_color=colour), theirs.pad_to_square(image, background_color=colour)
+    else:  # transformers' torchvision method takes a batch tensor
+        batch = torch.from_numpy(image)[None]
+        got, expected = ours.pad_to_square(batch, background_color=colour), theirs.pad_to_square(batch, background_color=colour)
+    assert type(got) is type(expected)
+    np.testing.assert_array_equal(to_numpy(got), to_numpy(expected))
+    with pytest.raises(pixelprep.InvalidArgumentError, match="background_color has 2 values"):
+        ours.pad_to_square(image, background_color=(1, 2))

@@ -78,6 +78,22 @@ class DeepseekVLImageProcessor(ImageProcessor):
     def steps(self, params: dict[str, Any]) -> list[Any]:
         return super().steps(params) + ([PadToSquare(self.background_color)] if params.get("do_pad") else [])
 
+    def pad_to_square(self, images: Any, background_color: int | tuple[int, ...] = 0, **kwargs: Any) -> Any:
+        """Centre an image (CHW, or a batch) on a square of its long side, as transformers' ``pad_to_square``.
+
+        An int colour fills the first channel only (the others get 0), as in transformers.
+        """
+        params = self._step_params(kwargs)
+        shape = tuple(images.shape)
+        channels = shape[-1] if params.get("input_data_format") == "channels_last" else (shape[-3] if len(shape) >= 3 else 1)
+        if isinstance(background_color, int):
+            fill: Any = (background_color,) + (0,) * (channels - 1) if channels > 1 else background_color
+        elif len(background_color) != channels:
+            raise InvalidArgumentError(f"background_color has {len(background_color)} values for an image of {channels} channels")
+        else:
+            fill = tuple(background_color)
+        return self._run_steps(images, params, [PadToSquare(fill)])
+
 
 @register_family
 class JanusImageProcessor(DeepseekVLImageProcessor):
