@@ -35,6 +35,8 @@ NOT_PROVIDED = {
     "post_process_for_mask_generation": "SAM",
     "rescale_and_normalize_efficientnet": "EfficientNet",
     "masking_generator": "FLAVA",
+    "postprocess": "Janus (DeepSeek-VL's raises in transformers)",
+    "unnormalize": "Janus",
 }
 
 

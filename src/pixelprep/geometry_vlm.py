@@ -333,3 +333,13 @@ def least_upscale_grid(height: int, width: int, tile_size: int, max_tiles: int) 
         index = min(range(len(grids)), key=lambda i: (scales[i] if scales[i] >= 1 else 10e9, i))
     cols, rows = grids[index]
     return rows, cols
+
+
+def long_side_fit(height: int, width: int, size: int, min_size: int) -> Size:
+    """Janus / DeepSeek-VL's resize: the long side to ``size``, the other scaled with Python ``round`` (banker's),
+    each side at least ``min_size``."""
+    if min(height, width) < 1:
+        raise InvalidImageError(f"an image of {height}x{width} has no pixels to resize")
+    # the same float expression as transformers (size / long side, times each side), so rounding ties agree
+    delta = size / max(height, width)
+    return max(round(height * delta), min_size), max(round(width * delta), min_size)

@@ -8,6 +8,7 @@ from .clip import ChineseCLIPImageProcessor, CLIPImageProcessor
 from .convnext import ConvNextImageProcessor
 from .beit import BeitImageProcessor
 from .deit import DeiTImageProcessor
+from .deepseek_vl import DeepseekVLHybridImageProcessor, DeepseekVLImageProcessor, JanusImageProcessor
 from .dinov3 import DINOv3ViTImageProcessor
 from .dpt import DPTImageProcessor
 from .emu3 import Emu3ImageProcessor
@@ -61,6 +62,9 @@ __all__ = [
     "CLIPImageProcessor",
     "ConvNextImageProcessor",
     "DeiTImageProcessor",
+    "DeepseekVLHybridImageProcessor",
+    "DeepseekVLImageProcessor",
+    "JanusImageProcessor",
     "ConditionalDetrImageProcessor",
     "DeformableDetrImageProcessor",
     "DetrImageProcessor",
