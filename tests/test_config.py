@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 import transformers
+from transformers.models.auto.image_processing_auto import IMAGE_PROCESSOR_MAPPING_NAMES
 
 import pixelprep
 from pixelprep import AutoImageProcessor, ConfigNotFoundError, PixelprepError, UnknownArgumentError
@@ -32,7 +33,17 @@ def family_config(family: type, tweaked: bool) -> dict[str, Any]:
 
 
 def transformers_class(family: type, backend: str) -> type:
-    return getattr(transformers, family.transformers_class + ("Pil" if backend == "pil" else ""))
+    return getattr(transformers, transformers_class_name(family, backend))
+
+
+def transformers_class_name(family: type, backend: str) -> str | None:
+    """The name of transformers' class of ``family`` for ``backend`` per its auto mapping (None where it has none, e.g. Emu3 on torchvision)."""
+    for model_type in family.model_types:
+        entry = IMAGE_PROCESSOR_MAPPING_NAMES.get(model_type)
+        if entry and family.transformers_class in entry.values():
+            return entry.get(backend)
+    name = family.transformers_class + ("Pil" if backend == "pil" else "")
+    return name if hasattr(transformers, name) else None
 
 
 def write_json(path: Path, data: dict[str, Any]) -> Path:
@@ -52,14 +63,14 @@ def assert_same_outputs(ours: Any, theirs: Any, image: Any, compare, to_numpy, w
         compare(got[key], to_numpy(expected[key]), what=f"{what} {key}")
 
 
-# only the backends transformers has a class for (DINOv3 and TIPSv2 have no pil class); ViTMatte needs a
+# only the backends transformers has a class for (DINOv3 and TIPSv2 have no pil class, Emu3 no torchvision one); ViTMatte needs a
 # trimap beside each image, so its round trips through transformers are in tests/parity/test_classic.py
 ROUND_TRIPS = [
     (family, backend, tweaked)
     for family in FAMILIES
     if family is not pixelprep.VitMatteImageProcessor
     for backend in BACKENDS
-    if hasattr(transformers, family.transformers_class + ("Pil" if backend == "pil" else ""))
+    if transformers_class_name(family, backend) is not None
     for tweaked in (False, True)
 ]
 ROUND_TRIP_IDS = [f"{family.__name__}-{backend}-{'tweaked' if tweaked else 'default'}" for family, backend, tweaked in ROUND_TRIPS]

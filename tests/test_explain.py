@@ -75,7 +75,9 @@ def test_every_family_explains_on_both_backends(family):
                 assert panel.shape[:2] == (int(mask.any(axis=1).sum()), int(mask.any(axis=0).sum()))
             assert "pixel_attention_mask" in views[-1][0]
         elif isinstance(processor, MultiViewProcessor):  # stacked or padded views: the last panel is the last view, unpadded
-            expected = tuple(output["image_sizes"][-1]) if "image_sizes" in output else output["pixel_values"].shape[-2:]
+            # image_sizes is the last view's size where each image is one view (Pixtral, Emu3), not where it holds several
+            one_view = output["pixel_values"].ndim == 4
+            expected = tuple(output["image_sizes"][-1]) if "image_sizes" in output and one_view else output["pixel_values"].shape[-2:]
             assert panels[-1][1].shape[:2] == tuple(int(v) for v in expected)
             assert "into pixel_values" in panels[-1][0]
         else:

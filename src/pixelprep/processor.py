@@ -680,7 +680,7 @@ class ImageProcessor:
                 continue
             if value is None and self.defaults.get(name) is None:
                 continue
-            out[name] = list(value) if isinstance(value, tuple) else copy.deepcopy(value)
+            out[name] = _json_value(value)
         for name, value in self.extra.items():
             out.setdefault(name, copy.deepcopy(value))
         # A user family that names no transformers class is saved under its own name, which reloads it.
@@ -811,6 +811,15 @@ def _like(array: Any, reference: Any) -> Any:
 
         return torch.from_numpy(array).to(reference.device)
     return array
+
+
+def _json_value(value: Any) -> Any:
+    """A copy of a parameter value as JSON holds it: tuples (nested ones too) become lists."""
+    if isinstance(value, (tuple, list)):
+        return [_json_value(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _json_value(item) for key, item in value.items()}
+    return copy.deepcopy(value)
 
 
 def _repeat_channels(backend: Backend, image: Any) -> Any:
