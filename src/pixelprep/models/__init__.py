@@ -32,6 +32,7 @@ from .imagegpt import ImageGPTImageProcessor
 from .levit import LevitImageProcessor
 from .llava import LlavaImageProcessor
 from .llava_next import LlavaNextImageProcessor, LlavaOnevisionImageProcessor
+from .mllama import MllamaImageProcessor
 from .maskformer import Mask2FormerImageProcessor, MaskFormerImageProcessor
 from .mobilenet_v1 import MobileNetV1ImageProcessor
 from .mobilenet_v2 import MobileNetV2ImageProcessor
@@ -78,6 +79,7 @@ __all__ = [
     "LlavaImageProcessor",
     "LlavaNextImageProcessor",
     "LlavaOnevisionImageProcessor",
+    "MllamaImageProcessor",
     "SiglipImageProcessor",
     "Siglip2ImageProcessor",
     "ViTImageProcessor",
