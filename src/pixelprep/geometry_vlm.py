@@ -371,3 +371,14 @@ def fit_to_canvas(height: int, width: int, canvas_height: int, canvas_width: int
     if scale_w < scale_h:
         return min(math.floor(height * scale_w) or 1, target_height), target_width
     return target_height, min(math.floor(width * scale_h) or 1, target_width)
+
+
+def long_side_to_with_floor(height: int, width: int, max_size: int, min_size: int) -> Size:
+    """Aria's crop size: the long side set to ``max_size`` (the width when the sides are equal), the short
+    side scaled with it, truncated, and raised to at least ``min_size``."""
+    if min(height, width) < 1:
+        raise InvalidImageError(f"an image of {height}x{width} has no pixels")
+    scale = max_size / max(height, width)
+    if width >= height:
+        return max(int(height * scale), min_size), max_size
+    return max_size, max(int(width * scale), min_size)

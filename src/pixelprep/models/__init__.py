@@ -1,5 +1,6 @@
 """Built-in model families; importing this package registers them with ``AutoImageProcessor``."""
 
+from .aria import AriaImageProcessor
 from .bit import BitImageProcessor
 from .blip import BlipImageProcessor
 from .bridgetower import BridgeTowerImageProcessor
@@ -55,6 +56,7 @@ from .vit import ViTImageProcessor
 from .vitmatte import VitMatteImageProcessor
 
 __all__ = [
+    "AriaImageProcessor",
     "BitImageProcessor",
     "BlipImageProcessor",
     "ChameleonImageProcessor",
