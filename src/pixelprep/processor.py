@@ -680,7 +680,7 @@ class ImageProcessor:
                 continue
             if value is None and self.defaults.get(name) is None:
                 continue
-            out[name] = list(value) if isinstance(value, tuple) else copy.deepcopy(value)
+            out[name] = _json_like(value)
         for name, value in self.extra.items():
             out.setdefault(name, copy.deepcopy(value))
         # A user family that names no transformers class is saved under its own name, which reloads it.
@@ -802,6 +802,11 @@ class _PadBottomRight:
         if not (self.bottom or self.right):
             return image
         return backend.pad(image, 0, self.bottom, 0, self.right, self.fill)
+
+
+def _json_like(value: Any) -> Any:
+    """A setting as JSON holds it: tuples (also nested, such as pinpoint pairs) become lists, so a saved config reloads equal."""
+    return [_json_like(item) for item in value] if isinstance(value, (list, tuple)) else copy.deepcopy(value)
 
 
 def _like(array: Any, reference: Any) -> Any:
