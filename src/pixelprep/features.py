@@ -57,7 +57,8 @@ def convert_value(value: Any, tensor_type: str | None) -> Any:
                 as_numpy(value)  # raises the shape error
             return torch.stack(list(value))
         array = as_numpy(value)
-        return torch.from_numpy(np.ascontiguousarray(array))
+        # asarray(order="C") rather than ascontiguousarray, which turns a 0-d value (a count) into shape (1,)
+        return torch.from_numpy(np.asarray(array, order="C"))
     array = as_numpy(value)
     if tensor_type == "np":
         return array

@@ -343,3 +343,50 @@ def long_side_fit(height: int, width: int, size: int, min_size: int) -> Size:
     # the same float expression as transformers (size / long side, times each side), so rounding ties agree
     delta = size / max(height, width)
     return max(round(height * delta), min_size), max(round(width * delta), min_size)
+def tile_arrangements(max_tiles: int) -> list[Size]:
+    """Mllama's canvas grids, as (a, b) with a*b <= ``max_tiles``, in its order: a ascending, then b ascending.
+
+    The list is symmetric, so it reads the same as (rows, cols) or (cols, rows); an image's
+    ``aspect_ratio_ids`` value is its (rows, cols) index here plus one.
+    """
+    if max_tiles < 1:
+        raise InvalidArgumentError(f"max_image_tiles must be a positive integer, got {max_tiles}")
+    return [(a, b) for a in range(1, max_tiles + 1) for b in range(1, max_tiles + 1) if a * b <= max_tiles]
+
+
+def tiled_canvas(height: int, width: int, max_tiles: int, tile: int) -> Size:
+    """Mllama's canvas for an image, as (rows, cols) of ``tile`` squares: the grid of at most ``max_tiles`` that scales it least.
+
+    Each grid's scale is the smaller of its two side ratios; the smallest scale >= 1 wins (least
+    upscaling), else the largest (least downscaling); among equal scales the smallest area, the first
+    in :func:`tile_arrangements` order on a further tie.
+    """
+    if min(height, width) < 1:
+        raise InvalidImageError(f"an image of {height}x{width} has no pixels to tile")
+    grids = tile_arrangements(max_tiles)
+    scales = [min(rows * tile / height, cols * tile / width) for rows, cols in grids]
+    upscales = [s for s in scales if s >= 1]
+    chosen = min(upscales) if upscales else max(scales)
+    candidates = [grid for grid, scale in zip(grids, scales) if scale == chosen]
+    return min(candidates, key=lambda grid: grid[0] * grid[1])
+
+
+def fit_to_canvas(height: int, width: int, canvas_height: int, canvas_width: int, tile: int) -> Size:
+    """Mllama's resize target: each side clipped to [``tile``, canvas], the tighter ratio applied to the other side (floored, at least 1)."""
+    target_height = min(max(height, tile), canvas_height)
+    target_width = min(max(width, tile), canvas_width)
+    scale_h, scale_w = target_height / height, target_width / width
+    if scale_w < scale_h:
+        return min(math.floor(height * scale_w) or 1, target_height), target_width
+    return target_height, min(math.floor(width * scale_h) or 1, target_width)
+
+
+def long_side_to_with_floor(height: int, width: int, max_size: int, min_size: int) -> Size:
+    """Aria's crop size: the long side set to ``max_size`` (the width when the sides are equal), the short
+    side scaled with it, truncated, and raised to at least ``min_size``."""
+    if min(height, width) < 1:
+        raise InvalidImageError(f"an image of {height}x{width} has no pixels")
+    scale = max_size / max(height, width)
+    if width >= height:
+        return max(int(height * scale), min_size), max_size
+    return max_size, max(int(width * scale), min_size)

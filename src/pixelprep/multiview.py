@@ -573,6 +573,43 @@ class SeparateViews:
 
 
 @dataclass(frozen=True)
+class ViewsPerSample:
+    """Each sample's images, each image's views, on their own axes: ``(samples, max images, max_views, C, H, W)`` (Mllama).
+
+    Views must share one size. Missing images and views are zero (after normalize); an image with more
+    than ``max_views`` views is an error naming the limit (``limit_name``).
+    """
+
+    max_views: int
+    key: str = "pixel_values"
+    limit_name: str = "max_views"
+
+    def pack(self, backend: Backend, views: list[Views], samples: list[int], write: ViewWriter) -> dict[str, Any]:
+        flat = _flat(views)
+        channels = _one_channel_count(write, flat)
+        sizes = {backend.size(image) for image, _ in flat}
+        if len(sizes) != 1:
+            raise OutputShapeError(f"views of sizes {sorted(sizes)} cannot be stacked into {self.key}; resize them to one size")
+        over = [i for i, group in enumerate(views) if len(group.images) > self.max_views]
+        if over:
+            raise OutputShapeError(f"image(s) {over} make more than {self.limit_name}={self.max_views} views")
+        height, width = sizes.pop()
+        starts = np.concatenate([[0], np.cumsum(samples)]).tolist()
+        out = backend.allocate((len(samples), max(samples), self.max_views, channels, height, width), write.dtype(views))
+        slots = [(s, i - starts[s], v, views[i]) for s in range(len(samples)) for i in range(starts[s], starts[s + 1]) for v in range(len(views[i].images))]
+
+        def fill(slot: tuple[int, int, int, Views]) -> None:
+            s, j, v, group = slot
+            write.chw(group.images[v], out[s, j, v], group.normalized)
+
+        _map(fill, slots, write.threads)
+        return {self.key: out}
+
+    def describe(self) -> list[str]:
+        return [f"stack into {self.key} (samples, images, {self.max_views} views, C, H, W), missing images and views zero"]
+
+
+@dataclass(frozen=True)
 class PaddedPatches:
     """Each image's patch rows, zero-padded to ``max_patches``: ``(images, max_patches, vector)`` (SigLIP2 NaFlex, Gemma4).
 

@@ -1,5 +1,6 @@
 """Built-in model families; importing this package registers them with ``AutoImageProcessor``."""
 
+from .aria import AriaImageProcessor
 from .bit import BitImageProcessor
 from .blip import BlipImageProcessor
 from .bridgetower import BridgeTowerImageProcessor
@@ -33,6 +34,7 @@ from .imagegpt import ImageGPTImageProcessor
 from .levit import LevitImageProcessor
 from .llava import LlavaImageProcessor
 from .llava_next import LlavaNextImageProcessor, LlavaOnevisionImageProcessor
+from .mllama import MllamaImageProcessor
 from .maskformer import Mask2FormerImageProcessor, MaskFormerImageProcessor
 from .mobilenet_v1 import MobileNetV1ImageProcessor
 from .mobilenet_v2 import MobileNetV2ImageProcessor
@@ -55,6 +57,7 @@ from .vit import ViTImageProcessor
 from .vitmatte import VitMatteImageProcessor
 
 __all__ = [
+    "AriaImageProcessor",
     "BitImageProcessor",
     "BlipImageProcessor",
     "ChameleonImageProcessor",
@@ -82,6 +85,7 @@ __all__ = [
     "LlavaImageProcessor",
     "LlavaNextImageProcessor",
     "LlavaOnevisionImageProcessor",
+    "MllamaImageProcessor",
     "SiglipImageProcessor",
     "Siglip2ImageProcessor",
     "ViTImageProcessor",
