@@ -59,6 +59,11 @@ class Emu3ImageProcessor(MultiViewProcessor):
                 config.setdefault(key, value)
         return config
 
+    @property
+    def size(self) -> dict[str, int | None]:
+        """As transformers' attribute: the pixel budget, a copy of ``min_pixels`` and ``max_pixels`` (the resize never reads ``size``)."""
+        return {"min_pixels": self._params["min_pixels"], "max_pixels": self._params["max_pixels"]}
+
     def target_size(self, height: int, width: int) -> tuple[int, int]:
         """The size an image of ``height`` x ``width`` is resized to: always the processor's own budget, as in transformers."""
         params = self._params

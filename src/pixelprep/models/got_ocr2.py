@@ -48,7 +48,7 @@ class GotOcr2ImageProcessor(MultiViewProcessor):
         "max_patches": 12,
     }
     extra_params = {"crop_to_patches": normalize_bool, "min_patches": _optional_positive_int, "max_patches": _optional_positive_int}
-    model_input_names = ["pixel_values", "num_patches"]
+    model_input_names = ["pixel_values"]  # as transformers: num_patches is for the processor, not the model
 
     # ---------------------------------------------------------------------------------- geometry
 

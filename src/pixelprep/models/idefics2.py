@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .. import geometry_vlm
+from .. import geometry, geometry_vlm
 from ..auto import register_family
 from ..backends import Backend
 from ..backends.base import RESAMPLE_NAMES
@@ -32,7 +32,7 @@ class CapThenFloorSides:
 
     def apply(self, backend: Backend, image: Any) -> Any:
         height, width = backend.size(image)
-        target = geometry_vlm.cap_then_floor_sides(height, width, self.shortest_edge, self.longest_edge)
+        target = geometry.check_output_size(*geometry_vlm.cap_then_floor_sides(height, width, self.shortest_edge, self.longest_edge), f"resizing a {height}x{width} image gives an image")
         return image if target == (height, width) else backend.resize(image, target, self.resample)
 
     def describe(self) -> str:

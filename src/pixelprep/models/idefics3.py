@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .. import geometry_vlm
+from .. import geometry, geometry_vlm
 from ..auto import register_family
 from ..backends import Backend
 from ..backends.base import RESAMPLE_NAMES
@@ -49,7 +49,7 @@ class LongSideTo:
 
     def apply(self, backend: Backend, image: Any) -> Any:
         height, width = backend.size(image)
-        target = self.target(height, width)
+        target = geometry.check_output_size(*self.target(height, width), f"resizing a {height}x{width} image gives an image")
         return image if target == (height, width) else backend.resize(image, target, self.resample)
 
     def describe(self) -> str:
@@ -60,7 +60,10 @@ class LongSideTo:
 
 
 def _squash(backend: Backend, image: Any, height: int, width: int, resample: int) -> Any:
-    return image if backend.size(image) == (height, width) else backend.resize(image, (height, width), resample)
+    if backend.size(image) == (height, width):
+        return image
+    geometry.check_output_size(height, width, f"resizing a {'x'.join(map(str, backend.size(image)))} image gives an image")
+    return backend.resize(image, (height, width), resample)
 
 
 @register_family

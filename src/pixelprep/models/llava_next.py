@@ -70,6 +70,13 @@ class LlavaNextImageProcessor(MultiViewProcessor):
     extra_params = {"image_grid_pinpoints": normalize_pinpoints}
     model_input_names = ["pixel_values", "image_sizes"]
 
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        # pinpoints are held as tuples; saved as JSON's lists so a saved config reloads to the same dict
+        if out.get("image_grid_pinpoints"):
+            out["image_grid_pinpoints"] = [list(pair) for pair in out["image_grid_pinpoints"]]
+        return out
+
     # ---------------------------------------------------------------------------------- geometry
 
     def base_size(self, params: dict[str, Any]) -> tuple[int, int]:
