@@ -280,8 +280,9 @@ def test_family_single_steps_match_transformers(backend: str, photo_chw: np.ndar
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_qwen2_vl_patchify_matches_transformers(backend: str) -> None:
-    ours, theirs = _pair("Qwen2VLImageProcessor", backend)
+@pytest.mark.parametrize("family_name", ["Qwen2VLImageProcessor", "Glm4vImageProcessor", "Glm46VImageProcessor"])
+def test_patchify_matches_transformers(family_name: str, backend: str) -> None:
+    ours, theirs = _pair(family_name, backend)
     image = np.random.default_rng(0).random((3, 56, 84)).astype(np.float32)
     if backend == "torchvision":  # transformers' torchvision class patchifies a batch of one size
         given = torch.from_numpy(np.stack([image, image[:, ::-1].copy()]))
