@@ -294,3 +294,17 @@ def test_patchify_matches_transformers(family_name: str, backend: str) -> None:
         assert mine[1:] == reference[1:]
     with pytest.raises(InvalidImageError, match="blocks"):
         ours.patchify(image[:, :50], 14, 2, 2)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("family_name", ["LlavaImageProcessor", "LlavaOnevisionImageProcessor"])
+def test_pad_to_square_matches_transformers(family_name: str, backend: str) -> None:
+    ours, theirs = _pair(family_name, backend)
+    rng = np.random.default_rng(0)
+    for shape in ((3, 20, 31), (3, 31, 20), (3, 16, 16)):
+        image = rng.integers(0, 256, shape).astype(np.uint8)
+        given = torch.from_numpy(image) if backend == "torchvision" else image
+        for color in (0, 200, (10, 20, 30)):
+            _assert_same(ours.pad_to_square(given, color), theirs.pad_to_square(given, color), f"pad_to_square {shape} {color}")
+    with pytest.raises(InvalidArgumentError, match="background_color"):
+        ours.pad_to_square(np.zeros((3, 4, 5), np.uint8), (1, 2))

@@ -23,7 +23,7 @@ from ..multiview import MultiViewProcessor, PadToSquare, Views, ViewsPerImage, n
 from ..params import _positive_int
 from ..processor import CenterCrop, Resize
 from .constants import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
-from .llava import mean_fill
+from .llava import mean_fill, pad_to_square
 
 Pinpoints = tuple[tuple[int, int], ...]
 
@@ -188,6 +188,7 @@ class LlavaOnevisionImageProcessor(LlavaNextImageProcessor):
         "image_grid_pinpoints": _pinpoint_grid(384, 2305, 384),
     }
     model_input_names = ["pixel_values", "image_sizes", "batch_num_images"]
+    pad_to_square = pad_to_square
 
     def square_pad(self) -> PadToSquare:
         # transformers pads with the processor's own mean: a call-time image_mean does not change the colour
