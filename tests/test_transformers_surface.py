@@ -308,3 +308,15 @@ def test_pad_to_square_matches_transformers(family_name: str, backend: str) -> N
             _assert_same(ours.pad_to_square(given, color), theirs.pad_to_square(given, color), f"pad_to_square {shape} {color}")
     with pytest.raises(InvalidArgumentError, match="background_color"):
         ours.pad_to_square(np.zeros((3, 4, 5), np.uint8), (1, 2))
+
+
+@pytest.mark.parametrize("family_name", ["LlavaNextImageProcessor", "LlavaOnevisionImageProcessor"])
+def test_get_image_patches_matches_transformers(family_name: str) -> None:
+    """transformers has get_image_patches on its pil classes only."""
+    ours, theirs = _pair(family_name, "pil")
+    image = np.random.default_rng(0).integers(0, 256, (3, 300, 500)).astype(np.uint8)
+    pinpoints = [[336, 672], [672, 336], [672, 672]]
+    mine, reference = ours.get_image_patches(image, pinpoints, (336, 336), 336, 3), theirs.get_image_patches(image, pinpoints, (336, 336), 336, 3)
+    assert len(mine) == len(reference)
+    for index, (a, b) in enumerate(zip(mine, reference)):
+        _assert_same(a, b, f"view {index}")

@@ -139,6 +139,28 @@ class LlavaNextImageProcessor(MultiViewProcessor):
         base = image if base_size == (height, width) else backend.resize(image, base_size, params["resample"])
         return [base] + [backend.crop(canvas, top, left, h, w) for top, left, h, w in boxes]
 
+    def get_image_patches(self, image: Any, grid_pinpoints: Any, size: tuple[int, int], patch_size: int, resample: Any) -> list[Any]:
+        """A CHW image's anyres views before the per-view resize: the image squashed to ``size``, then the
+        ``patch_size`` tiles of its best pinpoint, as transformers' (pil) ``get_image_patches``."""
+        import numpy as np
+
+        from ..inputs import _array_to_hwc
+
+        params = self._step_params(
+            {
+                "image_grid_pinpoints": grid_pinpoints,
+                "size": {"height": size[0], "width": size[1]},
+                "crop_size": {"height": patch_size, "width": patch_size},
+                "resample": resample,
+            }
+        )
+        backend = self._backend_for(None)
+        array = np.asarray(image)
+        if array.ndim != 3:
+            raise InvalidArgumentError(f"get_image_patches takes one CHW image, got shape {array.shape}")
+        native = backend.from_canonical(np.ascontiguousarray(_array_to_hwc(array, "channels_first", "image")))
+        return [np.moveaxis(backend.to_numpy(backend.realize(view)), -1, 0) for view in self.anyres_views(backend, native, params)]
+
     def finish_views(self, backend: Backend, views: list[Any], params: dict[str, Any]) -> list[Any]:
         steps = self.view_steps(params)
         finished = []
