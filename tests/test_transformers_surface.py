@@ -320,3 +320,18 @@ def test_get_image_patches_matches_transformers(family_name: str) -> None:
     assert len(mine) == len(reference)
     for index, (a, b) in enumerate(zip(mine, reference)):
         _assert_same(a, b, f"view {index}")
+
+
+def test_emu3_postprocess_and_unnormalize_match_transformers() -> None:
+    """transformers' Emu3 has one (pil) class; postprocess inverts preprocess back to images."""
+    ours, theirs = _pair("Emu3ImageProcessor", "pil")
+    values = np.random.default_rng(0).uniform(-2, 2, (2, 3, 16, 24)).astype(np.float32)
+    _assert_same(ours.unnormalize(values[0], ours.image_mean, ours.image_std), theirs.unnormalize(values[0], theirs.image_mean, theirs.image_std), "unnormalize")
+    mine, reference = ours.postprocess(values), theirs.postprocess(values)
+    assert len(mine["pixel_values"]) == len(reference["pixel_values"]) == 2
+    for a, b in zip(mine["pixel_values"], reference["pixel_values"]):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    mine, reference = ours.postprocess(values, return_tensors="np"), theirs.postprocess(values, return_tensors="np")
+    _assert_same(mine["pixel_values"], reference["pixel_values"], "postprocess np")
+    with pytest.raises(InvalidArgumentError, match="image_mean"):
+        ours.unnormalize(values[0], (0.5, 0.5), 0.5)
