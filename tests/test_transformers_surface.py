@@ -335,3 +335,30 @@ def test_emu3_postprocess_and_unnormalize_match_transformers() -> None:
     _assert_same(mine["pixel_values"], reference["pixel_values"], "postprocess np")
     with pytest.raises(InvalidArgumentError, match="image_mean"):
         ours.unnormalize(values[0], (0.5, 0.5), 0.5)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_idefics2_split_images_matches_transformers(backend: str) -> None:
+    ours, theirs = _pair("Idefics2ImageProcessor", backend)
+    image = np.random.default_rng(0).integers(0, 256, (3, 21, 30)).astype(np.uint8)
+    if backend == "torchvision":  # transformers' torchvision class splits a batch: one list of views per image
+        given = torch.from_numpy(np.stack([image, image[:, ::-1].copy()]))
+        mine, reference = ours.split_images(given), theirs.split_images(given)
+        pairs = [(a, b) for mine_views, their_views in zip(mine, reference) for a, b in zip(mine_views, their_views)]
+        assert len(mine) == len(reference) == 2
+    else:
+        mine, reference = ours.split_images(image), theirs.split_images(image)
+        pairs = list(zip(mine, reference))
+    assert len(pairs) == (10 if backend == "torchvision" else 5)
+    for index, (a, b) in enumerate(pairs):
+        _assert_same(a, b, f"view {index}")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("family_name", ["Idefics3ImageProcessor", "SmolVLMImageProcessor"])
+def test_resize_for_vision_encoder_matches_transformers(family_name: str, backend: str) -> None:
+    ours, theirs = _pair(family_name, backend)
+    for shape in ((3, 100, 230), (3, 230, 100), (3, 40, 40)):
+        image = np.random.default_rng(0).integers(0, 256, shape).astype(np.uint8)
+        given = torch.from_numpy(image) if backend == "torchvision" else image
+        _assert_same(ours.resize_for_vision_encoder(given, 64, 3), theirs.resize_for_vision_encoder(given, 64, 3), f"resize {shape}")

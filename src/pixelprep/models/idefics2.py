@@ -60,6 +60,19 @@ def quadrants(backend: Backend, image: Any) -> list[Any]:
     ]
 
 
+@dataclass(frozen=True)
+class _View:
+    """One of :func:`quadrants`' views (by index), as a step for the single-step runner."""
+
+    index: int
+
+    def apply(self, backend: Backend, image: Any) -> Any:
+        return quadrants(backend, image)[self.index]
+
+    def describe(self) -> str:
+        return f"view {self.index} of the quadrant split"
+
+
 @register_family
 class Idefics2ImageProcessor(MultiViewProcessor):
     """Idefics2: each view's long side capped at 980 and sides floored at 378; views padded per sample with a pixel mask."""
@@ -102,6 +115,17 @@ class Idefics2ImageProcessor(MultiViewProcessor):
             resize = self.view_resize(params)
             views = [resize.apply(backend, view) for view in views]
         return Views(views)
+
+    def split_images(self, images: Any) -> list[Any]:
+        """The 4 quadrants and the whole image the pipeline's ``do_image_splitting`` makes, as transformers' ``split_images``:
+        for a CHW image a list of 5 views, for a BCHW batch one such list per image."""
+        if len(images.shape) == 4:
+            return [self.split_images(image) for image in images]
+        if len(images.shape) != 3:
+            raise InvalidArgumentError(f"split_images takes a CHW image or a BCHW batch, got shape {tuple(images.shape)}")
+        params = self._step_params({})
+        # each quadrant is a crop: the same views as quadrants(), taken one at a time through the single-step runner
+        return [self._run_steps(images, params, [_View(index)]) for index in range(5)]
 
     def describe_views(self, params: dict[str, Any]) -> list[str]:
         lines = []

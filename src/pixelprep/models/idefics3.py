@@ -19,7 +19,7 @@ from ..backends import Backend
 from ..backends.base import RESAMPLE_NAMES
 from ..errors import InvalidArgumentError
 from ..features import BatchFeature
-from ..multiview import MultiViewProcessor, PaddedViews, Views
+from ..multiview import MultiViewProcessor, PaddedViews, RuleResize, Views
 from ..params import _positive_int, normalize_bool, normalize_size
 from ..processor import Resize
 from .constants import IMAGENET_STANDARD_MEAN, IMAGENET_STANDARD_STD
@@ -122,6 +122,14 @@ class Idefics3ImageProcessor(MultiViewProcessor):
             return Views([grid], {"rows": 0, "cols": 0})
         tiles = [backend.crop(grid, r * tile, c * tile, tile, tile) for r in range(rows) for c in range(cols)]
         return Views([*tiles, _squash(backend, grid, tile, tile, resample)], {"rows": rows, "cols": cols})
+
+    def resize_for_vision_encoder(self, image: Any, vision_encoder_max_size: int, resample: Any = None) -> Any:
+        """A CHW image resized to the whole-tile grid the pipeline's split uses (sides multiples of ``vision_encoder_max_size``),
+        as transformers' ``resize_for_vision_encoder``."""
+        tile = _positive_int(vision_encoder_max_size, "vision_encoder_max_size")
+        params = self._step_params({"resample": resample})
+        rule = RuleResize(lambda height, width: geometry_vlm.tile_grid_size(height, width, tile), params["resample"], f"to whole {tile}x{tile} tiles")
+        return self._run_steps(image, params, [rule])
 
     def describe_views(self, params: dict[str, Any]) -> list[str]:
         tile = self._tile(params)
