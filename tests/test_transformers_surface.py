@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 import transformers
+from torchvision.transforms.v2 import functional as tvF
 from transformers.image_utils import SizeDict
 
 import pixelprep
@@ -362,3 +363,13 @@ def test_resize_for_vision_encoder_matches_transformers(family_name: str, backen
         image = np.random.default_rng(0).integers(0, 256, shape).astype(np.uint8)
         given = torch.from_numpy(image) if backend == "torchvision" else image
         _assert_same(ours.resize_for_vision_encoder(given, 64, 3), theirs.resize_for_vision_encoder(given, 64, 3), f"resize {shape}")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_gemma4_aspect_ratio_preserving_resize_matches_transformers(backend: str) -> None:
+    ours, theirs = _pair("Gemma4ImageProcessor", backend)
+    for shape in ((3, 100, 230), (3, 230, 100), (3, 48, 48)):
+        image = np.random.default_rng(0).integers(0, 256, shape).astype(np.uint8)
+        given = torch.from_numpy(image) if backend == "torchvision" else image
+        resample = tvF.InterpolationMode.BICUBIC if backend == "torchvision" else 3
+        _assert_same(ours.aspect_ratio_preserving_resize(given, 16, 64, 3, 3), theirs.aspect_ratio_preserving_resize(given, 16, 64, 3, resample), f"resize {shape}")
