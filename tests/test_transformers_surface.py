@@ -373,3 +373,23 @@ def test_gemma4_aspect_ratio_preserving_resize_matches_transformers(backend: str
         given = torch.from_numpy(image) if backend == "torchvision" else image
         resample = tvF.InterpolationMode.BICUBIC if backend == "torchvision" else 3
         _assert_same(ours.aspect_ratio_preserving_resize(given, 16, 64, 3, 3), theirs.aspect_ratio_preserving_resize(given, 16, 64, 3, resample), f"resize {shape}")
+
+
+# transformers has Cohere2-Vision's torchvision class only
+@pytest.mark.parametrize(
+    ("family_name", "backend"),
+    [("GotOcr2ImageProcessor", "pil"), ("GotOcr2ImageProcessor", "torchvision"), ("Cohere2VisionImageProcessor", "torchvision")],
+)
+def test_crop_image_to_patches_matches_transformers(family_name: str, backend: str) -> None:
+    ours, theirs = _pair(family_name, backend)
+    image = np.random.default_rng(0).integers(0, 256, (3, 90, 200)).astype(np.uint8)
+    given = torch.from_numpy(np.stack([image, image[:, ::-1].copy()])) if backend == "torchvision" else image
+    for thumbnail in (True, False):
+        mine = ours.crop_image_to_patches(given, 1, 6, thumbnail, {"height": 32, "width": 32}, 3)
+        reference = theirs.crop_image_to_patches(given, 1, 6, thumbnail, SizeDict(height=32, width=32), 3)
+        if backend == "pil":
+            assert len(mine) == len(reference) > 1
+            for index, (a, b) in enumerate(zip(mine, reference)):
+                _assert_same(a, b, f"view {index}")
+        else:
+            _assert_same(mine, reference, "views")
