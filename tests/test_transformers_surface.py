@@ -393,3 +393,18 @@ def test_crop_image_to_patches_matches_transformers(family_name: str, backend: s
                 _assert_same(a, b, f"view {index}")
         else:
             _assert_same(mine, reference, "views")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_gemma3_pan_and_scan_matches_transformers(backend: str) -> None:
+    ours, theirs = _pair("Gemma3ImageProcessor", backend)
+    for shape in ((3, 40, 130), (3, 130, 40), (3, 40, 44)):
+        image = np.random.default_rng(0).integers(0, 256, shape).astype(np.uint8)
+        if backend == "torchvision":  # transformers' torchvision class crops a batch of one size
+            given = torch.from_numpy(np.stack([image, image]))
+            mine, reference = ours.pan_and_scan_batched(given, 16, 4, 1.2), theirs.pan_and_scan_batched(given, 16, 4, 1.2)
+        else:
+            mine, reference = ours.pan_and_scan(image, 16, 4, 1.2), theirs.pan_and_scan(image, 16, 4, 1.2)
+        assert len(mine) == len(reference)
+        for index, (a, b) in enumerate(zip(mine, reference)):
+            _assert_same(a, b, f"crop {index} of {shape}")
