@@ -408,3 +408,20 @@ def test_gemma3_pan_and_scan_matches_transformers(backend: str) -> None:
         assert len(mine) == len(reference)
         for index, (a, b) in enumerate(zip(mine, reference)):
             _assert_same(a, b, f"crop {index} of {shape}")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("family_name", ["Idefics3ImageProcessor", "SmolVLMImageProcessor"])
+def test_idefics3_split_images_matches_transformers(family_name: str, backend: str) -> None:
+    ours, theirs = _pair(family_name, backend)
+    for shape in ((3, 64, 96), (3, 32, 32)):  # on the tile grid, as the pipeline's first resizes leave it; then within one tile
+        image = np.random.default_rng(0).integers(0, 256, shape).astype(np.uint8)
+        given = torch.from_numpy(np.stack([image, image])) if backend == "torchvision" else image
+        mine, reference = ours.split_images(given, {"longest_edge": 32}, 3), theirs.split_images(given, {"longest_edge": 32}, 3)
+        assert mine[1:] == tuple(reference[1:])
+        if backend == "pil":
+            assert len(mine[0]) == len(reference[0])
+            for index, (a, b) in enumerate(zip(mine[0], reference[0])):
+                _assert_same(a, b, f"view {index} of {shape}")
+        else:
+            _assert_same(mine[0], reference[0], f"views of {shape}")

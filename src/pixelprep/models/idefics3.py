@@ -131,6 +131,39 @@ class Idefics3ImageProcessor(MultiViewProcessor):
         rule = RuleResize(lambda height, width: geometry_vlm.tile_grid_size(height, width, tile), params["resample"], f"to whole {tile}x{tile} tiles")
         return self._run_steps(image, params, [rule])
 
+    def split_images(self, images: Any, max_image_size: dict[str, int], resample: Any = None) -> tuple[Any, Any, Any]:
+        """The pipeline's whole tiles of an image already on the tile grid, then the global view squashed to one tile, with the
+        tile rows and columns, as transformers' ``split_images``: a CHW image gives (list of views, rows, cols); a BCHW batch
+        (the torchvision class's form) gives ((B, views, C, H, W), [rows] * B, [cols] * B). An image within one tile is its only view."""
+        import numpy as np
+
+        from ..inputs import _array_to_hwc, _is_torch_tensor
+
+        tile = _tile_size(max_image_size, "max_image_size")["longest_edge"]
+        params = self._step_params({"resample": resample})
+        backend = self._backend_for(None)
+        is_torch = _is_torch_tensor(images)
+        array = images if is_torch else np.asarray(images)
+        if array.ndim not in (3, 4):
+            raise InvalidArgumentError(f"split_images takes a CHW image or a BCHW batch, got shape {tuple(array.shape)}")
+        height, width = array.shape[-2:]
+        rows, cols = (height // tile, width // tile) if height > tile or width > tile else (0, 0)
+        per_image = []
+        for item in array if array.ndim == 4 else [array]:
+            hwc = _array_to_hwc(item, "channels_first", "image")
+            native = backend.from_canonical(hwc.contiguous() if is_torch else np.ascontiguousarray(hwc))
+            views = [backend.crop(native, r * tile, c * tile, tile, tile) for r in range(rows) for c in range(cols)]
+            views.append(_squash(backend, native, tile, tile, params["resample"]) if rows else native)
+            per_image.append([np.moveaxis(backend.to_numpy(backend.realize(view)), -1, 0) for view in views])
+        if array.ndim == 3:
+            return per_image[0], rows, cols
+        batch = np.stack([np.stack(views) for views in per_image])
+        if is_torch:
+            import torch
+
+            batch = torch.from_numpy(batch).to(images.device)
+        return batch, [rows] * len(per_image), [cols] * len(per_image)
+
     def describe_views(self, params: dict[str, Any]) -> list[str]:
         tile = self._tile(params)
         if not params.get("do_image_splitting"):
