@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import torch
 import transformers
+from torchvision.transforms.v2 import functional as tvF
 from transformers.image_utils import SizeDict
 
 import pixelprep
@@ -282,8 +283,9 @@ def test_family_single_steps_match_transformers(backend: str, photo_chw: np.ndar
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_qwen2_vl_patchify_matches_transformers(backend: str) -> None:
-    ours, theirs = _pair("Qwen2VLImageProcessor", backend)
+@pytest.mark.parametrize("family_name", ["Qwen2VLImageProcessor", "Glm4vImageProcessor", "Glm46VImageProcessor"])
+def test_patchify_matches_transformers(family_name: str, backend: str) -> None:
+    ours, theirs = _pair(family_name, backend)
     image = np.random.default_rng(0).random((3, 56, 84)).astype(np.float32)
     if backend == "torchvision":  # transformers' torchvision class patchifies a batch of one size
         given = torch.from_numpy(np.stack([image, image[:, ::-1].copy()]))
@@ -295,3 +297,133 @@ def test_qwen2_vl_patchify_matches_transformers(backend: str) -> None:
         assert mine[1:] == reference[1:]
     with pytest.raises(InvalidImageError, match="blocks"):
         ours.patchify(image[:, :50], 14, 2, 2)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("family_name", ["LlavaImageProcessor", "LlavaOnevisionImageProcessor"])
+def test_pad_to_square_matches_transformers(family_name: str, backend: str) -> None:
+    ours, theirs = _pair(family_name, backend)
+    rng = np.random.default_rng(0)
+    for shape in ((3, 20, 31), (3, 31, 20), (3, 16, 16)):
+        image = rng.integers(0, 256, shape).astype(np.uint8)
+        given = torch.from_numpy(image) if backend == "torchvision" else image
+        for color in (0, 200, (10, 20, 30)):
+            _assert_same(ours.pad_to_square(given, color), theirs.pad_to_square(given, color), f"pad_to_square {shape} {color}")
+    with pytest.raises(InvalidArgumentError, match="background_color"):
+        ours.pad_to_square(np.zeros((3, 4, 5), np.uint8), (1, 2))
+
+
+@pytest.mark.parametrize("family_name", ["LlavaNextImageProcessor", "LlavaOnevisionImageProcessor"])
+def test_get_image_patches_matches_transformers(family_name: str) -> None:
+    """transformers has get_image_patches on its pil classes only."""
+    ours, theirs = _pair(family_name, "pil")
+    image = np.random.default_rng(0).integers(0, 256, (3, 300, 500)).astype(np.uint8)
+    pinpoints = [[336, 672], [672, 336], [672, 672]]
+    mine, reference = ours.get_image_patches(image, pinpoints, (336, 336), 336, 3), theirs.get_image_patches(image, pinpoints, (336, 336), 336, 3)
+    assert len(mine) == len(reference)
+    for index, (a, b) in enumerate(zip(mine, reference)):
+        _assert_same(a, b, f"view {index}")
+
+
+def test_emu3_postprocess_and_unnormalize_match_transformers() -> None:
+    """transformers' Emu3 has one (pil) class; postprocess inverts preprocess back to images."""
+    ours, theirs = _pair("Emu3ImageProcessor", "pil")
+    values = np.random.default_rng(0).uniform(-2, 2, (2, 3, 16, 24)).astype(np.float32)
+    _assert_same(ours.unnormalize(values[0], ours.image_mean, ours.image_std), theirs.unnormalize(values[0], theirs.image_mean, theirs.image_std), "unnormalize")
+    mine, reference = ours.postprocess(values), theirs.postprocess(values)
+    assert len(mine["pixel_values"]) == len(reference["pixel_values"]) == 2
+    for a, b in zip(mine["pixel_values"], reference["pixel_values"]):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    mine, reference = ours.postprocess(values, return_tensors="np"), theirs.postprocess(values, return_tensors="np")
+    _assert_same(mine["pixel_values"], reference["pixel_values"], "postprocess np")
+    with pytest.raises(InvalidArgumentError, match="image_mean"):
+        ours.unnormalize(values[0], (0.5, 0.5), 0.5)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_idefics2_split_images_matches_transformers(backend: str) -> None:
+    ours, theirs = _pair("Idefics2ImageProcessor", backend)
+    image = np.random.default_rng(0).integers(0, 256, (3, 21, 30)).astype(np.uint8)
+    if backend == "torchvision":  # transformers' torchvision class splits a batch: one list of views per image
+        given = torch.from_numpy(np.stack([image, image[:, ::-1].copy()]))
+        mine, reference = ours.split_images(given), theirs.split_images(given)
+        pairs = [(a, b) for mine_views, their_views in zip(mine, reference) for a, b in zip(mine_views, their_views)]
+        assert len(mine) == len(reference) == 2
+    else:
+        mine, reference = ours.split_images(image), theirs.split_images(image)
+        pairs = list(zip(mine, reference))
+    assert len(pairs) == (10 if backend == "torchvision" else 5)
+    for index, (a, b) in enumerate(pairs):
+        _assert_same(a, b, f"view {index}")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("family_name", ["Idefics3ImageProcessor", "SmolVLMImageProcessor"])
+def test_resize_for_vision_encoder_matches_transformers(family_name: str, backend: str) -> None:
+    ours, theirs = _pair(family_name, backend)
+    for shape in ((3, 100, 230), (3, 230, 100), (3, 40, 40)):
+        image = np.random.default_rng(0).integers(0, 256, shape).astype(np.uint8)
+        given = torch.from_numpy(image) if backend == "torchvision" else image
+        _assert_same(ours.resize_for_vision_encoder(given, 64, 3), theirs.resize_for_vision_encoder(given, 64, 3), f"resize {shape}")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_gemma4_aspect_ratio_preserving_resize_matches_transformers(backend: str) -> None:
+    ours, theirs = _pair("Gemma4ImageProcessor", backend)
+    for shape in ((3, 100, 230), (3, 230, 100), (3, 48, 48)):
+        image = np.random.default_rng(0).integers(0, 256, shape).astype(np.uint8)
+        given = torch.from_numpy(image) if backend == "torchvision" else image
+        resample = tvF.InterpolationMode.BICUBIC if backend == "torchvision" else 3
+        _assert_same(ours.aspect_ratio_preserving_resize(given, 16, 64, 3, 3), theirs.aspect_ratio_preserving_resize(given, 16, 64, 3, resample), f"resize {shape}")
+
+
+# transformers has Cohere2-Vision's torchvision class only
+@pytest.mark.parametrize(
+    ("family_name", "backend"),
+    [("GotOcr2ImageProcessor", "pil"), ("GotOcr2ImageProcessor", "torchvision"), ("Cohere2VisionImageProcessor", "torchvision")],
+)
+def test_crop_image_to_patches_matches_transformers(family_name: str, backend: str) -> None:
+    ours, theirs = _pair(family_name, backend)
+    image = np.random.default_rng(0).integers(0, 256, (3, 90, 200)).astype(np.uint8)
+    given = torch.from_numpy(np.stack([image, image[:, ::-1].copy()])) if backend == "torchvision" else image
+    for thumbnail in (True, False):
+        mine = ours.crop_image_to_patches(given, 1, 6, thumbnail, {"height": 32, "width": 32}, 3)
+        reference = theirs.crop_image_to_patches(given, 1, 6, thumbnail, SizeDict(height=32, width=32), 3)
+        if backend == "pil":
+            assert len(mine) == len(reference) > 1
+            for index, (a, b) in enumerate(zip(mine, reference)):
+                _assert_same(a, b, f"view {index}")
+        else:
+            _assert_same(mine, reference, "views")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_gemma3_pan_and_scan_matches_transformers(backend: str) -> None:
+    ours, theirs = _pair("Gemma3ImageProcessor", backend)
+    for shape in ((3, 40, 130), (3, 130, 40), (3, 40, 44)):
+        image = np.random.default_rng(0).integers(0, 256, shape).astype(np.uint8)
+        if backend == "torchvision":  # transformers' torchvision class crops a batch of one size
+            given = torch.from_numpy(np.stack([image, image]))
+            mine, reference = ours.pan_and_scan_batched(given, 16, 4, 1.2), theirs.pan_and_scan_batched(given, 16, 4, 1.2)
+        else:
+            mine, reference = ours.pan_and_scan(image, 16, 4, 1.2), theirs.pan_and_scan(image, 16, 4, 1.2)
+        assert len(mine) == len(reference)
+        for index, (a, b) in enumerate(zip(mine, reference)):
+            _assert_same(a, b, f"crop {index} of {shape}")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("family_name", ["Idefics3ImageProcessor", "SmolVLMImageProcessor"])
+def test_idefics3_split_images_matches_transformers(family_name: str, backend: str) -> None:
+    ours, theirs = _pair(family_name, backend)
+    for shape in ((3, 64, 96), (3, 32, 32)):  # on the tile grid, as the pipeline's first resizes leave it; then within one tile
+        image = np.random.default_rng(0).integers(0, 256, shape).astype(np.uint8)
+        given = torch.from_numpy(np.stack([image, image])) if backend == "torchvision" else image
+        mine, reference = ours.split_images(given, {"longest_edge": 32}, 3), theirs.split_images(given, {"longest_edge": 32}, 3)
+        assert mine[1:] == tuple(reference[1:])
+        if backend == "pil":
+            assert len(mine[0]) == len(reference[0])
+            for index, (a, b) in enumerate(zip(mine[0], reference[0])):
+                _assert_same(a, b, f"view {index} of {shape}")
+        else:
+            _assert_same(mine[0], reference[0], f"views of {shape}")

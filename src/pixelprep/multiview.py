@@ -124,7 +124,7 @@ class PatchAlignedFit:
 
     def apply(self, backend: Backend, image: Any) -> Any:
         height, width = backend.size(image)
-        target = self.target(height, width)
+        target = geometry.check_output_size(*self.target(height, width), f"resizing a {height}x{width} image gives an image")
         return image if target == (height, width) else backend.resize(image, target, self.resample)
 
     def describe(self) -> str:
@@ -171,7 +171,7 @@ class RuleResize:
 
     def apply(self, backend: Backend, image: Any) -> Any:
         height, width = backend.size(image)
-        target = self.rule(height, width)
+        target = geometry.check_output_size(*self.rule(height, width), f"resizing a {height}x{width} image gives an image")
         return image if target == (height, width) else backend.resize(image, target, self.resample)
 
     def describe(self) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 from .. import geometry_vlm
 from ..auto import register_family
+from ..errors import InvalidArgumentError
 from ..multiview import MultiViewProcessor, PaddedViews, RuleResize, SeparateViews, Views
 from ..params import _positive_int
 from .constants import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
@@ -21,6 +22,23 @@ from .constants import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
 
 def _optional_positive_int(value: Any, name: str) -> int | None:
     return None if value is None else _positive_int(value, name)
+
+
+def _three(value: Any, name: str) -> tuple[float, ...]:
+    """A per-channel value for three channels: a number repeated, or three numbers."""
+    if isinstance(value, (int, float)):
+        return (float(value),) * 3
+    values = tuple(float(v) for v in value)
+    if len(values) != 3:
+        raise InvalidArgumentError(f"{name} must be one number or 3 numbers (one per channel), got {value}")
+    return values
+
+
+def _layout(image: Any, input_data_format: str | None) -> str:
+    """The channel layout of a 3-D image: the one given, else channels-first when the first axis looks like channels."""
+    if input_data_format in ("channels_first", "channels_last"):
+        return input_data_format
+    return "channels_first" if image.shape[0] in (1, 3) else "channels_last"
 
 
 @register_family
@@ -59,6 +77,11 @@ class Emu3ImageProcessor(MultiViewProcessor):
                 config.setdefault(key, value)
         return config
 
+    @property
+    def size(self) -> dict[str, int | None]:
+        """As transformers' attribute: the pixel budget, a copy of ``min_pixels`` and ``max_pixels`` (the resize never reads ``size``)."""
+        return {"min_pixels": self._params["min_pixels"], "max_pixels": self._params["max_pixels"]}
+
     def target_size(self, height: int, width: int) -> tuple[int, int]:
         """The size an image of ``height`` x ``width`` is resized to: always the processor's own budget, as in transformers."""
         params = self._params
@@ -82,6 +105,54 @@ class Emu3ImageProcessor(MultiViewProcessor):
 
     def describe_views(self, params: dict[str, Any]) -> list[str]:
         return ["image_sizes: (height, width) after the resize"]
+
+    def unnormalize(self, image: Any, image_mean: Any, image_std: Any, input_data_format: str | None = None) -> Any:
+        """``image * std + mean`` per channel (three channels), the inverse of ``normalize``, as transformers' ``unnormalize``."""
+        mean = _three(image_mean, "image_mean")
+        std = _three(image_std, "image_std")
+        # the inverse is itself a normalisation: (x - (-mean / std)) / (1 / std)
+        reverse_mean = tuple(-m / s for m, s in zip(mean, std))
+        data_format = "channels_last" if input_data_format == "channels_last" else "channels_first"
+        return self.normalize(image, reverse_mean, tuple(1 / s for s in std), input_data_format=input_data_format, data_format=data_format)
+
+    def postprocess(
+        self,
+        images: Any,
+        do_rescale: bool | None = None,
+        rescale_factor: float | None = None,
+        do_normalize: bool | None = None,
+        image_mean: Any = None,
+        image_std: Any = None,
+        return_tensors: str | None = "PIL.Image.Image",
+        input_data_format: str | None = None,
+    ) -> Any:
+        """Generated pixel values back to images (unnormalise, then x255 clipped to uint8), as transformers' ``postprocess``:
+        PIL images by default, else a BatchFeature whose ``pixel_values`` lists the images' first-axis slices, as there."""
+        import numpy as np
+        from PIL import Image
+
+        from ..features import BatchFeature
+
+        do_rescale = self._params["do_rescale"] if do_rescale is None else do_rescale
+        rescale_factor = 1.0 / self._params["rescale_factor"] if rescale_factor is None else rescale_factor
+        do_normalize = self._params["do_normalize"] if do_normalize is None else do_normalize
+        image_mean = self._params["image_mean"] if image_mean is None else image_mean
+        image_std = self._params["image_std"] if image_std is None else image_std
+        flat = list(images) if isinstance(images, (list, tuple)) or np.ndim(images) == 4 else [images]
+        if flat and isinstance(flat[0], Image.Image):
+            return flat if len(flat) > 1 else flat[0]
+        pixel_values: list[Any] = []
+        for image in flat:
+            image = np.asarray(image.detach().cpu() if hasattr(image, "detach") else image)
+            if do_normalize:
+                image = self.unnormalize(image, image_mean, image_std, input_data_format)
+            if do_rescale:
+                image = np.clip(self.rescale(image, rescale_factor, input_data_format=input_data_format, data_format=_layout(image, input_data_format)), 0, 255).astype(np.uint8)
+            if do_normalize and do_rescale and return_tensors == "PIL.Image.Image":
+                pixel_values.append(Image.fromarray(image if _layout(image, input_data_format) == "channels_last" else np.moveaxis(image, 0, -1)))
+            else:
+                pixel_values.extend(image)  # transformers extends by the first axis
+        return BatchFeature({"pixel_values": pixel_values}, tensor_type=None if return_tensors == "PIL.Image.Image" else return_tensors)
 
     def get_number_of_image_tokens(self, height: int, width: int, downsample_ratio: int = 8) -> int:
         """Image tokens Emu3Processor reserves for an image of ``height`` x ``width``: rows x (columns + 1) of its VQ grid.

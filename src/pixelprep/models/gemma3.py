@@ -85,6 +85,21 @@ class Gemma3ImageProcessor(MultiViewProcessor):
             raise InvalidArgumentError(f"size must give 'height' and 'width' for {type(self).__name__}, got {size}")
         return Resize(size, params["resample"])
 
+    def pan_and_scan(self, image: Any, pan_and_scan_min_crop_size: int, pan_and_scan_max_num_crops: int, pan_and_scan_min_ratio_to_activate: float) -> list[Any]:
+        """The pipeline's pan-and-scan crops of a CHW image (or of every image of a BCHW batch at once), as transformers' ``pan_and_scan``;
+        an empty list for an image not elongated enough."""
+        if len(image.shape) not in (3, 4):
+            raise InvalidArgumentError(f"pan_and_scan takes a CHW image or a BCHW batch, got shape {tuple(image.shape)}")
+        min_crop = _positive_int(pan_and_scan_min_crop_size, "pan_and_scan_min_crop_size")
+        max_crops = _positive_int(pan_and_scan_max_num_crops, "pan_and_scan_max_num_crops")
+        min_ratio = normalize_positive_float(pan_and_scan_min_ratio_to_activate, "pan_and_scan_min_ratio_to_activate")
+        boxes = geometry_vlm.pan_and_scan(*image.shape[-2:], min_crop, max_crops, min_ratio)
+        # crops are views of the input, as there: a window is a slice on the last two axes
+        return [image[..., top : top + height, left : left + width] for top, left, height, width in boxes]
+
+    # transformers' torchvision class names it for the batch it takes
+    pan_and_scan_batched = pan_and_scan
+
     def split_views(self, backend: Backend, image: Any, params: dict[str, Any]) -> Views:
         boxes = self.crop_boxes(*backend.size(image), params)
         views = [image] + [backend.crop(image, *box) for box in boxes]

@@ -80,6 +80,16 @@ class Gemma4ImageProcessor(MultiViewProcessor):
         )
         return [RuleResize(functools.partial(self.target_size, params=params), params["resample"], what)]
 
+    def aspect_ratio_preserving_resize(self, image: Any, patch_size: int, max_patches: int, pooling_kernel_size: int, resample: Any) -> Any:
+        """A CHW image resized by the pipeline's pooled-patch fit (at most ``max_patches`` patches, sides in whole pooling blocks),
+        as transformers' ``aspect_ratio_preserving_resize``."""
+        patch = _positive_int(patch_size, "patch_size")
+        budget = _positive_int(max_patches, "max_patches")
+        kernel = _positive_int(pooling_kernel_size, "pooling_kernel_size")
+        params = self._step_params({"resample": resample})
+        rule = RuleResize(lambda height, width: geometry_vlm.pooled_patch_fit(height, width, patch, budget, kernel), params["resample"], "pooled-patch fit")
+        return self._run_steps(image, params, [rule])
+
     def _soft_token_count(self, height: int, width: int, params: dict[str, Any]) -> int:
         rows, cols = self.layout(params).grid(height, width)
         return rows * cols // params["pooling_kernel_size"] ** 2

@@ -17,6 +17,7 @@ from ..errors import InvalidArgumentError
 from ..multiview import ConcatPatches, MultiViewProcessor, PatchLayout, RuleResize
 from ..params import _positive_int
 from .constants import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
+from .qwen2_vl import Qwen2VLImageProcessor
 
 
 def _optional_positive_int(value: Any, name: str) -> int | None:
@@ -80,6 +81,9 @@ class Glm4vImageProcessor(MultiViewProcessor):
 
     def packer(self, params: dict[str, Any]) -> ConcatPatches:
         return ConcatPatches(self.layout(params), grid_key="image_grid_thw")
+
+    # transformers' GLM-4V patchify is Qwen2-VL's (same signature and layout): the one implementation, on write_patches
+    patchify = Qwen2VLImageProcessor.patchify
 
     def get_number_of_image_patches(self, height: int, width: int, images_kwargs: dict[str, Any] | None = None) -> int:
         """Patches (rows of ``pixel_values``) an image of ``height`` x ``width`` gives; ``images_kwargs`` overrides settings as a call would.

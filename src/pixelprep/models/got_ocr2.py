@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import geometry_vlm
+from .. import geometry, geometry_vlm
 from ..auto import register_family
 from ..backends import Backend
 from ..backends.base import RESAMPLE_NAMES
@@ -48,7 +48,7 @@ class GotOcr2ImageProcessor(MultiViewProcessor):
         "max_patches": 12,
     }
     extra_params = {"crop_to_patches": normalize_bool, "min_patches": _optional_positive_int, "max_patches": _optional_positive_int}
-    model_input_names = ["pixel_values", "num_patches"]
+    model_input_names = ["pixel_values"]  # as transformers: num_patches is for the processor, not the model
 
     # ---------------------------------------------------------------------------------- geometry
 
@@ -87,18 +87,50 @@ class GotOcr2ImageProcessor(MultiViewProcessor):
         # The resize to size happens per view in split_views, after tiling (tiles come from the original image).
         return []
 
+    def tile_views(self, backend: Backend, image: Any, params: dict[str, Any], use_thumbnail: bool = True) -> list[Any]:
+        """The tiles of ``image`` resized to its grid, row-major, then (with several tiles and ``use_thumbnail``) the thumbnail."""
+        height, width = backend.size(image)
+        tile_h, tile_w = self.tile_size(params)
+        rows, cols = self.grid(height, width, params)
+        target = geometry.check_output_size(rows * tile_h, cols * tile_w, f"tiling a {height}x{width} image gives an image")
+        canvas = image if target == (height, width) else backend.resize(image, target, params["resample"])
+        views = [backend.crop(canvas, top, left, h, w) for top, left, h, w in geometry_vlm.tile_boxes(*target, tile_h, tile_w)]
+        if use_thumbnail and len(views) > 1:
+            views.append(image if (tile_h, tile_w) == (height, width) else backend.resize(image, (tile_h, tile_w), params["resample"]))
+        return views
+
+    def crop_image_to_patches(
+        self, images: Any, min_patches: int, max_patches: int, use_thumbnail: bool = True, patch_size: Any = None, resample: Any = None
+    ) -> Any:
+        """The pipeline's tiles (and thumbnail) of a CHW image as a list, or of a BCHW batch as one (B, views, C, H, W) array,
+        as transformers' ``crop_image_to_patches``; ``patch_size`` (height/width) is the tile, ``size`` by default."""
+        import numpy as np
+
+        from ..inputs import _array_to_hwc, _is_torch_tensor
+
+        tile = self._params["size"] if patch_size is None else {"height": patch_size["height"], "width": patch_size["width"]}
+        params = self._step_params({"size": tile, "min_patches": min_patches, "max_patches": max_patches, "resample": resample})
+        backend = self._backend_for(None)
+        is_torch = _is_torch_tensor(images)
+        array = images if is_torch else np.asarray(images)
+        if array.ndim not in (3, 4):
+            raise InvalidArgumentError(f"crop_image_to_patches takes a CHW image or a BCHW batch, got shape {tuple(array.shape)}")
+        per_image = []
+        for item in array if array.ndim == 4 else [array]:
+            hwc = _array_to_hwc(item, "channels_first", "image")
+            native = backend.from_canonical(hwc.contiguous() if is_torch else np.ascontiguousarray(hwc))
+            per_image.append([np.moveaxis(backend.to_numpy(backend.realize(view)), -1, 0) for view in self.tile_views(backend, native, params, use_thumbnail)])
+        if array.ndim == 3:
+            return per_image[0]
+        batch = np.stack([np.stack(views) for views in per_image])
+        if is_torch:
+            import torch
+
+            return torch.from_numpy(batch).to(images.device)
+        return batch
+
     def split_views(self, backend: Backend, image: Any, params: dict[str, Any]) -> Views:
-        views = [image]
-        if params.get("crop_to_patches"):
-            height, width = backend.size(image)
-            tile_h, tile_w = self.tile_size(params)
-            rows, cols = self.grid(height, width, params)
-            target = (rows * tile_h, cols * tile_w)
-            canvas = image if target == (height, width) else backend.resize(image, target, params["resample"])
-            views = [backend.crop(canvas, top, left, h, w) for top, left, h, w in geometry_vlm.tile_boxes(*target, tile_h, tile_w)]
-            if len(views) > 1:
-                thumbnail = image if (tile_h, tile_w) == (height, width) else backend.resize(image, (tile_h, tile_w), params["resample"])
-                views.append(thumbnail)
+        views = self.tile_views(backend, image, params) if params.get("crop_to_patches") else [image]
         if params.get("do_resize"):
             if params.get("size") is None:
                 raise InvalidArgumentError("do_resize is True but size is not set")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .. import geometry_vlm
+from .. import geometry, geometry_vlm
 from ..auto import register_family
 from ..backends import Backend
 from ..backends.base import RESAMPLE_NAMES
@@ -32,7 +32,7 @@ class CapThenFloorSides:
 
     def apply(self, backend: Backend, image: Any) -> Any:
         height, width = backend.size(image)
-        target = geometry_vlm.cap_then_floor_sides(height, width, self.shortest_edge, self.longest_edge)
+        target = geometry.check_output_size(*geometry_vlm.cap_then_floor_sides(height, width, self.shortest_edge, self.longest_edge), f"resizing a {height}x{width} image gives an image")
         return image if target == (height, width) else backend.resize(image, target, self.resample)
 
     def describe(self) -> str:
@@ -58,6 +58,19 @@ def quadrants(backend: Backend, image: Any) -> list[Any]:
         backend.crop(image, mid_h, mid_w, height - mid_h, width - mid_w),
         image,
     ]
+
+
+@dataclass(frozen=True)
+class _View:
+    """One of :func:`quadrants`' views (by index), as a step for the single-step runner."""
+
+    index: int
+
+    def apply(self, backend: Backend, image: Any) -> Any:
+        return quadrants(backend, image)[self.index]
+
+    def describe(self) -> str:
+        return f"view {self.index} of the quadrant split"
 
 
 @register_family
@@ -102,6 +115,17 @@ class Idefics2ImageProcessor(MultiViewProcessor):
             resize = self.view_resize(params)
             views = [resize.apply(backend, view) for view in views]
         return Views(views)
+
+    def split_images(self, images: Any) -> list[Any]:
+        """The 4 quadrants and the whole image the pipeline's ``do_image_splitting`` makes, as transformers' ``split_images``:
+        for a CHW image a list of 5 views, for a BCHW batch one such list per image."""
+        if len(images.shape) == 4:
+            return [self.split_images(image) for image in images]
+        if len(images.shape) != 3:
+            raise InvalidArgumentError(f"split_images takes a CHW image or a BCHW batch, got shape {tuple(images.shape)}")
+        params = self._step_params({})
+        # each quadrant is a crop: the same views as quadrants(), taken one at a time through the single-step runner
+        return [self._run_steps(images, params, [_View(index)]) for index in range(5)]
 
     def describe_views(self, params: dict[str, Any]) -> list[str]:
         lines = []

@@ -13,13 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .. import geometry_vlm
+from .. import geometry, geometry_vlm
 from ..auto import register_family
 from ..backends import Backend
 from ..backends.base import RESAMPLE_NAMES
 from ..errors import InvalidArgumentError
 from ..features import BatchFeature
-from ..multiview import MultiViewProcessor, PaddedViews, Views
+from ..multiview import MultiViewProcessor, PaddedViews, RuleResize, Views
 from ..params import _positive_int, normalize_bool, normalize_size
 from ..processor import Resize
 from .constants import IMAGENET_STANDARD_MEAN, IMAGENET_STANDARD_STD
@@ -49,7 +49,7 @@ class LongSideTo:
 
     def apply(self, backend: Backend, image: Any) -> Any:
         height, width = backend.size(image)
-        target = self.target(height, width)
+        target = geometry.check_output_size(*self.target(height, width), f"resizing a {height}x{width} image gives an image")
         return image if target == (height, width) else backend.resize(image, target, self.resample)
 
     def describe(self) -> str:
@@ -60,7 +60,10 @@ class LongSideTo:
 
 
 def _squash(backend: Backend, image: Any, height: int, width: int, resample: int) -> Any:
-    return image if backend.size(image) == (height, width) else backend.resize(image, (height, width), resample)
+    if backend.size(image) == (height, width):
+        return image
+    geometry.check_output_size(height, width, f"resizing a {'x'.join(map(str, backend.size(image)))} image gives an image")
+    return backend.resize(image, (height, width), resample)
 
 
 @register_family
@@ -119,6 +122,47 @@ class Idefics3ImageProcessor(MultiViewProcessor):
             return Views([grid], {"rows": 0, "cols": 0})
         tiles = [backend.crop(grid, r * tile, c * tile, tile, tile) for r in range(rows) for c in range(cols)]
         return Views([*tiles, _squash(backend, grid, tile, tile, resample)], {"rows": rows, "cols": cols})
+
+    def resize_for_vision_encoder(self, image: Any, vision_encoder_max_size: int, resample: Any = None) -> Any:
+        """A CHW image resized to the whole-tile grid the pipeline's split uses (sides multiples of ``vision_encoder_max_size``),
+        as transformers' ``resize_for_vision_encoder``."""
+        tile = _positive_int(vision_encoder_max_size, "vision_encoder_max_size")
+        params = self._step_params({"resample": resample})
+        rule = RuleResize(lambda height, width: geometry_vlm.tile_grid_size(height, width, tile), params["resample"], f"to whole {tile}x{tile} tiles")
+        return self._run_steps(image, params, [rule])
+
+    def split_images(self, images: Any, max_image_size: dict[str, int], resample: Any = None) -> tuple[Any, Any, Any]:
+        """The pipeline's whole tiles of an image already on the tile grid, then the global view squashed to one tile, with the
+        tile rows and columns, as transformers' ``split_images``: a CHW image gives (list of views, rows, cols); a BCHW batch
+        (the torchvision class's form) gives ((B, views, C, H, W), [rows] * B, [cols] * B). An image within one tile is its only view."""
+        import numpy as np
+
+        from ..inputs import _array_to_hwc, _is_torch_tensor
+
+        tile = _tile_size(max_image_size, "max_image_size")["longest_edge"]
+        params = self._step_params({"resample": resample})
+        backend = self._backend_for(None)
+        is_torch = _is_torch_tensor(images)
+        array = images if is_torch else np.asarray(images)
+        if array.ndim not in (3, 4):
+            raise InvalidArgumentError(f"split_images takes a CHW image or a BCHW batch, got shape {tuple(array.shape)}")
+        height, width = array.shape[-2:]
+        rows, cols = (height // tile, width // tile) if height > tile or width > tile else (0, 0)
+        per_image = []
+        for item in array if array.ndim == 4 else [array]:
+            hwc = _array_to_hwc(item, "channels_first", "image")
+            native = backend.from_canonical(hwc.contiguous() if is_torch else np.ascontiguousarray(hwc))
+            views = [backend.crop(native, r * tile, c * tile, tile, tile) for r in range(rows) for c in range(cols)]
+            views.append(_squash(backend, native, tile, tile, params["resample"]) if rows else native)
+            per_image.append([np.moveaxis(backend.to_numpy(backend.realize(view)), -1, 0) for view in views])
+        if array.ndim == 3:
+            return per_image[0], rows, cols
+        batch = np.stack([np.stack(views) for views in per_image])
+        if is_torch:
+            import torch
+
+            batch = torch.from_numpy(batch).to(images.device)
+        return batch, [rows] * len(per_image), [cols] * len(per_image)
 
     def describe_views(self, params: dict[str, Any]) -> list[str]:
         tile = self._tile(params)

@@ -23,7 +23,7 @@ from ..multiview import MultiViewProcessor, PadToSquare, Views, ViewsPerImage, n
 from ..params import _positive_int
 from ..processor import CenterCrop, Resize
 from .constants import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
-from .llava import mean_fill
+from .llava import mean_fill, pad_to_square
 
 Pinpoints = tuple[tuple[int, int], ...]
 
@@ -69,6 +69,13 @@ class LlavaNextImageProcessor(MultiViewProcessor):
     }
     extra_params = {"image_grid_pinpoints": normalize_pinpoints}
     model_input_names = ["pixel_values", "image_sizes"]
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        # pinpoints are held as tuples; saved as JSON's lists so a saved config reloads to the same dict
+        if out.get("image_grid_pinpoints"):
+            out["image_grid_pinpoints"] = [list(pair) for pair in out["image_grid_pinpoints"]]
+        return out
 
     # ---------------------------------------------------------------------------------- geometry
 
@@ -132,6 +139,28 @@ class LlavaNextImageProcessor(MultiViewProcessor):
         base = image if base_size == (height, width) else backend.resize(image, base_size, params["resample"])
         return [base] + [backend.crop(canvas, top, left, h, w) for top, left, h, w in boxes]
 
+    def get_image_patches(self, image: Any, grid_pinpoints: Any, size: tuple[int, int], patch_size: int, resample: Any) -> list[Any]:
+        """A CHW image's anyres views before the per-view resize: the image squashed to ``size``, then the
+        ``patch_size`` tiles of its best pinpoint, as transformers' (pil) ``get_image_patches``."""
+        import numpy as np
+
+        from ..inputs import _array_to_hwc
+
+        params = self._step_params(
+            {
+                "image_grid_pinpoints": grid_pinpoints,
+                "size": {"height": size[0], "width": size[1]},
+                "crop_size": {"height": patch_size, "width": patch_size},
+                "resample": resample,
+            }
+        )
+        backend = self._backend_for(None)
+        array = np.asarray(image)
+        if array.ndim != 3:
+            raise InvalidArgumentError(f"get_image_patches takes one CHW image, got shape {array.shape}")
+        native = backend.from_canonical(np.ascontiguousarray(_array_to_hwc(array, "channels_first", "image")))
+        return [np.moveaxis(backend.to_numpy(backend.realize(view)), -1, 0) for view in self.anyres_views(backend, native, params)]
+
     def finish_views(self, backend: Backend, views: list[Any], params: dict[str, Any]) -> list[Any]:
         steps = self.view_steps(params)
         finished = []
@@ -181,6 +210,7 @@ class LlavaOnevisionImageProcessor(LlavaNextImageProcessor):
         "image_grid_pinpoints": _pinpoint_grid(384, 2305, 384),
     }
     model_input_names = ["pixel_values", "image_sizes", "batch_num_images"]
+    pad_to_square = pad_to_square
 
     def square_pad(self) -> PadToSquare:
         # transformers pads with the processor's own mean: a call-time image_mean does not change the colour
