@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import geometry_vlm
+from .. import geometry, geometry_vlm
 from ..auto import register_family
 from ..backends import Backend
 from ..backends.base import RESAMPLE_NAMES
@@ -84,11 +84,13 @@ class AriaImageProcessor(MultiViewProcessor):
 
     def split_views(self, backend: Backend, image: Any, params: dict[str, Any]) -> Views:
         max_size, min_size = self._sizes(params)
+        geometry.check_output_size(max_size, max_size, "an Aria crop")
         resample = params["resample"]
         crops = [image]
         if params.get("split_image"):
             height, width = backend.size(image)
             best = geometry_vlm.select_best_resolution(height, width, params["split_resolutions"])
+            geometry.check_output_size(*best, f"the split_image canvas of a {height}x{width} image")
             fitted = geometry_vlm.fit_within(height, width, *best)
             if fitted != (height, width):
                 image = backend.resize(image, fitted, resample)

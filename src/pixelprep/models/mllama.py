@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import geometry_vlm
+from .. import geometry, geometry_vlm
 from ..auto import register_family
 from ..backends import Backend
 from ..backends.base import RESAMPLE_NAMES
@@ -85,6 +85,7 @@ class MllamaImageProcessor(MultiViewProcessor):
         tile = self.tile_size(params)
         height, width = backend.size(image)
         (rows, cols), target = self.canvas(height, width, params)
+        geometry.check_output_size(rows * tile, cols * tile, f"the {rows}x{cols}-tile canvas of a {height}x{width} image")
         if target != (height, width):
             image = backend.resize(image, target, params["resample"])
         bottom, right = rows * tile - target[0], cols * tile - target[1]
