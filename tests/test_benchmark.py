@@ -232,3 +232,38 @@ def test_smolvlm_scenario_compares_views_and_masks(tmp_path: Path, monkeypatch: 
     output = contenders["pixelprep-pil"].run([[image] for image in benchmark.photo_variants(str(IMAGES_DIR))])
     assert set(output) == {"pixel_values", "pixel_attention_mask"} and output["pixel_attention_mask"].shape[0] == len(TINY_SIZES)
     assert set(np.unique(output["pixel_attention_mask"])) <= {0, 1}
+
+
+@pytest.mark.parametrize(
+    ("scenario", "shrink", "compared"),
+    [
+        (
+            "llava_next",
+            {"size": {"shortest_edge": 32}, "crop_size": {"height": 32, "width": 32}, "image_grid_pinpoints": [[32, 64], [64, 32], [64, 64], [96, 32], [32, 96]]},
+            {"pixel_values", "image_sizes"},
+        ),
+        ("internvl", {"size": {"height": 32, "width": 32}}, {"pixel_values", "num_patches"}),
+    ],
+)
+def test_tiling_scenarios_compare_every_output(
+    scenario: str, shrink: dict, compared: set, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setattr(benchmark, "PHOTO_SIZES", TINY_SIZES)
+    monkeypatch.setattr(benchmark, "DOCUMENT_SIZE", (85, 110))
+    spec = benchmark.MODEL_SCENARIOS[scenario]
+    config = json.loads((Path(__file__).parent.parent / spec.default / "preprocessor_config.json").read_text())
+    config.update(shrink)  # the model's tile sizes, shrunk to keep the test fast
+    folder = tmp_path / scenario
+    folder.mkdir()
+    (folder / "preprocessor_config.json").write_text(json.dumps(config))
+    out = tmp_path / "rows.json"
+    argv = ["bench", "--model", str(folder), spec.option, str(folder), "--images", str(IMAGES_DIR), "--rounds", "1"]
+    assert main([*argv, "--scenario", scenario, "--json", str(out)]) == 0
+    rows = {row["contender"]: row for row in json.loads(out.read_text())}
+    assert rows["pixelprep-torchvision"]["max_diff"] == 0 and rows["pixelprep-pil"]["max_diff"] == 0
+    assert f"differences cover {' and '.join(sorted(compared, key=lambda k: k != 'pixel_values'))}" in capsys.readouterr().out
+    contenders = {c.name: c for c in benchmark.build_contenders(str(folder), approximations=False, open_clip=False, call_kwargs=dict(spec.call_kwargs))}
+    output = contenders["pixelprep-pil"].run(benchmark.photo_variants(str(IMAGES_DIR)))
+    assert set(output) == compared
+    if scenario == "internvl":  # tiling is on at call time, as InternVLProcessor asks: some photo gets more than one tile
+        assert output["num_patches"].max() > 1

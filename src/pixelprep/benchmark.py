@@ -41,12 +41,33 @@ SCENARIOS = {
     "detr": "DETR (shortest edge 800, longest 1333), a padded batch of decoded photos",
     "qwen2vl": "Qwen2.5-VL (max_pixels 12845056), the decoded photos and a 1700x2200 document page",
     "smolvlm": "SmolVLM (1536 long side, 384 tiles, LANCZOS), the decoded photos and a 1700x2200 document page, one sample each",
+    "llava_next": "LLaVA-NeXT (anyres: best of 5 grid pinpoints, 336 tiles plus the base image), the decoded photos and a 1700x2200 document page",
+    "internvl": "InternVL3 through GOT-OCR2's processor (closest-ratio tiling, up to 12 tiles of 448 plus a thumbnail), the decoded photos and a 1700x2200 document page",
     "memory": "peak memory for a large batch of JPEG paths, one fresh interpreter per contender",
     "import": "import and first call, fresh interpreters",
     "pipeline": "transformers' image-classification pipeline, as transformers builds it and patched by pixelprep",
 }
 DEFAULT_SCENARIOS = ("pil", "numpy", "torch", "files", "batch", "threads", "detr", "pipeline", "import")
 DETR_BATCH = 8
+
+
+@dataclass(frozen=True)
+class ModelScenario:
+    """A vision-language scenario: one model's config on the decoded photos plus a document page, all outputs compared."""
+
+    option: str  # the command-line option naming its config
+    default: str  # that option's default: a config shipped under examples/
+    per_sample: bool = False  # one image per sample ([[a], [b]], as a chat batch has) rather than a flat list
+    call_kwargs: tuple[tuple[str, Any], ...] = ()  # what the model's own processor passes at call time
+
+
+MODEL_SCENARIOS = {
+    "qwen2vl": ModelScenario("--qwen-model", os.path.join("examples", "qwen2.5-vl-7b-instruct")),
+    "smolvlm": ModelScenario("--smolvlm-model", os.path.join("examples", "smolvlm2-2.2b-instruct"), per_sample=True),
+    "llava_next": ModelScenario("--llava-next-model", os.path.join("examples", "llava-v1.6-mistral-7b-hf")),
+    # InternVLProcessor turns tiling on at call time; the saved config has it off
+    "internvl": ModelScenario("--internvl-model", os.path.join("examples", "internvl3-1b-hf"), call_kwargs=(("crop_to_patches", True),)),
+}
 DOCUMENT_SIZE = (1700, 2200)  # (width, height): a letter page scanned at 200 dpi
 BATCH_SIZES = (1, 8, 32, 128)
 # Input kinds, each measured as a table of its own; the file kinds map to the formats written for them.
@@ -180,19 +201,20 @@ def document_page(width: int, height: int) -> Any:
     return page
 
 
-def _pixel_values(processor: Any) -> Callable[[list[Any]], np.ndarray]:
+def _pixel_values(processor: Any, **call_kwargs: Any) -> Callable[[list[Any]], Any]:
     """A contender's run: ``pixel_values``, with ``pixel_mask`` (where the family pads) as one more channel, so both are compared.
 
-    Qwen's flat patch rows come with ``image_grid_thw``, Idefics3/SmolVLM's padded views with
-    ``pixel_attention_mask``: both are returned by name and compared.
+    Multi-view families' other outputs (Qwen's ``image_grid_thw``, Idefics3's ``pixel_attention_mask``,
+    LLaVA-NeXT's ``image_sizes``, GOT-OCR2's ``num_patches``...) come back by name with the pixel values,
+    and are compared too.
     """
 
     def run(inputs: list[Any]) -> Any:
-        batch = processor(inputs, return_tensors="np")
+        batch = processor(inputs, return_tensors="np", **call_kwargs)
         values = _to_numpy(batch["pixel_values"])
-        for extra in ("image_grid_thw", "pixel_attention_mask"):  # compared too, without copying the (large) pixel values
-            if extra in batch:
-                return {"pixel_values": values, extra: _to_numpy(batch[extra])}
+        extras = {key: _to_numpy(batch[key]) for key in batch if key not in ("pixel_values", "pixel_mask")}
+        if extras:
+            return {"pixel_values": values, **extras}
         if "pixel_mask" not in batch:
             return values
         return np.concatenate([values, _to_numpy(batch["pixel_mask"])[:, None].astype(values.dtype)], axis=1)
@@ -225,8 +247,13 @@ def _open_clip_contender(processor: Any) -> Contender | None:
     return Contender("open_clip", "pil", run, kinds=("pil", *FILE_KINDS))
 
 
-def build_contenders(model: str, approximations: bool = True, open_clip: bool = True, num_threads: int | None = None) -> list[Contender]:
-    """transformers' two classes, pixelprep on each backend, open_clip's transform for CLIP, and the approximations."""
+def build_contenders(
+    model: str, approximations: bool = True, open_clip: bool = True, num_threads: int | None = None, call_kwargs: dict[str, Any] | None = None
+) -> list[Contender]:
+    """transformers' two classes, pixelprep on each backend, open_clip's transform for CLIP, and the approximations.
+
+    ``call_kwargs`` go to every call of the exact contenders (e.g. InternVL's ``crop_to_patches``).
+    """
     import transformers
 
     from . import AutoImageProcessor
@@ -244,8 +271,8 @@ def build_contenders(model: str, approximations: bool = True, open_clip: bool = 
     for backend, suffix in (("torchvision", ""), ("pil", "Pil")):
         processor = ours(backend)
         reference = getattr(transformers, processor.transformers_class + suffix)(**settings)
-        contenders.append(Contender(f"transformers-{backend}", backend, _pixel_values(reference)))
-        contenders.append(Contender(f"pixelprep-{backend}", backend, _pixel_values(processor)))
+        contenders.append(Contender(f"transformers-{backend}", backend, _pixel_values(reference, **(call_kwargs or {}))))
+        contenders.append(Contender(f"pixelprep-{backend}", backend, _pixel_values(processor, **(call_kwargs or {}))))
     if open_clip and processor.transformers_class.startswith("CLIP"):
         contender = _open_clip_contender(processor)
         if contender is not None:
@@ -525,13 +552,6 @@ def run_benchmark(args: argparse.Namespace) -> int:
         measure(detr, cycle(variants, DETR_BATCH), args.rounds)
         title = f"{SCENARIOS['detr']}: {args.detr_model}, batch {DETR_BATCH} (differences cover pixel_values and pixel_mask)"
         rows += report(title, detr, DETR_BATCH, time.perf_counter() - start)
-    if "qwen2vl" in scenarios:
-        start = time.perf_counter()
-        qwen = build_contenders(args.qwen_model, approximations=False, open_clip=False)
-        inputs = [*variants, document_page(*DOCUMENT_SIZE)]
-        measure(qwen, inputs, args.rounds)
-        title = f"{SCENARIOS['qwen2vl']}: {args.qwen_model} (differences cover pixel_values and image_grid_thw)"
-        rows += report(title, qwen, len(inputs), time.perf_counter() - start)
     if "pipeline" in scenarios:
         start = time.perf_counter()
         piped = pipeline_contenders(args.model)
@@ -545,13 +565,18 @@ def run_benchmark(args: argparse.Namespace) -> int:
             torch.set_num_threads(threads)
         title = f"{SCENARIOS['pipeline']}, {args.batch_size} decoded photos, model on 1 torch thread (differences cover the class scores)"
         rows += report(title, piped, args.batch_size, time.perf_counter() - start)
-    if "smolvlm" in scenarios:
+    for name, scenario in MODEL_SCENARIOS.items():
+        if name not in scenarios:
+            continue
         start = time.perf_counter()
-        smolvlm = build_contenders(args.smolvlm_model, approximations=False, open_clip=False)
-        inputs = [[image] for image in (*variants, document_page(*DOCUMENT_SIZE))]  # one image per sample, as a chat batch has
-        measure(smolvlm, inputs, args.rounds)
-        title = f"{SCENARIOS['smolvlm']}: {args.smolvlm_model} (differences cover pixel_values and pixel_attention_mask)"
-        rows += report(title, smolvlm, len(inputs), time.perf_counter() - start)
+        config = getattr(args, scenario.option[2:].replace("-", "_"))
+        models = build_contenders(config, approximations=False, open_clip=False, call_kwargs=dict(scenario.call_kwargs))
+        images = [*variants, document_page(*DOCUMENT_SIZE)]
+        inputs = [[image] for image in images] if scenario.per_sample else images
+        measure(models, inputs, args.rounds)
+        compared = models[0].output.keys() if isinstance(models[0].output, dict) else ("pixel_values",)
+        title = f"{SCENARIOS[name]}: {config} (differences cover {' and '.join(compared)})"
+        rows += report(title, models, len(inputs), time.perf_counter() - start)
     if "threads" in scenarios:
         from . import AutoImageProcessor
 
@@ -603,16 +628,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--detr-model", default=os.path.join("examples", "detr-resnet-50"), help="the detection config of the detr scenario (default: examples/detr-resnet-50)"
     )
-    parser.add_argument(
-        "--qwen-model",
-        default=os.path.join("examples", "qwen2.5-vl-7b-instruct"),
-        help="the config of the qwen2vl scenario (default: examples/qwen2.5-vl-7b-instruct)",
-    )
-    parser.add_argument(
-        "--smolvlm-model",
-        default=os.path.join("examples", "smolvlm2-2.2b-instruct"),
-        help="the config of the smolvlm scenario (default: examples/smolvlm2-2.2b-instruct)",
-    )
+    for name, scenario in MODEL_SCENARIOS.items():
+        parser.add_argument(scenario.option, default=scenario.default, help=f"the config of the {name} scenario (default: {scenario.default})")
     parser.add_argument("--memory-batch", type=int, default=256, help="images in the memory scenario's batch (default 256)")
     parser.add_argument("--no-approximations", action="store_true", help="leave out the opt-in approximation contenders")
     parser.add_argument("--cache-dir", default=default_cache_dir(), help="where generated JPEG/PNG photos are kept")
