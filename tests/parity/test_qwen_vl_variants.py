@@ -250,7 +250,7 @@ def test_video_llama3_merge_sizes_follow_the_call() -> None:
     ours = pixelprep.VideoLlama3ImageProcessor(backend="pil")
     images = [np.zeros((300, 500, 3), np.uint8), np.zeros((90, 120, 3), np.uint8)]
     assert ours(images, merge_size=2, return_tensors="np")["image_merge_sizes"].tolist() == [2, 2]
-    assert "image_merge_sizes (merge_size per image)" in repr(ours)
+    assert "image_merge_sizes: merge_size (1) once per image" in repr(ours)
 
 
 def test_paddleocr_enlarges_thin_images_first() -> None:

@@ -39,8 +39,8 @@ class VideoLlama3ImageProcessor(Qwen2VLImageProcessor):
         return {_MERGE_KEY: np.full(len(views), params["merge_size"], dtype=np.int64)}
 
     def describe_pipeline(self, params: dict[str, Any] | None = None) -> list[str]:
-        lines = super().describe_pipeline(params)
-        return [*lines, f"+ {_MERGE_KEY} (merge_size per image)"]
+        params = self._params if params is None else params
+        return [*super().describe_pipeline(params), f"{_MERGE_KEY}: merge_size ({params['merge_size']}) once per image"]
 
     def split_batch(self, outputs: Any, count: int) -> list[dict[str, Any]]:
         """Per-image outputs: the patch rows and grid of each image, with its own ``image_merge_sizes`` entry."""
