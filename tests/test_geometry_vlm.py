@@ -15,6 +15,9 @@ from transformers.models.siglip2.image_processing_siglip2 import get_image_size_
 from transformers.models.idefics2.image_processing_pil_idefics2 import get_resize_output_image_size as idefics2_size
 from transformers.models.idefics3.image_processing_pil_idefics3 import get_resize_output_image_size as idefics3_size
 from transformers.models.qwen2_vl.image_processing_qwen2_vl import smart_resize as transformers_smart_resize
+from transformers.models.paddleocr_vl.image_processing_paddleocr_vl import smart_resize as paddleocr_smart_resize
+from transformers.models.glm_image.image_processing_glm_image import smart_resize as glm_image_smart_resize
+from transformers.models.glm5_next.image_processing_glm5_next import smart_resize as glm5_next_smart_resize
 from transformers.image_utils import SizeDict
 
 from pixelprep import geometry_vlm
@@ -265,5 +268,57 @@ def test_tile_grid_is_whole_tiles_covering_the_image(height: int, width: int, ti
 @pytest.mark.parametrize("rule", [lambda: geometry_vlm.cap_then_floor_sides(0, 5, 1, 2), lambda: geometry_vlm.long_side_to(5, 0, 10),
                                   lambda: geometry_vlm.tile_grid_size(0, 0, 10)])
 def test_vlm_rules_refuse_empty_images(rule) -> None:
+    with pytest.raises(InvalidImageError, match="has no pixels"):
+        rule()
+
+
+@SETTINGS
+@given(height=sides, width=sides, factor=factors, budget=budgets())
+def test_smart_resize_enlarging_equals_paddleocr_vl(height: int, width: int, factor: int, budget: tuple[int, int]) -> None:
+    try:
+        expected = paddleocr_smart_resize(height, width, factor, *budget)
+    except ValueError:
+        with pytest.raises(InvalidImageError, match="over the limit of 200"):
+            geometry_vlm.smart_resize_enlarging(height, width, factor, *budget)
+        return
+    got = geometry_vlm.smart_resize_enlarging(height, width, factor, *budget)
+    assert got == expected
+    assert min(got) >= factor and got[0] % factor == 0 and got[1] % factor == 0
+    assert min(geometry_vlm.enlarge_to_factor(height, width, factor)) >= factor
+
+
+@SETTINGS
+@given(height=sides, width=sides, factor=factors, budget=budgets())
+def test_glm_image_size_equals_transformers(height: int, width: int, factor: int, budget: tuple[int, int]) -> None:
+    try:
+        expected = glm_image_smart_resize(height, width, factor, *budget)
+    except ValueError:
+        with pytest.raises(InvalidImageError, match="side under|over the limit of 4"):
+            geometry_vlm.glm_image_size(height, width, factor, *budget)
+        return
+    got = geometry_vlm.glm_image_size(height, width, factor, *budget)
+    assert got == expected
+    assert min(got) >= factor and got[0] % factor == 0 and got[1] % factor == 0
+    # never past sqrt(max_pixels) unless that is under one factor
+    assert max(got) <= max(factor, round(math.sqrt(budget[1])))
+
+
+@settings(max_examples=300, deadline=None)
+@given(height=sides, width=sides, factor=factors, frames=st.integers(1, 3), low=st.integers(1, 3000), extra=st.integers(0, 20_000))
+def test_token_budget_canvas_equals_glm5_next(height: int, width: int, factor: int, frames: int, low: int, extra: int) -> None:
+    high = low + extra
+    expected = glm5_next_smart_resize(frames, height, width, frames, factor, low, high)
+    canvas = geometry_vlm.token_budget_canvas(height, width, factor, frames, low, high)
+    assert canvas == expected
+    assert canvas[0] % factor == 0 and canvas[1] % factor == 0 and frames * canvas[0] * canvas[1] <= max(high, 1) * frames * factor * factor
+    for enlarge in (False, True):
+        content = geometry_vlm.content_in_canvas(height, width, *canvas, enlarge=enlarge)
+        assert 1 <= content[0] <= canvas[0] and 1 <= content[1] <= canvas[1]
+        if not enlarge:
+            assert content[0] <= height and content[1] <= width
+
+
+@pytest.mark.parametrize("rule", [lambda: geometry_vlm.enlarge_to_factor(0, 5, 28), lambda: geometry_vlm.token_budget_canvas(5, 0, 28, 2, 16, 100)])
+def test_new_rules_refuse_empty_images(rule) -> None:
     with pytest.raises(InvalidImageError, match="has no pixels"):
         rule()

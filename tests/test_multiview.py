@@ -238,3 +238,42 @@ def test_concat_patches_uint8_gray_and_normalised_views(backend_name: str) -> No
     normalised = normalize_image(backend, _native(backend, image), Affine(SCALE, MEAN, STD, 3, backend.formula))
     out = ConcatPatches(layout).pack(backend, [Views([normalised], normalized=True)], [1], _writer(backend_name)[1])
     assert np.abs(_np(out["pixel_values"]) - reference(_normalised(image))).max() <= 1e-5
+
+
+@pytest.mark.parametrize("backend_name", BACKENDS)
+@pytest.mark.parametrize(("patch", "merge", "temporal", "channels_first"), [(16, 2, 1, True), (4, 3, 2, True), (4, 2, 1, False)])
+def test_concat_patches_row_major_order_and_patch_axes(backend_name: str, patch: int, merge: int, temporal: int, channels_first: bool) -> None:
+    """block_order=False: rows plainly row-major over all patches (sides still whole merge blocks); patch_axes: (N, C*T, p, p)."""
+    backend, writer = _writer(backend_name)
+    layout = PatchLayout(patch, merge, temporal, channels_first, block_order=False)
+    factor = patch * merge
+    image = _image(2 * factor, 3 * factor, 3)
+    x = _normalised(image)
+    gh, gw = image.shape[0] // patch, image.shape[1] // patch
+    patches = x.reshape(gh, patch, gw, patch, 3).transpose(0, 2, 4, 1, 3)  # (gh, gw, C, p, p)
+    if channels_first:
+        expected = np.repeat(patches[:, :, :, None], temporal, axis=3).reshape(gh * gw, -1)
+    else:
+        expected = patches.transpose(0, 1, 3, 4, 2).reshape(gh * gw, -1)
+    views = [Views([_native(backend, image)])]
+    out = ConcatPatches(layout).pack(backend, views, [1], writer)
+    assert np.abs(_np(out["pixel_values"]) - expected).max() <= 1e-5
+    # a block row is contiguous in row-major order too: the cache-sized pieces give the same rows
+    halves = np.zeros_like(expected)
+    for rows in ((0, 1), (1, 2)):
+        piece = backend.allocate((gh * gw, expected.shape[1]), "float32")
+        writer.patches(_native(backend, image), piece, layout, False, rows)
+        start, stop = rows[0] * merge * gw, rows[1] * merge * gw
+        halves[start:stop] = _np(piece)[start:stop]
+    assert np.abs(halves - expected).max() <= 1e-5
+    with pytest.raises(InvalidImageError, match="blocks"):
+        ConcatPatches(layout).pack(backend, [Views([_native(backend, _image(factor + patch, factor, 4))])], [1], writer)
+    if channels_first:
+        shaped = ConcatPatches(layout, patch_axes=True).pack(backend, views, [1], writer)["pixel_values"]
+        assert tuple(shaped.shape) == (gh * gw, 3 * temporal, patch, patch)
+        assert np.abs(_np(shaped).reshape(gh * gw, -1) - expected).max() <= 1e-5
+        assert "rows in plain row-major order" in layout.describe()
+        assert "(patches, C*T, p, p)" in ConcatPatches(layout, patch_axes=True).describe()[1]
+    else:
+        with pytest.raises(InvalidArgumentError, match="patch_axes"):
+            ConcatPatches(layout, patch_axes=True).pack(backend, views, [1], writer)

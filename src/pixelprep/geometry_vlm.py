@@ -45,6 +45,98 @@ def smart_resize(height: int, width: int, factor: int, min_pixels: int, max_pixe
     return new_height, new_width
 
 
+def enlarge_to_factor(height: int, width: int, factor: int) -> Size:
+    """PaddleOCR-VL's first step: a height under ``factor`` becomes ``factor`` (width scaled, rounded), then likewise the width."""
+    if min(height, width) < 1:
+        raise InvalidImageError(f"an image of {height}x{width} has no pixels")
+    if height < factor:
+        height, width = factor, round(width * factor / height)
+    if width < factor:
+        height, width = round(height * factor / width), factor
+    return height, width
+
+
+def smart_resize_enlarging(height: int, width: int, factor: int, min_pixels: int, max_pixels: int) -> Size:
+    """PaddleOCR-VL's rule: :func:`enlarge_to_factor`, then :func:`smart_resize` of the enlarged size (aspect limit included)."""
+    enlarged = enlarge_to_factor(height, width, factor)
+    if enlarged != (height, width) and max(enlarged) / min(enlarged) > MAX_ASPECT_RATIO:
+        raise InvalidImageError(
+            f"an image of {height}x{width} has an aspect ratio of {max(enlarged) / min(enlarged):.1f} once enlarged to "
+            f"{enlarged[0]}x{enlarged[1]}, over the limit of {MAX_ASPECT_RATIO} this model accepts"
+        )
+    return smart_resize(*enlarged, factor, min_pixels, max_pixels)
+
+
+#: GLM-Image refuses images whose long side is more than this many times the short side.
+GLM_IMAGE_MAX_ASPECT_RATIO = 4
+
+
+def glm_image_size(height: int, width: int, factor: int, min_pixels: int, max_pixels: int) -> Size:
+    """GLM-Image's rule: half the image, scaled so its short side reaches sqrt(min_pixels) and its long side stays
+    within sqrt(max_pixels) (before halving), sides rounded to multiples of ``factor`` and capped at sqrt(max_pixels).
+
+    Images with a side under ``factor`` or an aspect ratio over :data:`GLM_IMAGE_MAX_ASPECT_RATIO` are refused.
+    """
+    if min(height, width) < factor:
+        raise InvalidImageError(f"an image of {height}x{width} has a side under {factor} pixels (patch_size x merge_size), the smallest this model accepts")
+    if max(height, width) / min(height, width) > GLM_IMAGE_MAX_ASPECT_RATIO:
+        raise InvalidImageError(
+            f"an image of {height}x{width} has an aspect ratio of {max(height, width) / min(height, width):.1f}, "
+            f"over the limit of {GLM_IMAGE_MAX_ASPECT_RATIO} this model accepts"
+        )
+    shortest, longest = int(round(math.sqrt(min_pixels))), int(round(math.sqrt(max_pixels)))
+    scale = 1.0
+    if min(height, width) < shortest:
+        scale = shortest / min(height, width)
+    if max(height, width) * scale > longest:
+        scale = longest / max(height, width)
+    # the scale is chosen for the whole image but applied to its half, as transformers does
+    new_height = max(factor, int(round(height // 2 * scale / factor)) * factor)
+    new_width = max(factor, int(round(width // 2 * scale / factor)) * factor)
+    if max(new_height, new_width) > longest:
+        beta = max(new_height, new_width) / longest
+        new_height = max(factor, int(math.floor(new_height / beta / factor)) * factor)
+        new_width = max(factor, int(math.floor(new_width / beta / factor)) * factor)
+    return new_height, new_width
+
+
+def token_budget_canvas(height: int, width: int, factor: int, frames: int, min_tokens: int, max_tokens: int) -> Size:
+    """Glm5Next's canvas: sides rounded up to multiples of ``factor``, enlarged (aspect kept) to at least ``min_tokens``
+    and cut by bisection over the content height to at most ``max_tokens`` tokens of ``frames`` x ``factor``² pixels."""
+    if min(height, width) < 1:
+        raise InvalidImageError(f"an image of {height}x{width} has no pixels")
+    per_token = frames * factor * factor
+    min_pixels, max_pixels = min_tokens * per_token, max_tokens * per_token
+
+    def align(value: int) -> int:
+        return math.ceil(value / factor) * factor
+
+    canvas_height, canvas_width = align(height), align(width)
+    if frames * canvas_height * canvas_width < min_pixels:
+        scale = math.sqrt(min_pixels / (frames * height * width))
+        canvas_height, canvas_width = align(max(1, math.ceil(height * scale))), align(max(1, math.ceil(width * scale)))
+    if frames * canvas_height * canvas_width > max_pixels:
+        low, high = 1, height
+        canvas_height, canvas_width = factor, factor
+        while low <= high:
+            content_height = (low + high) // 2
+            candidate = align(content_height), align(max(1, math.floor(width * content_height / height)))
+            if frames * candidate[0] * candidate[1] <= max_pixels:
+                (canvas_height, canvas_width), low = candidate, content_height + 1
+            else:
+                high = content_height - 1
+    return canvas_height, canvas_width
+
+
+def content_in_canvas(height: int, width: int, canvas_height: int, canvas_width: int, enlarge: bool) -> Size:
+    """The size an image is resized to inside a ``canvas`` (Glm5Next): scaled by the tighter side, never past the canvas,
+    at least one pixel; enlarged only when ``enlarge``."""
+    scale = min(canvas_height / height, canvas_width / width)
+    if not enlarge:
+        scale = min(1.0, scale)
+    return max(1, min(canvas_height, math.floor(height * scale))), max(1, min(canvas_width, math.floor(width * scale)))
+
+
 def patch_aligned_fit(height: int, width: int, max_height: int, max_width: int, patch_height: int, patch_width: int) -> Size:
     """Pixtral's rule: shrink (never enlarge) to fit ``max_height`` x ``max_width``, sides floored, then each side up to whole patches."""
     original = (height, width)

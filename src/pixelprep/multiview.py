@@ -86,14 +86,21 @@ def normalize_image(backend: Backend, image: Any, affine: Affine) -> Any:
 
 @dataclass(frozen=True)
 class SmartResize:
-    """Resize to Qwen2-VL's smart_resize size: sides multiples of ``factor``, area within [min_pixels, max_pixels]."""
+    """Resize to Qwen2-VL's smart_resize size: sides multiples of ``factor``, area within [min_pixels, max_pixels].
+
+    ``enlarge_small`` first brings a side under ``factor`` up to it, aspect kept (PaddleOCR-VL, see
+    :func:`~pixelprep.geometry_vlm.enlarge_to_factor`).
+    """
 
     factor: int
     min_pixels: int
     max_pixels: int
     resample: int
+    enlarge_small: bool = False
 
     def target(self, height: int, width: int) -> tuple[int, int]:
+        if self.enlarge_small:
+            return geometry_vlm.smart_resize_enlarging(height, width, self.factor, self.min_pixels, self.max_pixels)
         return geometry_vlm.smart_resize(height, width, self.factor, self.min_pixels, self.max_pixels)
 
     def apply(self, backend: Backend, image: Any) -> Any:
@@ -105,6 +112,7 @@ class SmartResize:
     def describe(self) -> str:
         return (
             f"resize to sides that are multiples of {self.factor}, {self.min_pixels}..{self.max_pixels} pixels, "
+            f"{'sides under ' + str(self.factor) + ' enlarged first, ' if self.enlarge_small else ''}"
             f"aspect kept (smart_resize) {RESAMPLE_NAMES[self.resample]}"
         )
 
@@ -202,13 +210,15 @@ class PatchLayout:
     Patches are ``patch_size`` squares taken row-major over the image, in ``merge_size`` x
     ``merge_size`` blocks (rows of one block are consecutive). Each vector is ``(C, T, p, p)``
     (``channels_first``, Qwen) with the frame repeated ``temporal_patch_size`` times, or ``(p, p, C)``
-    (SigLIP2, Gemma4).
+    (SigLIP2, Gemma4). ``block_order=False`` keeps the sides whole merge blocks but orders the rows
+    plainly row-major over all patches (HunYuan-VL).
     """
 
     patch_size: int
     merge_size: int = 1
     temporal_patch_size: int = 1
     channels_first: bool = True
+    block_order: bool = True
 
     @property
     def factor(self) -> int:
@@ -233,6 +243,8 @@ class PatchLayout:
 
     def describe(self) -> str:
         merge = f" in {self.merge_size}x{self.merge_size} blocks" if self.merge_size > 1 else ""
+        if self.merge_size > 1 and not self.block_order:
+            merge = f", sides whole {self.merge_size}x{self.merge_size} blocks, rows in plain row-major order"
         temporal = f", each repeated over {self.temporal_patch_size} frames" if self.temporal_patch_size > 1 else ""
         order = "(C, T, p, p)" if self.channels_first else "(p, p, C)"
         return f"{self.patch_size}x{self.patch_size} patches{merge}{temporal}, vectors {order}"
@@ -253,16 +265,20 @@ def write_patches(
     p, m, t = layout.patch_size, layout.merge_size, layout.temporal_patch_size
     blocks_h, blocks_w = height // layout.factor, width // layout.factor
     first, stop = block_rows or (0, blocks_h)
-    source = backend.permute(backend.realize(image).reshape(blocks_h, m, p, blocks_w, m, p, channels), (0, 3, 1, 4, 2, 5, 6))[first:stop]
+    # Output rows as (block row, a, b, c): (block col, patch row in block, patch col in block) in block order,
+    # (patch row in block, block col, patch col in block) in plain row-major order; one block row is contiguous either way.
+    order = (0, 3, 1, 4, 2, 5, 6) if layout.block_order else (0, 1, 3, 4, 2, 5, 6)
+    a, b = (blocks_w, m) if layout.block_order else (m, blocks_w)
+    source = backend.permute(backend.realize(image).reshape(blocks_h, m, p, blocks_w, m, p, channels), order)[first:stop]
     if layout.channels_first:
-        target = out.reshape(blocks_h, blocks_w, m, m, channels, t, p, p)[first:stop]
+        target = out.reshape(blocks_h, a, b, m, channels, t, p, p)[first:stop]
         backend.write_chw(source, backend.permute(target[:, :, :, :, :, 0], (4, 0, 1, 2, 3, 5, 6)), affine)
         if t > 1:  # the same frame for every temporal slot: copy the first slot, normalised once
             target[:, :, :, :, :, 1:] = target[:, :, :, :, :, :1]
     else:
         if t != 1:
             raise InvalidArgumentError("temporal_patch_size must be 1 for (p, p, C) patch vectors")
-        target = out.reshape(blocks_h, blocks_w, m, m, p, p, channels)[first:stop]
+        target = out.reshape(blocks_h, a, b, m, p, p, channels)[first:stop]
         backend.write_chw(source, backend.permute(target, (6, 0, 1, 2, 3, 4, 5)), affine)
 
 
@@ -350,11 +366,13 @@ class ConcatPatches:
     """Every view's patch rows concatenated over the batch: ``(sum of patches, vector)`` (Qwen2-VL).
 
     ``grid_key`` names the ``(N, 3)`` int64 output of ``(frames, rows, cols)`` of patches per view.
+    ``patch_axes`` shapes the same values ``(sum of patches, C*T, p, p)`` (PaddleOCR-VL) instead of flat vectors.
     """
 
     layout: PatchLayout
     key: str = "pixel_values"
     grid_key: str | None = "image_grid_thw"
+    patch_axes: bool = False
 
     def pack(self, backend: Backend, views: list[Views], samples: list[int], write: ViewWriter) -> dict[str, Any]:
         flat = _flat(views)
@@ -377,6 +395,11 @@ class ConcatPatches:
             write.patches(image, out[offsets[i] : offsets[i + 1]], self.layout, normalized, block_rows)
 
         _map(fill, tasks, write.threads)
+        if self.patch_axes:
+            if not self.layout.channels_first:
+                raise InvalidArgumentError("patch_axes needs (C, T, p, p) patch vectors (channels_first=True)")
+            p = self.layout.patch_size
+            out = out.reshape(offsets[-1], channels * self.layout.temporal_patch_size, p, p)
         data = {self.key: out}
         if self.grid_key:
             data[self.grid_key] = np.array([[1, rows, cols] for rows, cols in grids], dtype=np.int64).reshape(-1, 3)
@@ -393,7 +416,8 @@ class ConcatPatches:
 
     def describe(self) -> list[str]:
         grid = f" + {self.grid_key} (1, rows, cols)" if self.grid_key else ""
-        return [f"patchify: {self.layout.describe()}", f"concatenate every image's patches into {self.key} (patches, vector){grid}"]
+        shape = "(patches, C*T, p, p)" if self.patch_axes else "(patches, vector)"
+        return [f"patchify: {self.layout.describe()}", f"concatenate every image's patches into {self.key} {shape}{grid}"]
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,12 @@ from .deepseek_vl import DeepseekVLHybridImageProcessor, DeepseekVLImageProcesso
 from .dinov3 import DINOv3ViTImageProcessor
 from .dpt import DPTImageProcessor
 from .emu3 import Emu3ImageProcessor
+from .ernie4_5_vl_moe import Ernie4_5_VLMoeImageProcessor
 from .gemma4 import Gemma4ImageProcessor
 from .glm4v import Glm4vImageProcessor, Glm46VImageProcessor
+from .glm5_next import Glm5NextImageProcessor
+from .glm_image import GlmImageImageProcessor
+from .glmga import GlmgaImageProcessor
 from .detr import (
     ConditionalDetrImageProcessor,
     DeformableDetrImageProcessor,
@@ -26,6 +30,7 @@ from .detr import (
 from .efficientnet import EfficientNetImageProcessor
 from .flava import FlavaImageProcessor
 from .glpn import GLPNImageProcessor
+from .hunyuan_vl import HunYuanVLImageProcessor
 from .gemma3 import Gemma3ImageProcessor
 from .idefics2 import Idefics2ImageProcessor
 from .idefics3 import Idefics3ImageProcessor, SmolVLMImageProcessor
@@ -40,6 +45,7 @@ from .mobilenet_v1 import MobileNetV1ImageProcessor
 from .mobilenet_v2 import MobileNetV2ImageProcessor
 from .mobilevit import MobileViTImageProcessor
 from .owlvit import OwlViTImageProcessor
+from .paddleocr_vl import PaddleOCRVLImageProcessor
 from .pixtral import PixtralImageProcessor
 from .qwen2_vl import Qwen2VLImageProcessor
 from .perceiver import PerceiverImageProcessor
@@ -53,6 +59,7 @@ from .textnet import TextNetImageProcessor
 from .tipsv2 import Tipsv2ImageProcessor
 from .vilt import ViltImageProcessor
 from .siglip2 import Siglip2ImageProcessor
+from .video_llama_3 import VideoLlama3ImageProcessor
 from .vit import ViTImageProcessor
 from .vitmatte import VitMatteImageProcessor
 
@@ -118,4 +125,11 @@ __all__ = [
     "Tipsv2ImageProcessor",
     "ViltImageProcessor",
     "VitMatteImageProcessor",
+    "Ernie4_5_VLMoeImageProcessor",
+    "HunYuanVLImageProcessor",
+    "PaddleOCRVLImageProcessor",
+    "VideoLlama3ImageProcessor",
+    "Glm5NextImageProcessor",
+    "GlmImageImageProcessor",
+    "GlmgaImageProcessor",
 ]

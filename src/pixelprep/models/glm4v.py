@@ -64,18 +64,22 @@ class Glm4vImageProcessor(MultiViewProcessor):
             )
         return size["shortest_edge"], size["longest_edge"]
 
+    def resize_factor(self, params: dict[str, Any]) -> int:
+        """What the resize makes both sides a multiple of: patch x merge."""
+        return self.layout(params).factor
+
     def target_size(self, height: int, width: int, params: dict[str, Any]) -> tuple[int, int]:
         """The size an image of ``height`` x ``width`` is resized to."""
-        layout = self.layout(params)
-        return geometry_vlm.glm_smart_resize(height, width, layout.factor, *self.pixel_budget(params), layout.temporal_patch_size)
+        factor = self.resize_factor(params)
+        return geometry_vlm.glm_smart_resize(height, width, factor, *self.pixel_budget(params), params["temporal_patch_size"])
 
     def steps(self, params: dict[str, Any]) -> list[Any]:
         if not params.get("do_resize"):
             return []
-        (low, high), layout = self.pixel_budget(params), self.layout(params)
+        (low, high), factor = self.pixel_budget(params), self.resize_factor(params)
         what = (
-            f"to sides that are multiples of {layout.factor}, {layout.temporal_patch_size} frames x {low}..{high} pixels, "
-            f"sides under {layout.factor} enlarged first, aspect kept (GLM smart_resize)"
+            f"to sides that are multiples of {factor}, {params['temporal_patch_size']} frames x {low}..{high} pixels, "
+            f"sides under {factor} enlarged first, aspect kept (GLM smart_resize)"
         )
         return [RuleResize(functools.partial(self.target_size, params=params), params["resample"], what)]
 
@@ -84,6 +88,7 @@ class Glm4vImageProcessor(MultiViewProcessor):
 
     # transformers' GLM-4V patchify is Qwen2-VL's (same signature and layout): the one implementation, on write_patches
     patchify = Qwen2VLImageProcessor.patchify
+    patch_layout = Qwen2VLImageProcessor.patch_layout
 
     def get_number_of_image_patches(self, height: int, width: int, images_kwargs: dict[str, Any] | None = None) -> int:
         """Patches (rows of ``pixel_values``) an image of ``height`` x ``width`` gives; ``images_kwargs`` overrides settings as a call would.

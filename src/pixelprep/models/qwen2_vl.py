@@ -90,7 +90,11 @@ class Qwen2VLImageProcessor(MultiViewProcessor):
 
     def layout(self, params: dict[str, Any]) -> PatchLayout:
         """Patch size, merge block and temporal repeat of the resolved ``params``."""
-        return PatchLayout(params["patch_size"], params["merge_size"], params["temporal_patch_size"], channels_first=True)
+        return self.patch_layout(params["patch_size"], params["merge_size"], params["temporal_patch_size"])
+
+    def patch_layout(self, patch_size: int, merge_size: int, temporal_patch_size: int) -> PatchLayout:
+        """How this family lays out patches (for the pipeline and :meth:`patchify`); Qwen: ``(C, T, p, p)`` vectors in merge blocks."""
+        return PatchLayout(patch_size, merge_size, temporal_patch_size, channels_first=True)
 
     def smart_resize(self, params: dict[str, Any]) -> SmartResize:
         """The resize step for the resolved ``params``: ``size`` gives the pixel budget."""
@@ -113,7 +117,7 @@ class Qwen2VLImageProcessor(MultiViewProcessor):
 
         from ..inputs import _array_to_hwc, _is_torch_tensor
 
-        layout = PatchLayout(_positive_int(patch_size, "patch_size"), _positive_int(merge_size, "merge_size"), _positive_int(temporal_patch_size, "temporal_patch_size"))
+        layout = self.patch_layout(_positive_int(patch_size, "patch_size"), _positive_int(merge_size, "merge_size"), _positive_int(temporal_patch_size, "temporal_patch_size"))
         backend = self._backend_for(None)
         is_torch = _is_torch_tensor(images)
         array = images if is_torch else np.asarray(images)
