@@ -315,6 +315,97 @@ def closest_ratio_grid(height: int, width: int, tile_height: int, tile_width: in
     return best[1], best[0]
 
 
+def covering_grid(height: int, width: int, tile: int, max_tiles: int, threshold: float = 0.9) -> Size:
+    """Ovis2's tile grid, as (rows, cols) as it is scored: the fewest of up to ``max_tiles`` tiles whose pieces keep
+    over ``threshold`` of the image's area once each is shrunk to fit a ``tile`` square (most kept, then fewest tiles, if none does).
+
+    The image is cut into ``rows`` x ``cols`` near-equal pieces (the last row and column take the remainder);
+    a piece whose long side exceeds ``tile`` counts only its area scaled down to fit. Grids are tried by
+    tile count, columns outer, and the first of equal keys wins.
+    """
+    if min(height, width) < 1:
+        raise InvalidImageError(f"an image of {height}x{width} has no pixels to tile")
+    if max_tiles < 1:
+        raise InvalidArgumentError(f"max_patches must be a positive integer, got {max_tiles}")
+    grids = sorted(((a, b) for a in range(1, max_tiles + 1) for b in range(1, max_tiles + 1) if a * b <= max_tiles), key=lambda grid: grid[0] * grid[1])
+
+    def kept(rows: int, cols: int) -> float:
+        piece_h, piece_w = height // rows, width // cols
+        pieces = [
+            ((height if row == rows - 1 else (row + 1) * piece_h) - row * piece_h, (width if col == cols - 1 else (col + 1) * piece_w) - col * piece_w)
+            for row in range(rows)
+            for col in range(cols)
+        ]
+        # sum() over the same terms in the same order as transformers, so threshold ties agree
+        return sum(side_fit_area(max(h, w), min(h, w), tile) for h, w in pieces) / (height * width)
+
+    scored = [(grid, kept(*grid)) for grid in grids]
+    sufficient = [item for item in scored if item[1] > threshold]
+    if sufficient:
+        return min(sufficient, key=lambda item: (item[0][0] * item[0][1], -item[1]))[0]
+    return min(scored, key=lambda item: (-item[1], item[0][0] * item[0][1]))[0]
+
+
+def grids_by_aspect(max_tiles: int) -> dict[float, list[Size]]:
+    """Every (cols, rows) grid of exactly n tiles for n = ``max_tiles`` down to 1, keyed by cols / rows, in PerceptionLM's
+    order (counts descending, columns ascending): the order decides its ties."""
+    groups: dict[float, list[Size]] = {}
+    for count in range(max_tiles, 0, -1):
+        for cols in (c for c in range(1, count + 1) if count % c == 0):
+            groups.setdefault(cols / (count // cols), []).append((cols, count // cols))
+    return groups
+
+
+def aspect_fit_in_canvas(height: int, width: int, canvas_height: int, canvas_width: int) -> tuple[float, float]:
+    """(width, height) of an image scaled, aspect kept, to fit a canvas; the side that fills it stays a float and
+    the other is floored, as PerceptionLM's canvas search compares them."""
+    aspect = width / height
+    factor = min(canvas_width / width, canvas_height / height)
+    if aspect > 1.0:
+        new_width = factor * width
+        return new_width, math.floor(new_width / aspect)
+    new_height = factor * height
+    return math.floor(new_height * aspect), new_height
+
+
+def fitting_canvas_grid(height: int, width: int, tile: int, max_tiles: int) -> Size:
+    """PerceptionLM's tile grid, as (rows, cols): of the canvases of up to ``max_tiles`` ``tile`` squares that hold the
+    image without shrinking, the one where its short side grows most (the later one on a tie); when none holds it,
+    the grid whose aspect is closest to the image's from the squarer side (wide: most columns; tall: most rows).
+    ``max_tiles`` of 1 is one tile."""
+    if min(height, width) < 1:
+        raise InvalidImageError(f"an image of {height}x{width} has no pixels to tile")
+    if max_tiles < 1:
+        raise InvalidArgumentError(f"max_num_tiles must be a positive integer, got {max_tiles}")
+    if max_tiles == 1:
+        return 1, 1
+    groups = grids_by_aspect(max_tiles)
+    aspect = width / height
+    best: Size | None = None
+    best_fit: tuple[float, float] = (0.0, 0.0)
+    for cols, rows in (grid for grids in groups.values() for grid in grids):
+        if cols * tile < width or rows * tile < height:
+            continue
+        fit = aspect_fit_in_canvas(height, width, rows * tile, cols * tile)
+        if best is None or (fit[0] >= best_fit[0] if aspect < 1.0 else fit[1] >= best_fit[1]):
+            best, best_fit = (cols, rows), fit
+    if best is None:
+        if aspect >= 1:
+            closest = min((k for k in groups if k <= aspect), key=lambda k: abs(k - aspect))
+            best = max(groups[closest], key=lambda grid: grid[0])
+        else:
+            closest = min((k for k in groups if k > aspect), key=lambda k: abs(1 / k - 1 / aspect))
+            best = max(groups[closest], key=lambda grid: grid[1])
+    return best[1], best[0]
+
+
+def side_fit_area(long: int, short: int, tile: int) -> float:
+    """Area of a ``long`` x ``short`` piece after shrinking it (aspect kept) so its long side fits ``tile``."""
+    if long > tile:
+        return tile * (short / long * tile)
+    return long * short
+
+
 def least_upscale_grid(height: int, width: int, tile_size: int, max_tiles: int) -> Size:
     """Cohere2-Vision's tile grid, as (rows, cols): of the grids up to ``max_tiles`` tiles of ``tile_size``, the one
     needing the least upscaling to fit the image; when every grid needs downscaling, the one needing the least of that.

@@ -438,16 +438,22 @@ class ViewsPerImage:
     """Each image's views stacked on their own axis: ``(images, max views, C, H, W)`` (LLaVA-NeXT, LLaVA-OneVision).
 
     Views must share one size. With ``pad`` images with fewer views are padded with zero views (after
-    normalize, so the padding is exactly 0); without it every image must make the same number of views.
+    normalize, so the padding is exactly 0); without it every image must make the same number of views,
+    or, with ``ragged``, images that differ in view count or size give a list of per-image
+    ``(views, C, H, W)`` arrays (PerceptionLM), which ``return_tensors`` stacks where the shapes agree.
     """
 
     key: str = "pixel_values"
     pad: bool = True
+    ragged: bool = False
 
     def pack(self, backend: Backend, views: list[Views], samples: list[int], write: ViewWriter) -> dict[str, Any]:
         flat = _flat(views)
         channels = _one_channel_count(write, flat)
         sizes = {backend.size(image) for image, _ in flat}
+        if self.ragged and not self.pad and (len(sizes) != 1 or len({len(group.images) for group in views}) != 1):
+            dtype = write.dtype(views)
+            return {self.key: [self._one_image(backend, group, write, channels, dtype) for group in views]}
         if len(sizes) != 1:
             raise OutputShapeError(f"views of sizes {sorted(sizes)} cannot be stacked into {self.key}; crop or resize them to one size")
         counts = [len(group.images) for group in views]
@@ -466,9 +472,18 @@ class ViewsPerImage:
         _map(fill, slots, write.threads)
         return {self.key: out}
 
+    def _one_image(self, backend: Backend, group: Views, write: ViewWriter, channels: int, dtype: str) -> Any:
+        sizes = {backend.size(image) for image in group.images}
+        if len(sizes) != 1:
+            raise OutputShapeError(f"views of sizes {sorted(sizes)} of one image cannot be stacked into {self.key}; resize them to one size")
+        out = backend.allocate_unfilled((len(group.images), channels, *sizes.pop()), dtype)
+        _map(lambda v: write.chw(group.images[v], out[v], group.normalized), list(range(len(group.images))), write.threads)
+        return out
+
     def describe(self) -> list[str]:
         pad = ", images with fewer views padded with zero views" if self.pad else ""
-        return [f"stack each image's views into {self.key} (images, views, C, H, W){pad}"]
+        ragged = "; a list of per-image (views, C, H, W) arrays when images differ in views or size" if self.ragged and not self.pad else ""
+        return [f"stack each image's views into {self.key} (images, views, C, H, W){pad}{ragged}"]
 
 
 @dataclass(frozen=True)

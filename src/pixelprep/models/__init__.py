@@ -39,10 +39,12 @@ from .maskformer import Mask2FormerImageProcessor, MaskFormerImageProcessor
 from .mobilenet_v1 import MobileNetV1ImageProcessor
 from .mobilenet_v2 import MobileNetV2ImageProcessor
 from .mobilevit import MobileViTImageProcessor
+from .ovis2 import Ovis2ImageProcessor
 from .owlvit import OwlViTImageProcessor
 from .pixtral import PixtralImageProcessor
 from .qwen2_vl import Qwen2VLImageProcessor
 from .perceiver import PerceiverImageProcessor
+from .perception_lm import PerceptionLMImageProcessor
 from .poolformer import PoolFormerImageProcessor
 from .pvt import PvtImageProcessor
 from .sam import SamImageProcessor
@@ -99,6 +101,7 @@ __all__ = [
     "MaskFormerImageProcessor",
     "MobileNetV2ImageProcessor",
     "OwlViTImageProcessor",
+    "Ovis2ImageProcessor",
     "PixtralImageProcessor",
     "Qwen2VLImageProcessor",
     "SamImageProcessor",
@@ -111,6 +114,7 @@ __all__ = [
     "MobileNetV1ImageProcessor",
     "MobileViTImageProcessor",
     "PerceiverImageProcessor",
+    "PerceptionLMImageProcessor",
     "PoolFormerImageProcessor",
     "PvtImageProcessor",
     "Swin2SRImageProcessor",
