@@ -399,6 +399,54 @@ def fitting_canvas_grid(height: int, width: int, tile: int, max_tiles: int) -> S
     return best[1], best[0]
 
 
+def nearest_multiple_at_least_one(length: float, divisor: int) -> int:
+    """``length`` rounded (Python ``round``) to a multiple of ``divisor``, at least ``divisor`` (MiniCPM-V's ensure_divide)."""
+    return max(round(length / divisor) * divisor, divisor)
+
+
+def slice_source_size(height: float, width: float, resolution: int, block: int, allow_upscale: bool) -> Size:
+    """MiniCPM-V's size for a view: an area over ``resolution``² (or any, with ``allow_upscale``) is scaled to about
+    ``resolution``² with the aspect kept (truncated), then each side rounded to a multiple of ``block`` (at least one)."""
+    if min(height, width) <= 0:
+        raise InvalidImageError(f"an image of {height}x{width} has no pixels to resize")
+    if height * width > resolution * resolution or allow_upscale:
+        aspect = width / height
+        height = int(resolution / math.sqrt(aspect))
+        width = int(height * aspect)
+    return nearest_multiple_at_least_one(height, block), nearest_multiple_at_least_one(width, block)
+
+
+def slice_grid(height: int, width: int, max_slices: int, resolution: int) -> Size | None:
+    """MiniCPM-V's slice grid, as (rows, cols), or None for an image that is not sliced: the image's area in
+    ``resolution``² units, rounded up and capped at ``max_slices``, give or take one slice, split into the grid
+    whose log aspect is closest to the image's (the one with more rows on a tie)."""
+    if min(height, width) < 1:
+        raise InvalidImageError(f"an image of {height}x{width} has no pixels to slice")
+    log_ratio = math.log(width / height)
+    multiple = min(math.ceil(width * height / (resolution * resolution)), max_slices)
+    if multiple <= 1:
+        return None
+    best, best_error = (1, 1), math.inf
+    for count in (multiple - 1, multiple, multiple + 1):
+        if count == 1 or count > max_slices:
+            continue
+        for rows in (r for r in range(1, count + 1) if count % r == 0):
+            error = abs(log_ratio - math.log((count // rows) / rows))
+            if error < best_error or (error == best_error and rows > best[0]):
+                best, best_error = (rows, count // rows), error
+    return best
+
+
+def sliced_canvas_size(height: int, width: int, grid: Size, resolution: int, block: int, allow_upscale: bool = True) -> Size:
+    """MiniCPM-V's size for the image its slices are cut from: each slice's share sized by :func:`slice_source_size`
+    (scaled to about ``resolution``², as the pipeline always does, or only down without ``allow_upscale``), times the grid."""
+    rows, cols = grid
+    slice_height = nearest_multiple_at_least_one(height, rows) / rows
+    slice_width = nearest_multiple_at_least_one(width, cols) / cols
+    best_height, best_width = slice_source_size(slice_height, slice_width, resolution, block, allow_upscale)
+    return best_height * rows, best_width * cols
+
+
 def side_fit_area(long: int, short: int, tile: int) -> float:
     """Area of a ``long`` x ``short`` piece after shrinking it (aspect kept) so its long side fits ``tile``."""
     if long > tile:

@@ -625,6 +625,46 @@ class ViewsPerSample:
 
 
 @dataclass(frozen=True)
+class PatchStrip:
+    """Every view's ``patch_size`` squares, row-major, laid side by side in one strip: ``(1, C, p, sum of patches * p)`` (MiniCPM-V).
+
+    Element ``[0, c, i, k * p + j]`` is pixel ``(i, j)`` of channel ``c`` of the ``k``-th patch, counting
+    patches over every view of every image in order. Views must be whole patches.
+    """
+
+    patch_size: int
+    key: str = "pixel_values"
+
+    def pack(self, backend: Backend, views: list[Views], samples: list[int], write: ViewWriter) -> dict[str, Any]:
+        flat = _flat(views)
+        channels = _one_channel_count(write, flat)
+        p = self.patch_size
+        grids = []
+        for index, (image, _) in enumerate(flat):
+            height, width = backend.size(image)
+            if height % p or width % p:
+                raise InvalidImageError(f"view {index} is {height}x{width}, which does not split into {p}x{p} patches")
+            grids.append((height // p, width // p))
+        offsets = np.concatenate([[0], np.cumsum([rows * cols * p for rows, cols in grids])]).tolist()
+        out = backend.allocate_unfilled((1, channels, p, offsets[-1]), write.dtype(views))
+
+        def fill(i: int) -> None:
+            image, normalized = flat[i]
+            rows, cols = grids[i]
+            image = write.expand(image, channels)
+            source = backend.permute(backend.realize(image).reshape(rows, p, cols, p, channels), (1, 0, 2, 3, 4))
+            target = out[0, :, :, offsets[i] : offsets[i + 1]].reshape(channels, p, rows, cols, p)
+            backend.write_chw(source, target, write.affine(channels, normalized))
+
+        _map(fill, list(range(len(flat))), write.threads)
+        return {self.key: out}
+
+    def describe(self) -> list[str]:
+        p = self.patch_size
+        return [f"every view's {p}x{p} patches, row-major, side by side into {self.key} (1, C, {p}, patches x {p})"]
+
+
+@dataclass(frozen=True)
 class PaddedPatches:
     """Each image's patch rows, zero-padded to ``max_patches``: ``(images, max_patches, vector)`` (SigLIP2 NaFlex, Gemma4).
 

@@ -34,6 +34,7 @@ from .imagegpt import ImageGPTImageProcessor
 from .levit import LevitImageProcessor
 from .llava import LlavaImageProcessor
 from .llava_next import LlavaNextImageProcessor, LlavaOnevisionImageProcessor
+from .minicpmv import MiniCPMOcrImageProcessor, MiniCPMV4_6ImageProcessor
 from .mllama import MllamaImageProcessor
 from .maskformer import Mask2FormerImageProcessor, MaskFormerImageProcessor
 from .mobilenet_v1 import MobileNetV1ImageProcessor
@@ -87,6 +88,8 @@ __all__ = [
     "LlavaImageProcessor",
     "LlavaNextImageProcessor",
     "LlavaOnevisionImageProcessor",
+    "MiniCPMOcrImageProcessor",
+    "MiniCPMV4_6ImageProcessor",
     "MllamaImageProcessor",
     "SiglipImageProcessor",
     "Siglip2ImageProcessor",
