@@ -447,6 +447,18 @@ def sliced_canvas_size(height: int, width: int, grid: Size, resolution: int, blo
     return best_height * rows, best_width * cols
 
 
+def patch_budget_fit(height: int, width: int, patch_size: int, max_patches: int, max_side_patches: int) -> Size:
+    """Kimi-K2.5's resize target: shrunk (never enlarged; sides truncated, at least 1) so that the whole patches
+    of the original fit ``max_patches`` in all and each side fits ``max_side_patches`` patches."""
+    if min(height, width) < 1:
+        raise InvalidImageError(f"an image of {height}x{width} has no pixels to resize")
+    # max(1.0, ...) and the float products follow transformers' navit_resize, so the truncations agree
+    patches = max(1.0, height // patch_size) * max(1.0, width // patch_size)
+    side = max_side_patches * patch_size
+    scale = min(1.0, math.sqrt(max_patches / patches), side / height, side / width)
+    return min(max(1, int(height * scale)), side), min(max(1, int(width * scale)), side)
+
+
 def side_fit_area(long: int, short: int, tile: int) -> float:
     """Area of a ``long`` x ``short`` piece after shrinking it (aspect kept) so its long side fits ``tile``."""
     if long > tile:

@@ -192,6 +192,22 @@ class PadToSquare:
         return f"pad to a square, centred, with {self.fill}"
 
 
+@dataclass(frozen=True)
+class PadToMultiple:
+    """Pad bottom/right with ``fill`` (before normalize) until both sides are multiples of ``factor`` (Kimi-K2.5)."""
+
+    factor: int
+    fill: float = 0
+
+    def apply(self, backend: Backend, image: Any) -> Any:
+        height, width = backend.size(image)
+        bottom, right = -height % self.factor, -width % self.factor
+        return image if bottom == right == 0 else backend.pad(image, 0, bottom, 0, right, self.fill)
+
+    def describe(self) -> str:
+        return f"pad bottom/right with {self.fill} to multiples of {self.factor}"
+
+
 # ------------------------------------------------------------------------------------------ patches
 
 

@@ -9,8 +9,6 @@ MiniCPM-V differ as much), so pil is held to 6 levels anywhere (0.047 after 0.5/
 
 from __future__ import annotations
 
-import io
-import json
 from typing import Any
 
 import numpy as np
@@ -19,14 +17,13 @@ import torch
 import transformers
 
 import pixelprep
+from multiview_checks import assert_pil_close, assert_runner_rows_equal_each_image_alone
 from pixelprep import InvalidArgumentError, InvalidImageError
 from pixelprep.geometry_vlm import sliced_canvas_size, slice_grid, slice_source_size
-from pixelprep.runner import read_row, run_job
 
 BACKENDS = ("torchvision", "pil")
 FAMILIES = ("MiniCPMV4_6ImageProcessor", "MiniCPMOcrImageProcessor")
 ATOL = 1e-5
-PIL_MAX, PIL_MEAN = 6 / 255 / 0.5, 0.002
 MIXED = ["photo_rgb_640x427.jpg", "photo_rgb_333x517.jpg", "tiny_rgb_7x5.png", "wide_rgb_1200x90.jpg", "gray_l_200x131.png", "photo_rgb_1023x768.jpg"]
 KEYS = {"pixel_values", "target_sizes", "grids", "num_patches_per_image"}
 
@@ -54,8 +51,7 @@ def _compare(got: Any, expected: Any, exact: bool, compare, to_numpy, what: str)
     if exact:
         compare(ours, theirs, atol=ATOL, what=what)
     else:
-        diff = np.abs(ours.astype(np.float64) - theirs)
-        assert diff.max() <= PIL_MAX and diff.mean() <= PIL_MEAN, f"{what}: max {diff.max()}, mean {diff.mean()}"
+        assert_pil_close(ours, theirs, what)
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -217,12 +213,4 @@ def test_runner_rows_equal_each_image_alone(backend: str, tmp_path, fixture_path
     """Outputs vary per image: the runner stores each image's outputs; read_row equals the image alone."""
     ours = pixelprep.MiniCPMV4_6ImageProcessor(backend=backend)
     inputs = [str(fixture_path(name)) for name in ["photo_rgb_640x427.jpg", "tall_rgb_90x1200.jpg", "tiny_rgb_7x5.png", "photo_rgb_333x517.jpg"]]
-    result = run_job(ours, inputs, str(tmp_path), shard_size=3, batch_size=4, log=io.StringIO())
-    assert (result.failed, result.processed) == (0, 4)
-    for line in (tmp_path / "manifest.jsonl").read_text().splitlines():
-        entry = json.loads(line)
-        alone = ours(entry["source"], return_tensors="np")
-        row = read_row(tmp_path, entry)
-        assert row.keys() == alone.keys()
-        for key in row:
-            np.testing.assert_array_equal(np.asarray(row[key]), np.asarray(alone[key]))
+    assert_runner_rows_equal_each_image_alone(ours, inputs, tmp_path)

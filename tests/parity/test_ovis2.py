@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import json
 from typing import Any
 
 import numpy as np
@@ -13,10 +11,10 @@ import transformers
 from transformers.models.ovis2.image_processing_ovis2 import get_min_tile_covering_grid
 
 import pixelprep
+from multiview_checks import assert_runner_rows_equal_each_image_alone
 from pixelprep import InvalidArgumentError, InvalidImageError
 from pixelprep.errors import OutputShapeError
 from pixelprep.geometry_vlm import covering_grid
-from pixelprep.runner import read_row, run_job
 
 BACKENDS = ("torchvision", "pil")
 ATOL = 1e-5
@@ -188,12 +186,4 @@ def test_runner_rows_equal_each_image_alone(backend: str, tmp_path, fixture_path
     """Views per image vary: the runner stores each image's outputs; read_row equals the image alone."""
     ours = pixelprep.Ovis2ImageProcessor(backend=backend, **CHECKPOINT)
     inputs = [str(fixture_path(name)) for name in ["photo_rgb_640x427.jpg", "tall_rgb_90x1200.jpg", "tiny_rgb_7x5.png", "photo_rgb_333x517.jpg"]]
-    result = run_job(ours, inputs, str(tmp_path), shard_size=3, batch_size=4, log=io.StringIO())
-    assert (result.failed, result.processed) == (0, 4)
-    for line in (tmp_path / "manifest.jsonl").read_text().splitlines():
-        entry = json.loads(line)
-        alone = ours(entry["source"], return_tensors="np")
-        row = read_row(tmp_path, entry)
-        assert row.keys() == alone.keys()
-        for key in row:
-            np.testing.assert_array_equal(row[key], alone[key])
+    assert_runner_rows_equal_each_image_alone(ours, inputs, tmp_path)

@@ -9,8 +9,6 @@ with a bicubic resize, FAMILIES-SPEC A.1), so pil is held to at most 6 levels an
 
 from __future__ import annotations
 
-import io
-import json
 from typing import Any
 
 import numpy as np
@@ -19,14 +17,13 @@ import torch
 import transformers
 
 import pixelprep
+from multiview_checks import assert_pil_close, assert_runner_rows_equal_each_image_alone
 from pixelprep import InvalidArgumentError, InvalidImageError
 from pixelprep.errors import OutputShapeError
 from pixelprep.geometry_vlm import fitting_canvas_grid
-from pixelprep.runner import read_row, run_job
 
 BACKENDS = ("torchvision", "pil")
 ATOL = 1e-5
-PIL_MAX, PIL_MEAN = 6 / 255 / 0.5, 0.002
 MIXED = ["photo_rgb_640x427.jpg", "photo_rgb_333x517.jpg", "tiny_rgb_7x5.png", "wide_rgb_1200x90.jpg", "gray_l_200x131.png"]
 
 
@@ -51,8 +48,7 @@ def _compare(got: Any, expected: Any, backend: str, compare, to_numpy, what: str
         if backend == "torchvision":
             compare(a[None], b[None], atol=ATOL, what=f"{what} image {index}")
         else:
-            diff = np.abs(a.astype(np.float64) - b)
-            assert diff.max() <= PIL_MAX and diff.mean() <= PIL_MEAN, f"{what} image {index}: max {diff.max()}, mean {diff.mean()}"
+            assert_pil_close(a, b, f"{what} image {index}")
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -194,12 +190,4 @@ def test_runner_rows_equal_each_image_alone(backend: str, tmp_path, fixture_path
     """Views per image vary: the runner stores each image's outputs; read_row equals the image alone."""
     ours = pixelprep.PerceptionLMImageProcessor(backend=backend, max_num_tiles=4)
     inputs = [str(fixture_path(name)) for name in ["photo_rgb_640x427.jpg", "tall_rgb_90x1200.jpg", "tiny_rgb_7x5.png", "photo_rgb_333x517.jpg"]]
-    result = run_job(ours, inputs, str(tmp_path), shard_size=3, batch_size=4, log=io.StringIO())
-    assert (result.failed, result.processed) == (0, 4)
-    for line in (tmp_path / "manifest.jsonl").read_text().splitlines():
-        entry = json.loads(line)
-        alone = ours(entry["source"], return_tensors="np")
-        row = read_row(tmp_path, entry)
-        assert row.keys() == alone.keys()
-        for key in row:
-            np.testing.assert_array_equal(row[key], alone[key])
+    assert_runner_rows_equal_each_image_alone(ours, inputs, tmp_path)

@@ -31,6 +31,7 @@ from .idefics2 import Idefics2ImageProcessor
 from .idefics3 import Idefics3ImageProcessor, SmolVLMImageProcessor
 from .got_ocr2 import Cohere2VisionImageProcessor, GotOcr2ImageProcessor
 from .imagegpt import ImageGPTImageProcessor
+from .kimi_k25 import Kimi_K25ImageProcessor
 from .levit import LevitImageProcessor
 from .llava import LlavaImageProcessor
 from .llava_next import LlavaNextImageProcessor, LlavaOnevisionImageProcessor
@@ -84,6 +85,7 @@ __all__ = [
     "Cohere2VisionImageProcessor",
     "GotOcr2ImageProcessor",
     "ImageGPTImageProcessor",
+    "Kimi_K25ImageProcessor",
     "LevitImageProcessor",
     "LlavaImageProcessor",
     "LlavaNextImageProcessor",

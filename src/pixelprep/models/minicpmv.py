@@ -25,16 +25,11 @@ from ..errors import InvalidArgumentError, InvalidImageError
 from ..features import BatchFeature
 from ..multiview import MultiViewProcessor, PatchStrip, Views
 from ..params import _positive_int, normalize_bool
-from .constants import IMAGENET_STANDARD_MEAN, IMAGENET_STANDARD_STD
+from .constants import STANDARD_RGB_NORMALIZE
+from .perception_lm import string_param
 
 #: Outputs transformers leaves as Python lists whatever ``return_tensors`` is.
 LIST_OUTPUTS = ("grids", "num_patches_per_image")
-
-
-def _downsample_mode(value: Any, name: str) -> str | None:
-    if value is not None and not isinstance(value, str):
-        raise InvalidArgumentError(f"{name} must be '16x' or '4x', got {value!r}")
-    return value
 
 
 @register_family
@@ -46,11 +41,7 @@ class MiniCPMV4_6ImageProcessor(MultiViewProcessor):
     defaults = {
         "do_resize": True,
         "resample": 3,
-        "do_rescale": True,
-        "do_normalize": True,
-        "image_mean": IMAGENET_STANDARD_MEAN,
-        "image_std": IMAGENET_STANDARD_STD,
-        "do_convert_rgb": True,
+        **STANDARD_RGB_NORMALIZE,
         "max_slice_nums": 9,
         "scale_resolution": 448,
         "patch_size": 14,
@@ -63,7 +54,7 @@ class MiniCPMV4_6ImageProcessor(MultiViewProcessor):
         "scale_resolution": _positive_int,
         "patch_size": _positive_int,
         "slice_mode": normalize_bool,
-        "downsample_mode": _downsample_mode,
+        "downsample_mode": string_param("'16x' or '4x'"),
         "use_image_id": normalize_bool,
     }
     model_input_names = ["pixel_values", "target_sizes"]

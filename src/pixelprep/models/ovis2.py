@@ -21,7 +21,6 @@ from ..backends import Backend
 from ..backends.base import RESAMPLE_NAMES
 from ..multiview import StackViews, Views
 from ..params import normalize_bool
-from ..processor import Resize
 from .got_ocr2 import GotOcr2ImageProcessor
 
 #: Share of the image's area the covering grid must keep (transformers' default; not a config setting).
@@ -99,14 +98,11 @@ class Ovis2ImageProcessor(GotOcr2ImageProcessor):
         return StackViews("pixel_values")
 
     def describe_views(self, params: dict[str, Any]) -> list[str]:
-        lines = []
+        lines = super().describe_views(dict(params, crop_to_patches=self.tiles(params)))
         if self.tiles(params):
             tile = "x".join(map(str, self.tile_size(params)))
-            lines.append(
+            lines[0] = (
                 f"views: when there are several tiles, a {tile} thumbnail of the whole image first; then {tile} tiles, row-major, "
                 f"of the image resized ({RESAMPLE_NAMES[params['resample']]}) to {self.describe_grid(params)}"
             )
-        if params.get("do_resize") and params.get("size") is not None:
-            lines.append(f"each view: {Resize(params['size'], params['resample']).describe()}")
-        lines.append("grids: (rows, cols) of tiles per image, (1, 1) untiled")
-        return lines
+        return lines + ["grids: (rows, cols) of tiles per image, (1, 1) untiled"]

@@ -13,6 +13,7 @@ transformers has only a torchvision class; the pil backend runs the same geometr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from .. import geometry, geometry_vlm
@@ -22,16 +23,21 @@ from ..backends.base import RESAMPLE_NAMES
 from ..errors import InvalidArgumentError
 from ..multiview import MultiViewProcessor, Views, ViewsPerImage
 from ..params import _positive_int
-from .constants import IMAGENET_STANDARD_MEAN, IMAGENET_STANDARD_STD
+from .constants import STANDARD_RGB_NORMALIZE
 
 #: The one vision_input_type that tiles; transformers treats any other value as the thumbnail alone.
 THUMB_AND_TILES = "thumb+tile"
 
 
-def _input_type(value: Any, name: str) -> str | None:
-    if value is not None and not isinstance(value, str):
-        raise InvalidArgumentError(f"{name} must be a string ({THUMB_AND_TILES!r} for a thumbnail and tiles), got {value!r}")
-    return value
+def string_param(expected: str) -> Callable[[Any, str], str | None]:
+    """A checker for a setting that must be a string (``expected`` says which, for the error); None means the default."""
+
+    def check(value: Any, name: str) -> str | None:
+        if value is not None and not isinstance(value, str):
+            raise InvalidArgumentError(f"{name} must be {expected}, got {value!r}")
+        return value
+
+    return check
 
 
 @register_family
@@ -44,16 +50,12 @@ class PerceptionLMImageProcessor(MultiViewProcessor):
         "do_resize": True,
         "size": {"height": 448, "width": 448},  # kept for the config file, as transformers does; tile_size rules
         "resample": 3,
-        "do_rescale": True,
-        "do_normalize": True,
-        "image_mean": IMAGENET_STANDARD_MEAN,
-        "image_std": IMAGENET_STANDARD_STD,
-        "do_convert_rgb": True,
+        **STANDARD_RGB_NORMALIZE,
         "vision_input_type": THUMB_AND_TILES,
         "tile_size": 448,
         "max_num_tiles": 36,
     }
-    extra_params = {"vision_input_type": _input_type, "tile_size": _positive_int, "max_num_tiles": _positive_int}
+    extra_params = {"vision_input_type": string_param(f"a string ({THUMB_AND_TILES!r} for a thumbnail and tiles)"), "tile_size": _positive_int, "max_num_tiles": _positive_int}
     model_input_names = ["pixel_values"]
 
     def tiles(self, params: dict[str, Any]) -> bool:
