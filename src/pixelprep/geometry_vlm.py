@@ -407,6 +407,157 @@ def closest_ratio_grid(height: int, width: int, tile_height: int, tile_width: in
     return best[1], best[0]
 
 
+def covering_grid(height: int, width: int, tile: int, max_tiles: int, threshold: float = 0.9) -> Size:
+    """Ovis2's tile grid, as (rows, cols) as it is scored: the fewest of up to ``max_tiles`` tiles whose pieces keep
+    over ``threshold`` of the image's area once each is shrunk to fit a ``tile`` square (most kept, then fewest tiles, if none does).
+
+    The image is cut into ``rows`` x ``cols`` near-equal pieces (the last row and column take the remainder);
+    a piece whose long side exceeds ``tile`` counts only its area scaled down to fit. Grids are tried by
+    tile count, columns outer, and the first of equal keys wins.
+    """
+    if min(height, width) < 1:
+        raise InvalidImageError(f"an image of {height}x{width} has no pixels to tile")
+    if max_tiles < 1:
+        raise InvalidArgumentError(f"max_patches must be a positive integer, got {max_tiles}")
+    grids = sorted(((a, b) for a in range(1, max_tiles + 1) for b in range(1, max_tiles + 1) if a * b <= max_tiles), key=lambda grid: grid[0] * grid[1])
+
+    def kept(rows: int, cols: int) -> float:
+        piece_h, piece_w = height // rows, width // cols
+        pieces = [
+            ((height if row == rows - 1 else (row + 1) * piece_h) - row * piece_h, (width if col == cols - 1 else (col + 1) * piece_w) - col * piece_w)
+            for row in range(rows)
+            for col in range(cols)
+        ]
+        # sum() over the same terms in the same order as transformers, so threshold ties agree
+        return sum(side_fit_area(max(h, w), min(h, w), tile) for h, w in pieces) / (height * width)
+
+    scored = [(grid, kept(*grid)) for grid in grids]
+    sufficient = [item for item in scored if item[1] > threshold]
+    if sufficient:
+        return min(sufficient, key=lambda item: (item[0][0] * item[0][1], -item[1]))[0]
+    return min(scored, key=lambda item: (-item[1], item[0][0] * item[0][1]))[0]
+
+
+def grids_by_aspect(max_tiles: int) -> dict[float, list[Size]]:
+    """Every (cols, rows) grid of exactly n tiles for n = ``max_tiles`` down to 1, keyed by cols / rows, in PerceptionLM's
+    order (counts descending, columns ascending): the order decides its ties."""
+    groups: dict[float, list[Size]] = {}
+    for count in range(max_tiles, 0, -1):
+        for cols in (c for c in range(1, count + 1) if count % c == 0):
+            groups.setdefault(cols / (count // cols), []).append((cols, count // cols))
+    return groups
+
+
+def aspect_fit_in_canvas(height: int, width: int, canvas_height: int, canvas_width: int) -> tuple[float, float]:
+    """(width, height) of an image scaled, aspect kept, to fit a canvas; the side that fills it stays a float and
+    the other is floored, as PerceptionLM's canvas search compares them."""
+    aspect = width / height
+    factor = min(canvas_width / width, canvas_height / height)
+    if aspect > 1.0:
+        new_width = factor * width
+        return new_width, math.floor(new_width / aspect)
+    new_height = factor * height
+    return math.floor(new_height * aspect), new_height
+
+
+def fitting_canvas_grid(height: int, width: int, tile: int, max_tiles: int) -> Size:
+    """PerceptionLM's tile grid, as (rows, cols): of the canvases of up to ``max_tiles`` ``tile`` squares that hold the
+    image without shrinking, the one where its short side grows most (the later one on a tie); when none holds it,
+    the grid whose aspect is closest to the image's from the squarer side (wide: most columns; tall: most rows).
+    ``max_tiles`` of 1 is one tile."""
+    if min(height, width) < 1:
+        raise InvalidImageError(f"an image of {height}x{width} has no pixels to tile")
+    if max_tiles < 1:
+        raise InvalidArgumentError(f"max_num_tiles must be a positive integer, got {max_tiles}")
+    if max_tiles == 1:
+        return 1, 1
+    groups = grids_by_aspect(max_tiles)
+    aspect = width / height
+    best: Size | None = None
+    best_fit: tuple[float, float] = (0.0, 0.0)
+    for cols, rows in (grid for grids in groups.values() for grid in grids):
+        if cols * tile < width or rows * tile < height:
+            continue
+        fit = aspect_fit_in_canvas(height, width, rows * tile, cols * tile)
+        if best is None or (fit[0] >= best_fit[0] if aspect < 1.0 else fit[1] >= best_fit[1]):
+            best, best_fit = (cols, rows), fit
+    if best is None:
+        if aspect >= 1:
+            closest = min((k for k in groups if k <= aspect), key=lambda k: abs(k - aspect))
+            best = max(groups[closest], key=lambda grid: grid[0])
+        else:
+            closest = min((k for k in groups if k > aspect), key=lambda k: abs(1 / k - 1 / aspect))
+            best = max(groups[closest], key=lambda grid: grid[1])
+    return best[1], best[0]
+
+
+def nearest_multiple_at_least_one(length: float, divisor: int) -> int:
+    """``length`` rounded (Python ``round``) to a multiple of ``divisor``, at least ``divisor`` (MiniCPM-V's ensure_divide)."""
+    return max(round(length / divisor) * divisor, divisor)
+
+
+def slice_source_size(height: float, width: float, resolution: int, block: int, allow_upscale: bool) -> Size:
+    """MiniCPM-V's size for a view: an area over ``resolution``² (or any, with ``allow_upscale``) is scaled to about
+    ``resolution``² with the aspect kept (truncated), then each side rounded to a multiple of ``block`` (at least one)."""
+    if min(height, width) <= 0:
+        raise InvalidImageError(f"an image of {height}x{width} has no pixels to resize")
+    if height * width > resolution * resolution or allow_upscale:
+        aspect = width / height
+        height = int(resolution / math.sqrt(aspect))
+        width = int(height * aspect)
+    return nearest_multiple_at_least_one(height, block), nearest_multiple_at_least_one(width, block)
+
+
+def slice_grid(height: int, width: int, max_slices: int, resolution: int) -> Size | None:
+    """MiniCPM-V's slice grid, as (rows, cols), or None for an image that is not sliced: the image's area in
+    ``resolution``² units, rounded up and capped at ``max_slices``, give or take one slice, split into the grid
+    whose log aspect is closest to the image's (the one with more rows on a tie)."""
+    if min(height, width) < 1:
+        raise InvalidImageError(f"an image of {height}x{width} has no pixels to slice")
+    log_ratio = math.log(width / height)
+    multiple = min(math.ceil(width * height / (resolution * resolution)), max_slices)
+    if multiple <= 1:
+        return None
+    best, best_error = (1, 1), math.inf
+    for count in (multiple - 1, multiple, multiple + 1):
+        if count == 1 or count > max_slices:
+            continue
+        for rows in (r for r in range(1, count + 1) if count % r == 0):
+            error = abs(log_ratio - math.log((count // rows) / rows))
+            if error < best_error or (error == best_error and rows > best[0]):
+                best, best_error = (rows, count // rows), error
+    return best
+
+
+def sliced_canvas_size(height: int, width: int, grid: Size, resolution: int, block: int, allow_upscale: bool = True) -> Size:
+    """MiniCPM-V's size for the image its slices are cut from: each slice's share sized by :func:`slice_source_size`
+    (scaled to about ``resolution``², as the pipeline always does, or only down without ``allow_upscale``), times the grid."""
+    rows, cols = grid
+    slice_height = nearest_multiple_at_least_one(height, rows) / rows
+    slice_width = nearest_multiple_at_least_one(width, cols) / cols
+    best_height, best_width = slice_source_size(slice_height, slice_width, resolution, block, allow_upscale)
+    return best_height * rows, best_width * cols
+
+
+def patch_budget_fit(height: int, width: int, patch_size: int, max_patches: int, max_side_patches: int) -> Size:
+    """Kimi-K2.5's resize target: shrunk (never enlarged; sides truncated, at least 1) so that the whole patches
+    of the original fit ``max_patches`` in all and each side fits ``max_side_patches`` patches."""
+    if min(height, width) < 1:
+        raise InvalidImageError(f"an image of {height}x{width} has no pixels to resize")
+    # max(1.0, ...) and the float products follow transformers' navit_resize, so the truncations agree
+    patches = max(1.0, height // patch_size) * max(1.0, width // patch_size)
+    side = max_side_patches * patch_size
+    scale = min(1.0, math.sqrt(max_patches / patches), side / height, side / width)
+    return min(max(1, int(height * scale)), side), min(max(1, int(width * scale)), side)
+
+
+def side_fit_area(long: int, short: int, tile: int) -> float:
+    """Area of a ``long`` x ``short`` piece after shrinking it (aspect kept) so its long side fits ``tile``."""
+    if long > tile:
+        return tile * (short / long * tile)
+    return long * short
+
+
 def least_upscale_grid(height: int, width: int, tile_size: int, max_tiles: int) -> Size:
     """Cohere2-Vision's tile grid, as (rows, cols): of the grids up to ``max_tiles`` tiles of ``tile_size``, the one
     needing the least upscaling to fit the image; when every grid needs downscaling, the one needing the least of that.

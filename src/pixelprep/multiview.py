@@ -200,6 +200,22 @@ class PadToSquare:
         return f"pad to a square, centred, with {self.fill}"
 
 
+@dataclass(frozen=True)
+class PadToMultiple:
+    """Pad bottom/right with ``fill`` (before normalize) until both sides are multiples of ``factor`` (Kimi-K2.5)."""
+
+    factor: int
+    fill: float = 0
+
+    def apply(self, backend: Backend, image: Any) -> Any:
+        height, width = backend.size(image)
+        bottom, right = -height % self.factor, -width % self.factor
+        return image if bottom == right == 0 else backend.pad(image, 0, bottom, 0, right, self.fill)
+
+    def describe(self) -> str:
+        return f"pad bottom/right with {self.fill} to multiples of {self.factor}"
+
+
 # ------------------------------------------------------------------------------------------ patches
 
 
@@ -462,16 +478,22 @@ class ViewsPerImage:
     """Each image's views stacked on their own axis: ``(images, max views, C, H, W)`` (LLaVA-NeXT, LLaVA-OneVision).
 
     Views must share one size. With ``pad`` images with fewer views are padded with zero views (after
-    normalize, so the padding is exactly 0); without it every image must make the same number of views.
+    normalize, so the padding is exactly 0); without it every image must make the same number of views,
+    or, with ``ragged``, images that differ in view count or size give a list of per-image
+    ``(views, C, H, W)`` arrays (PerceptionLM), which ``return_tensors`` stacks where the shapes agree.
     """
 
     key: str = "pixel_values"
     pad: bool = True
+    ragged: bool = False
 
     def pack(self, backend: Backend, views: list[Views], samples: list[int], write: ViewWriter) -> dict[str, Any]:
         flat = _flat(views)
         channels = _one_channel_count(write, flat)
         sizes = {backend.size(image) for image, _ in flat}
+        if self.ragged and not self.pad and (len(sizes) != 1 or len({len(group.images) for group in views}) != 1):
+            dtype = write.dtype(views)
+            return {self.key: [self._one_image(backend, group, write, channels, dtype) for group in views]}
         if len(sizes) != 1:
             raise OutputShapeError(f"views of sizes {sorted(sizes)} cannot be stacked into {self.key}; crop or resize them to one size")
         counts = [len(group.images) for group in views]
@@ -490,9 +512,18 @@ class ViewsPerImage:
         _map(fill, slots, write.threads)
         return {self.key: out}
 
+    def _one_image(self, backend: Backend, group: Views, write: ViewWriter, channels: int, dtype: str) -> Any:
+        sizes = {backend.size(image) for image in group.images}
+        if len(sizes) != 1:
+            raise OutputShapeError(f"views of sizes {sorted(sizes)} of one image cannot be stacked into {self.key}; resize them to one size")
+        out = backend.allocate_unfilled((len(group.images), channels, *sizes.pop()), dtype)
+        _map(lambda v: write.chw(group.images[v], out[v], group.normalized), list(range(len(group.images))), write.threads)
+        return out
+
     def describe(self) -> list[str]:
         pad = ", images with fewer views padded with zero views" if self.pad else ""
-        return [f"stack each image's views into {self.key} (images, views, C, H, W){pad}"]
+        ragged = "; a list of per-image (views, C, H, W) arrays when images differ in views or size" if self.ragged and not self.pad else ""
+        return [f"stack each image's views into {self.key} (images, views, C, H, W){pad}{ragged}"]
 
 
 @dataclass(frozen=True)
@@ -631,6 +662,46 @@ class ViewsPerSample:
 
     def describe(self) -> list[str]:
         return [f"stack into {self.key} (samples, images, {self.max_views} views, C, H, W), missing images and views zero"]
+
+
+@dataclass(frozen=True)
+class PatchStrip:
+    """Every view's ``patch_size`` squares, row-major, laid side by side in one strip: ``(1, C, p, sum of patches * p)`` (MiniCPM-V).
+
+    Element ``[0, c, i, k * p + j]`` is pixel ``(i, j)`` of channel ``c`` of the ``k``-th patch, counting
+    patches over every view of every image in order. Views must be whole patches.
+    """
+
+    patch_size: int
+    key: str = "pixel_values"
+
+    def pack(self, backend: Backend, views: list[Views], samples: list[int], write: ViewWriter) -> dict[str, Any]:
+        flat = _flat(views)
+        channels = _one_channel_count(write, flat)
+        p = self.patch_size
+        grids = []
+        for index, (image, _) in enumerate(flat):
+            height, width = backend.size(image)
+            if height % p or width % p:
+                raise InvalidImageError(f"view {index} is {height}x{width}, which does not split into {p}x{p} patches")
+            grids.append((height // p, width // p))
+        offsets = np.concatenate([[0], np.cumsum([rows * cols * p for rows, cols in grids])]).tolist()
+        out = backend.allocate_unfilled((1, channels, p, offsets[-1]), write.dtype(views))
+
+        def fill(i: int) -> None:
+            image, normalized = flat[i]
+            rows, cols = grids[i]
+            image = write.expand(image, channels)
+            source = backend.permute(backend.realize(image).reshape(rows, p, cols, p, channels), (1, 0, 2, 3, 4))
+            target = out[0, :, :, offsets[i] : offsets[i + 1]].reshape(channels, p, rows, cols, p)
+            backend.write_chw(source, target, write.affine(channels, normalized))
+
+        _map(fill, list(range(len(flat))), write.threads)
+        return {self.key: out}
+
+    def describe(self) -> list[str]:
+        p = self.patch_size
+        return [f"every view's {p}x{p} patches, row-major, side by side into {self.key} (1, C, {p}, patches x {p})"]
 
 
 @dataclass(frozen=True)

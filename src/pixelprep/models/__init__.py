@@ -36,19 +36,23 @@ from .idefics2 import Idefics2ImageProcessor
 from .idefics3 import Idefics3ImageProcessor, SmolVLMImageProcessor
 from .got_ocr2 import Cohere2VisionImageProcessor, GotOcr2ImageProcessor
 from .imagegpt import ImageGPTImageProcessor
+from .kimi_k25 import Kimi_K25ImageProcessor
 from .levit import LevitImageProcessor
 from .llava import LlavaImageProcessor
 from .llava_next import LlavaNextImageProcessor, LlavaOnevisionImageProcessor
+from .minicpmv import MiniCPMOcrImageProcessor, MiniCPMV4_6ImageProcessor
 from .mllama import MllamaImageProcessor
 from .maskformer import Mask2FormerImageProcessor, MaskFormerImageProcessor
 from .mobilenet_v1 import MobileNetV1ImageProcessor
 from .mobilenet_v2 import MobileNetV2ImageProcessor
 from .mobilevit import MobileViTImageProcessor
+from .ovis2 import Ovis2ImageProcessor
 from .owlvit import OwlViTImageProcessor
 from .paddleocr_vl import PaddleOCRVLImageProcessor
 from .pixtral import PixtralImageProcessor
 from .qwen2_vl import Qwen2VLImageProcessor
 from .perceiver import PerceiverImageProcessor
+from .perception_lm import PerceptionLMImageProcessor
 from .poolformer import PoolFormerImageProcessor
 from .pvt import PvtImageProcessor
 from .sam import SamImageProcessor
@@ -88,10 +92,13 @@ __all__ = [
     "Cohere2VisionImageProcessor",
     "GotOcr2ImageProcessor",
     "ImageGPTImageProcessor",
+    "Kimi_K25ImageProcessor",
     "LevitImageProcessor",
     "LlavaImageProcessor",
     "LlavaNextImageProcessor",
     "LlavaOnevisionImageProcessor",
+    "MiniCPMOcrImageProcessor",
+    "MiniCPMV4_6ImageProcessor",
     "MllamaImageProcessor",
     "SiglipImageProcessor",
     "Siglip2ImageProcessor",
@@ -106,6 +113,7 @@ __all__ = [
     "MaskFormerImageProcessor",
     "MobileNetV2ImageProcessor",
     "OwlViTImageProcessor",
+    "Ovis2ImageProcessor",
     "PixtralImageProcessor",
     "Qwen2VLImageProcessor",
     "SamImageProcessor",
@@ -118,6 +126,7 @@ __all__ = [
     "MobileNetV1ImageProcessor",
     "MobileViTImageProcessor",
     "PerceiverImageProcessor",
+    "PerceptionLMImageProcessor",
     "PoolFormerImageProcessor",
     "PvtImageProcessor",
     "Swin2SRImageProcessor",

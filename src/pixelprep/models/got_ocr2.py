@@ -104,12 +104,16 @@ class GotOcr2ImageProcessor(MultiViewProcessor):
     ) -> Any:
         """The pipeline's tiles (and thumbnail) of a CHW image as a list, or of a BCHW batch as one (B, views, C, H, W) array,
         as transformers' ``crop_image_to_patches``; ``patch_size`` (height/width) is the tile, ``size`` by default."""
+        tile = self._params["size"] if patch_size is None else {"height": patch_size["height"], "width": patch_size["width"]}
+        params = self._step_params({"size": tile, "min_patches": min_patches, "max_patches": max_patches, "resample": resample})
+        return self._tile_arrays(images, params, use_thumbnail)
+
+    def _tile_arrays(self, images: Any, params: dict[str, Any], use_thumbnail: bool) -> Any:
+        """:meth:`tile_views` of a CHW image (a list of CHW arrays) or a BCHW batch (one (B, views, C, H, W) array), same array type."""
         import numpy as np
 
         from ..inputs import _array_to_hwc, _is_torch_tensor
 
-        tile = self._params["size"] if patch_size is None else {"height": patch_size["height"], "width": patch_size["width"]}
-        params = self._step_params({"size": tile, "min_patches": min_patches, "max_patches": max_patches, "resample": resample})
         backend = self._backend_for(None)
         is_torch = _is_torch_tensor(images)
         array = images if is_torch else np.asarray(images)
