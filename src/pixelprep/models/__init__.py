@@ -11,6 +11,7 @@ from .beit import BeitImageProcessor
 from .deit import DeiTImageProcessor
 from .deepseek_vl import DeepseekVLHybridImageProcessor, DeepseekVLImageProcessor, JanusImageProcessor
 from .dinov3 import DINOv3ViTImageProcessor
+from .donut import DonutImageProcessor
 from .dpt import DPTImageProcessor
 from .emu3 import Emu3ImageProcessor
 from .gemma4 import Gemma4ImageProcessor
@@ -39,6 +40,7 @@ from .maskformer import Mask2FormerImageProcessor, MaskFormerImageProcessor
 from .mobilenet_v1 import MobileNetV1ImageProcessor
 from .mobilenet_v2 import MobileNetV2ImageProcessor
 from .mobilevit import MobileViTImageProcessor
+from .nougat import NougatImageProcessor
 from .owlvit import OwlViTImageProcessor
 from .pixtral import PixtralImageProcessor
 from .qwen2_vl import Qwen2VLImageProcessor
@@ -90,6 +92,7 @@ __all__ = [
     "Siglip2ImageProcessor",
     "ViTImageProcessor",
     "BeitImageProcessor",
+    "DonutImageProcessor",
     "DPTImageProcessor",
     "Emu3ImageProcessor",
     "Gemma4ImageProcessor",
@@ -110,6 +113,7 @@ __all__ = [
     "GLPNImageProcessor",
     "MobileNetV1ImageProcessor",
     "MobileViTImageProcessor",
+    "NougatImageProcessor",
     "PerceiverImageProcessor",
     "PoolFormerImageProcessor",
     "PvtImageProcessor",
