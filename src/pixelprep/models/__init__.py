@@ -32,6 +32,8 @@ from .idefics2 import Idefics2ImageProcessor
 from .idefics3 import Idefics3ImageProcessor, SmolVLMImageProcessor
 from .got_ocr2 import Cohere2VisionImageProcessor, GotOcr2ImageProcessor
 from .imagegpt import ImageGPTImageProcessor
+from .layoutlmv2 import LayoutLMv2ImageProcessor
+from .layoutlmv3 import LayoutLMv3ImageProcessor
 from .levit import LevitImageProcessor
 from .llava import LlavaImageProcessor
 from .llava_next import LlavaNextImageProcessor, LlavaOnevisionImageProcessor
@@ -83,6 +85,8 @@ __all__ = [
     "Cohere2VisionImageProcessor",
     "GotOcr2ImageProcessor",
     "ImageGPTImageProcessor",
+    "LayoutLMv2ImageProcessor",
+    "LayoutLMv3ImageProcessor",
     "LevitImageProcessor",
     "LlavaImageProcessor",
     "LlavaNextImageProcessor",
