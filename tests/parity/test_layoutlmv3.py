@@ -7,6 +7,9 @@ tests need the tesseract program and pytesseract; without them they skip, saying
 
 from __future__ import annotations
 
+import io
+import json
+
 import numpy as np
 import pytest
 import transformers
@@ -156,3 +159,21 @@ def test_missing_tesseract_program_is_named(monkeypatch) -> None:
     finally:
         monkeypatch.undo()
         layout_module._tesseract_problem.cache_clear()
+
+
+def test_runner_refuses_ocr_and_stores_pixels_without_it(tmp_path, fixture_path, monkeypatch) -> None:
+    """`pixelprep run` cannot put OCR words (text) in tensor shards: refused up front; with apply_ocr=False each row is the image alone."""
+    from pixelprep.runner import read_row, run_job
+
+    monkeypatch.setattr(layout_module, "_tesseract_problem", lambda: None)  # the refusal comes before any OCR
+    inputs = [str(fixture_path("photo_rgb_640x427.jpg")), str(fixture_path("gray_l_257x257.jpg"))]
+    with pytest.raises(pixelprep.InvalidArgumentError, match="apply_ocr"):
+        run_job(pixelprep.LayoutLMv3ImageProcessor(), inputs, str(tmp_path / "ocr"), log=io.StringIO())
+    for family in FAMILIES:
+        processor = getattr(pixelprep, f"{family}ImageProcessor")(apply_ocr=False)
+        out = tmp_path / family
+        run_job(processor, inputs, str(out), log=io.StringIO())
+        for line in (out / "manifest.jsonl").read_text().splitlines():
+            entry = json.loads(line)
+            row = read_row(out, entry)
+            assert np.array_equal(row["pixel_values"], processor(entry["source"], return_tensors="np")["pixel_values"][0])

@@ -34,6 +34,7 @@ from .got_ocr2 import Cohere2VisionImageProcessor, GotOcr2ImageProcessor
 from .imagegpt import ImageGPTImageProcessor
 from .layoutlmv2 import LayoutLMv2ImageProcessor
 from .layoutlmv3 import LayoutLMv3ImageProcessor
+from .kosmos2_5 import Kosmos2_5ImageProcessor
 from .levit import LevitImageProcessor
 from .llava import LlavaImageProcessor
 from .llava_next import LlavaNextImageProcessor, LlavaOnevisionImageProcessor
@@ -44,6 +45,7 @@ from .mobilenet_v2 import MobileNetV2ImageProcessor
 from .mobilevit import MobileViTImageProcessor
 from .nougat import NougatImageProcessor
 from .owlvit import OwlViTImageProcessor
+from .pix2struct import Pix2StructImageProcessor
 from .pixtral import PixtralImageProcessor
 from .qwen2_vl import Qwen2VLImageProcessor
 from .perceiver import PerceiverImageProcessor
@@ -87,6 +89,7 @@ __all__ = [
     "ImageGPTImageProcessor",
     "LayoutLMv2ImageProcessor",
     "LayoutLMv3ImageProcessor",
+    "Kosmos2_5ImageProcessor",
     "LevitImageProcessor",
     "LlavaImageProcessor",
     "LlavaNextImageProcessor",
@@ -106,6 +109,7 @@ __all__ = [
     "MaskFormerImageProcessor",
     "MobileNetV2ImageProcessor",
     "OwlViTImageProcessor",
+    "Pix2StructImageProcessor",
     "PixtralImageProcessor",
     "Qwen2VLImageProcessor",
     "SamImageProcessor",

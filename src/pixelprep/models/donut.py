@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import geometry
 from ..auto import register_family
 from ..backends import Backend
 from ..backends.base import BICUBIC, RESAMPLE_NAMES
@@ -107,6 +108,7 @@ class PadCentred:
 
     def apply(self, backend: Backend, image: Any) -> Any:
         top, bottom, left, right = centred_padding(*backend.size(image), self.height, self.width)
+        geometry.check_output_size(self.height, self.width, "the padded page")
         return backend.pad(image, top, bottom, left, right, 0) if top or bottom or left or right else image
 
     def describe(self) -> str:

@@ -8,6 +8,7 @@ from ..auto import register_family
 from ..backends import Backend
 from ..features import BatchFeature
 from ..processor import _channels_last
+from .constants import IMAGENET_STANDARD_MEAN, IMAGENET_STANDARD_STD
 from .layoutlmv3 import OcrProcessor
 
 
@@ -30,12 +31,11 @@ class LayoutLMv2ImageProcessor(OcrProcessor):
         "size": {"height": 224, "width": 224},
         "resample": 2,
         "rescale_factor": None,
+        # Never applied (transformers' LayoutLMv2 neither rescales nor normalises); its 3 values say the model sees
+        # RGB, so gray, RGBA, palette and CMYK pages are made RGB (transformers passes 1 and 4 channels through).
+        "image_mean": IMAGENET_STANDARD_MEAN,
+        "image_std": IMAGENET_STANDARD_STD,
     }
-
-    @staticmethod
-    def converts_to_rgb(params: dict[str, Any]) -> bool:
-        """Pages become RGB unless ``do_convert_rgb=False``: the model takes 3 channels (transformers passes gray and RGBA through)."""
-        return params.get("do_convert_rgb") is not False
 
     def affine_parts(self, params: dict[str, Any]) -> tuple[float | None, tuple | None, tuple | None]:
         """None: the pixels stay 8-bit levels."""

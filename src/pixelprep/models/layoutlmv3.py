@@ -96,6 +96,12 @@ class OcrProcessor(ImageProcessor):
         features["boxes"] = [boxes for _, boxes in ocr]
         return features
 
+    def runner_refusal(self) -> str | None:
+        """Why ``pixelprep run`` cannot store this processor's outputs, or None: OCR words are text, which tensor shards cannot hold."""
+        if self._params.get("apply_ocr"):
+            return "apply_ocr=True makes words (text); run with a config that sets \"apply_ocr\": false (pixels only)"
+        return None
+
     def describe_finalize(self, params: dict[str, Any]) -> list[str]:
         """The OCR, when on."""
         lines = super().describe_finalize(params)
