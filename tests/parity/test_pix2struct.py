@@ -138,6 +138,17 @@ def test_extract_flattened_patches_matches(backend: str) -> None:
     assert np.abs(np.asarray(mine) - np.asarray(reference)).max() <= ATOL
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("family", FAMILIES)
+def test_normalize_is_per_image_standardisation(family: str, backend: str) -> None:
+    ours, theirs = _ours(family, backend), _theirs(family, backend)
+    image = np.random.default_rng(1).integers(0, 256, (3, 20, 30)).astype(np.float32)
+    given = torch.from_numpy(np.stack([image, image * 0.5])) if backend == "torchvision" else image
+    mine, reference = ours.normalize(given), theirs.normalize(given)
+    assert type(mine) is type(reference) and tuple(mine.shape) == tuple(reference.shape)
+    assert np.abs(np.asarray(mine) - np.asarray(reference)).max() <= ATOL
+
+
 def test_patch_grid_and_settings() -> None:
     assert patch_grid(427, 640, 16, 16, 2048) == (36, 55)
     assert patch_grid(1, 10000, 16, 16, 2048) == (1, 2048)  # each count within 1..max_patches

@@ -226,6 +226,21 @@ class FlattenedPatchesProcessor(MultiViewProcessor):
         """One sample per image."""
         return [[item] for item in flatten_inputs(images)]
 
+    def normalize(self, image: Any, *args: Any, **kwargs: Any) -> Any:
+        """Each image (CHW, or a batch) as float32 minus its mean over its deviation, as this family's ``normalize`` in transformers.
+
+        Unlike other families' ``normalize`` it takes no mean or std: they are the image's own (``standardize``).
+        """
+        backend = self._backend_for(self._params.get("device"))
+        batch = image.ndim == 4
+        if hasattr(image, "detach"):
+            results = [standardize(backend, item.float()) for item in (image if batch else [image])]
+            import torch
+
+            return torch.stack(results) if batch else results[0]
+        results = [standardize(backend, np.asarray(item, dtype=np.float32)) for item in (image if batch else [image])]
+        return np.stack(results) if batch else results[0]
+
     def extract_flattened_patches(self, image: Any, max_patches: int, patch_size: Any, **kwargs: Any) -> Any:
         """A standardised CHW float image (or a batch) as ``(max_patches, 2 + p*p*C)`` id-prefixed patch rows, as transformers' method."""
         size = _patch_size(dict(patch_size) if hasattr(patch_size, "keys") else {"height": patch_size.height, "width": patch_size.width}, "patch_size")
