@@ -101,7 +101,7 @@ def test_hub_config_matches_transformers(name: str, backend: str, folders, fixtu
     # ours runs the same geometry on torchvision, so only the resize filter's rounding differs there.
     fell_back = backend == "torchvision" and not isinstance(theirs, TorchvisionBackend)
     atol = PIL_ONLY_ATOL if fell_back else ATOL
-    key = "input_ids" if name == "imagegpt" else "pixel_values"
+    key = {"imagegpt": "input_ids", "pix2struct": "flattened_patches", "kosmos-2.5": "flattened_patches"}.get(name, "pixel_values")
     # Every image meets a model that sees RGB: families with a 3-value mean make it RGB (see the module docstring).
     rgb_model = bool(ours.do_convert_rgb) or (ours.image_mean is not None and len(ours.image_mean) == 3)
     for file_name in IMAGES:

@@ -202,6 +202,8 @@ class FlattenedPatchesProcessor(MultiViewProcessor):
         "do_convert_rgb": True,
         "patch_size": {"height": 16, "width": 16},
         "max_patches": 2048,
+        # patch rows have no channel axis to move; unset, so saved configs carry none (transformers' Kosmos-2.5 refuses one)
+        "data_format": None,
     }
     extra_params = {"patch_size": _patch_size, "max_patches": _optional_positive_int}
     model_input_names = ["flattened_patches", "attention_mask"]
