@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install clean
+.PHONY: demo test install clean ocr-engine
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,13 +16,19 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# The tesseract program for the OCR families (LayoutLMv2/v3 with apply_ocr): installed with apt where this is root
+# on a Debian-like system, skipped quietly otherwise (the OCR tests then skip, saying how to install it).
+ocr-engine:
+	@command -v tesseract >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr >/dev/null; } || true; }
+
+install: $(STAMP) ocr-engine
 
 demo: $(STAMP)
 	$(BIN)/pixelprep run examples/images --model examples/clip-vit-base-patch32 --out demo-out --shard-size 2
 	$(BIN)/pixelprep explain examples/images/photo_rgb_640x427.jpg --model examples/clip-vit-base-patch32 --out demo-out/explain.png
 
-test: $(STAMP)
+test: $(STAMP) ocr-engine
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile tests
 
 clean:

@@ -815,6 +815,11 @@ def run_job(
         raise InvalidArgumentError(f"shard size and batch size must be at least 1, got {shard_size} and {batch_size}")
     if isinstance(engine, str) and engine not in ("local", "ray"):
         raise InvalidArgumentError(f"unknown engine {engine!r}: use 'local' or 'ray'")
+    # a family whose outputs shards of tensors cannot hold says why (OCR words are text)
+    refusal = getattr(processor, "runner_refusal", None)
+    reason = refusal() if callable(refusal) else None
+    if reason:
+        raise InvalidArgumentError(f"pixelprep run cannot store {type(processor).__name__}'s outputs: {reason}")
     sources = list(expand_inputs(inputs, column))
     if not sources:
         raise InvalidArgumentError(f"no images found in {list(inputs)}")

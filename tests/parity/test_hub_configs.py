@@ -104,7 +104,7 @@ def test_hub_config_matches_transformers(name: str, backend: str, folders, fixtu
     # Likewise a torchvision-only class (PerceptionLM, MiniCPM-OCR) is what it gives when asked for pil.
     fell_back = isinstance(theirs, TorchvisionBackend) != (backend == "torchvision")
     atol = PIL_ONLY_ATOL if fell_back else ATOL
-    key = "input_ids" if name == "imagegpt" else "pixel_values"
+    key = {"imagegpt": "input_ids", "pix2struct": "flattened_patches", "kosmos-2.5": "flattened_patches"}.get(name, "pixel_values")
     # Every image meets a model that sees RGB: families with a 3-value mean make it RGB (see the module docstring).
     rgb_model = bool(ours.do_convert_rgb) or (ours.image_mean is not None and len(ours.image_mean) == 3)
     for file_name in IMAGES:
@@ -131,6 +131,8 @@ def test_hub_config_matches_transformers(name: str, backend: str, folders, fixtu
     for output in expected:
         if output == "input_ids":
             assert np.mean(np.asarray(to_numpy(got[output])) == np.asarray(to_numpy(expected[output]))) >= 0.999
+        elif output in ("words", "boxes"):  # OCR (LayoutLM families): per-image lists of words and of int boxes, equal
+            assert got[output] == expected[output], f"{name} [{backend}] {output}"
         elif output.endswith("_sizes") or _is_integer(to_numpy(expected[output])):
             # SAM's (height, width) pairs; multi-view counts, shapes, masks and positions (per-image lists in
             # transformers without return_tensors, one array in ours): exact

@@ -46,6 +46,10 @@ class Backend(ABC):
     def resize(self, image: Any, size: tuple[int, int], resample: int) -> Any:
         """Resize to ``size`` = (height, width) with a PIL resampling filter number."""
 
+    def resize_reducing(self, image: Any, size: tuple[int, int], resample: int, reducing_gap: float) -> Any:
+        """Resize as Pillow's ``resize(..., reducing_gap=...)`` does (a box reduce by a whole factor first) where the backend resizes with Pillow; others resize directly."""
+        return self.resize(image, size, resample)
+
     def resize_region(self, image: Any, box: tuple[float, float, float, float], size: tuple[int, int], resample: int) -> Any:
         """Resize only ``box`` = (left, top, right, bottom) in source pixels (fractions allowed) to ``size``; None where unsupported."""
         return None

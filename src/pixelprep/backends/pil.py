@@ -50,28 +50,33 @@ class PilBackend(Backend):
     def is_uint8(self, image: Any) -> bool:
         return isinstance(image, Image.Image) or image.dtype == np.uint8
 
-    def resize(self, image: Any, size: tuple[int, int], resample: int, box: tuple[float, float, float, float] | None = None) -> np.ndarray:
+    def resize(
+        self, image: Any, size: tuple[int, int], resample: int, box: tuple[float, float, float, float] | None = None, reducing_gap: float | None = None
+    ) -> np.ndarray:
         height, width = size
         if isinstance(image, Image.Image):
-            return self.realize(image.resize((width, height), resample=resample, box=box))
+            return self.realize(image.resize((width, height), resample=resample, box=box, reducing_gap=reducing_gap))
         channels = image.shape[2]
         if image.dtype == np.uint8:
             mode = _MODES_BY_CHANNELS.get(channels)
             if mode is None:
                 raise InvalidImageError(f"Pillow cannot resize an image with {channels} channels")
             source = Image.fromarray(image[:, :, 0] if channels == 1 else image, mode=mode)
-            resized = np.asarray(source.resize((width, height), resample=resample, box=box))
+            resized = np.asarray(source.resize((width, height), resample=resample, box=box, reducing_gap=reducing_gap))
             return resized[:, :, None] if resized.ndim == 2 else resized
         # Float images are resized channel by channel in Pillow's 32-bit float mode, without the
         # round trip through uint8 that transformers makes (which loses precision).
         planes = [
-            np.asarray(Image.fromarray(np.ascontiguousarray(image[:, :, c], dtype=np.float32), mode="F").resize((width, height), resample=resample, box=box))
+            np.asarray(Image.fromarray(np.ascontiguousarray(image[:, :, c], dtype=np.float32), mode="F").resize((width, height), resample=resample, box=box, reducing_gap=reducing_gap))
             for c in range(channels)
         ]
         return np.stack(planes, axis=-1)
 
     def resize_region(self, image: Any, box: tuple[float, float, float, float], size: tuple[int, int], resample: int) -> np.ndarray:
         return self.resize(image, size, resample, box)
+
+    def resize_reducing(self, image: Any, size: tuple[int, int], resample: int, reducing_gap: float) -> np.ndarray:
+        return self.resize(image, size, resample, reducing_gap=reducing_gap)
 
     def crop(self, image: Any, top: int, left: int, height: int, width: int) -> np.ndarray:
         return self.realize(image)[top : top + height, left : left + width]

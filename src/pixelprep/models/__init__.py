@@ -11,6 +11,7 @@ from .beit import BeitImageProcessor
 from .deit import DeiTImageProcessor
 from .deepseek_vl import DeepseekVLHybridImageProcessor, DeepseekVLImageProcessor, JanusImageProcessor
 from .dinov3 import DINOv3ViTImageProcessor
+from .donut import DonutImageProcessor
 from .dpt import DPTImageProcessor
 from .emu3 import Emu3ImageProcessor
 from .ernie4_5_vl_moe import Ernie4_5_VLMoeImageProcessor
@@ -37,6 +38,9 @@ from .idefics3 import Idefics3ImageProcessor, SmolVLMImageProcessor
 from .got_ocr2 import Cohere2VisionImageProcessor, GotOcr2ImageProcessor
 from .imagegpt import ImageGPTImageProcessor
 from .kimi_k25 import Kimi_K25ImageProcessor
+from .layoutlmv2 import LayoutLMv2ImageProcessor
+from .layoutlmv3 import LayoutLMv3ImageProcessor
+from .kosmos2_5 import Kosmos2_5ImageProcessor
 from .levit import LevitImageProcessor
 from .llava import LlavaImageProcessor
 from .llava_next import LlavaNextImageProcessor, LlavaOnevisionImageProcessor
@@ -49,6 +53,8 @@ from .mobilevit import MobileViTImageProcessor
 from .ovis2 import Ovis2ImageProcessor
 from .owlvit import OwlViTImageProcessor
 from .paddleocr_vl import PaddleOCRVLImageProcessor
+from .nougat import NougatImageProcessor
+from .pix2struct import Pix2StructImageProcessor
 from .pixtral import PixtralImageProcessor
 from .qwen2_vl import Qwen2VLImageProcessor
 from .perceiver import PerceiverImageProcessor
@@ -93,6 +99,9 @@ __all__ = [
     "GotOcr2ImageProcessor",
     "ImageGPTImageProcessor",
     "Kimi_K25ImageProcessor",
+    "LayoutLMv2ImageProcessor",
+    "LayoutLMv3ImageProcessor",
+    "Kosmos2_5ImageProcessor",
     "LevitImageProcessor",
     "LlavaImageProcessor",
     "LlavaNextImageProcessor",
@@ -104,6 +113,7 @@ __all__ = [
     "Siglip2ImageProcessor",
     "ViTImageProcessor",
     "BeitImageProcessor",
+    "DonutImageProcessor",
     "DPTImageProcessor",
     "Emu3ImageProcessor",
     "Gemma4ImageProcessor",
@@ -114,6 +124,7 @@ __all__ = [
     "MobileNetV2ImageProcessor",
     "OwlViTImageProcessor",
     "Ovis2ImageProcessor",
+    "Pix2StructImageProcessor",
     "PixtralImageProcessor",
     "Qwen2VLImageProcessor",
     "SamImageProcessor",
@@ -125,6 +136,7 @@ __all__ = [
     "GLPNImageProcessor",
     "MobileNetV1ImageProcessor",
     "MobileViTImageProcessor",
+    "NougatImageProcessor",
     "PerceiverImageProcessor",
     "PerceptionLMImageProcessor",
     "PoolFormerImageProcessor",
