@@ -41,6 +41,7 @@ from .mobilenet_v2 import MobileNetV2ImageProcessor
 from .mobilevit import MobileViTImageProcessor
 from .owlvit import OwlViTImageProcessor
 from .pixtral import PixtralImageProcessor
+from .pp_ocr_det import PPOCRV5ServerDetImageProcessor
 from .qwen2_vl import Qwen2VLImageProcessor
 from .perceiver import PerceiverImageProcessor
 from .poolformer import PoolFormerImageProcessor
@@ -100,6 +101,7 @@ __all__ = [
     "MobileNetV2ImageProcessor",
     "OwlViTImageProcessor",
     "PixtralImageProcessor",
+    "PPOCRV5ServerDetImageProcessor",
     "Qwen2VLImageProcessor",
     "SamImageProcessor",
     "SegformerImageProcessor",
