@@ -42,6 +42,7 @@ from .mobilevit import MobileViTImageProcessor
 from .owlvit import OwlViTImageProcessor
 from .pixtral import PixtralImageProcessor
 from .pp_ocr_det import PPOCRV5ServerDetImageProcessor
+from .pp_ocr_rec import PPOCRV5ServerRecImageProcessor, PPOCRV6SmallRecImageProcessor
 from .qwen2_vl import Qwen2VLImageProcessor
 from .perceiver import PerceiverImageProcessor
 from .poolformer import PoolFormerImageProcessor
@@ -102,6 +103,8 @@ __all__ = [
     "OwlViTImageProcessor",
     "PixtralImageProcessor",
     "PPOCRV5ServerDetImageProcessor",
+    "PPOCRV5ServerRecImageProcessor",
+    "PPOCRV6SmallRecImageProcessor",
     "Qwen2VLImageProcessor",
     "SamImageProcessor",
     "SegformerImageProcessor",
