@@ -41,6 +41,7 @@ from .mobilenet_v2 import MobileNetV2ImageProcessor
 from .mobilevit import MobileViTImageProcessor
 from .owlvit import OwlViTImageProcessor
 from .pixtral import PixtralImageProcessor
+from .pp_lcnet import PPLCNetImageProcessor
 from .pp_ocr_det import PPOCRV5ServerDetImageProcessor
 from .pp_ocr_rec import PPOCRV5ServerRecImageProcessor, PPOCRV6SmallRecImageProcessor
 from .qwen2_vl import Qwen2VLImageProcessor
@@ -102,6 +103,7 @@ __all__ = [
     "MobileNetV2ImageProcessor",
     "OwlViTImageProcessor",
     "PixtralImageProcessor",
+    "PPLCNetImageProcessor",
     "PPOCRV5ServerDetImageProcessor",
     "PPOCRV5ServerRecImageProcessor",
     "PPOCRV6SmallRecImageProcessor",
