@@ -41,6 +41,7 @@ from .mobilenet_v2 import MobileNetV2ImageProcessor
 from .mobilevit import MobileViTImageProcessor
 from .owlvit import OwlViTImageProcessor
 from .pixtral import PixtralImageProcessor
+from .pp_doclayout import PPDocLayoutV2ImageProcessor, PPDocLayoutV3ImageProcessor, PPDocLayoutV4ImageProcessor
 from .pp_lcnet import PPLCNetImageProcessor
 from .pp_ocr_det import PPOCRV5ServerDetImageProcessor
 from .pp_ocr_rec import PPOCRV5ServerRecImageProcessor, PPOCRV6SmallRecImageProcessor
@@ -103,6 +104,9 @@ __all__ = [
     "MobileNetV2ImageProcessor",
     "OwlViTImageProcessor",
     "PixtralImageProcessor",
+    "PPDocLayoutV2ImageProcessor",
+    "PPDocLayoutV3ImageProcessor",
+    "PPDocLayoutV4ImageProcessor",
     "PPLCNetImageProcessor",
     "PPOCRV5ServerDetImageProcessor",
     "PPOCRV5ServerRecImageProcessor",
