@@ -41,6 +41,7 @@ from .mobilenet_v2 import MobileNetV2ImageProcessor
 from .mobilevit import MobileViTImageProcessor
 from .owlvit import OwlViTImageProcessor
 from .pixtral import PixtralImageProcessor
+from .pp_chart2table import PPChart2TableImageProcessor
 from .pp_doclayout import PPDocLayoutV2ImageProcessor, PPDocLayoutV3ImageProcessor, PPDocLayoutV4ImageProcessor
 from .pp_lcnet import PPLCNetImageProcessor
 from .pp_ocr_det import PPOCRV5ServerDetImageProcessor
@@ -104,6 +105,7 @@ __all__ = [
     "MobileNetV2ImageProcessor",
     "OwlViTImageProcessor",
     "PixtralImageProcessor",
+    "PPChart2TableImageProcessor",
     "PPDocLayoutV2ImageProcessor",
     "PPDocLayoutV3ImageProcessor",
     "PPDocLayoutV4ImageProcessor",
