@@ -58,6 +58,7 @@ from .textnet import TextNetImageProcessor
 from .tipsv2 import Tipsv2ImageProcessor
 from .vilt import ViltImageProcessor
 from .siglip2 import Siglip2ImageProcessor
+from .slanext import SLANeXtImageProcessor
 from .vit import ViTImageProcessor
 from .vitmatte import VitMatteImageProcessor
 
@@ -93,6 +94,7 @@ __all__ = [
     "MllamaImageProcessor",
     "SiglipImageProcessor",
     "Siglip2ImageProcessor",
+    "SLANeXtImageProcessor",
     "ViTImageProcessor",
     "BeitImageProcessor",
     "DPTImageProcessor",
