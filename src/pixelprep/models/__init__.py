@@ -43,6 +43,7 @@ from .owlvit import OwlViTImageProcessor
 from .pixtral import PixtralImageProcessor
 from .pp_chart2table import PPChart2TableImageProcessor
 from .pp_doclayout import PPDocLayoutV2ImageProcessor, PPDocLayoutV3ImageProcessor, PPDocLayoutV4ImageProcessor
+from .pp_formulanet import PPFormulaNetImageProcessor
 from .pp_lcnet import PPLCNetImageProcessor
 from .pp_ocr_det import PPOCRV5ServerDetImageProcessor
 from .pp_ocr_rec import PPOCRV5ServerRecImageProcessor, PPOCRV6SmallRecImageProcessor
@@ -111,6 +112,7 @@ __all__ = [
     "PPDocLayoutV2ImageProcessor",
     "PPDocLayoutV3ImageProcessor",
     "PPDocLayoutV4ImageProcessor",
+    "PPFormulaNetImageProcessor",
     "PPLCNetImageProcessor",
     "PPOCRV5ServerDetImageProcessor",
     "PPOCRV5ServerRecImageProcessor",
