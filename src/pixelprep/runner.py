@@ -337,6 +337,8 @@ def _pads_to_the_batch(processor: Any) -> bool:
     """Whether an image's output depends on its batch-mates (padding to the largest image of the batch), or a
     multi-view family's batch output cannot be cut back into per-image outputs."""
     params = processor.resolve()
+    if getattr(processor, "sizes_depend_on_batch", False):  # e.g. text lines resized to the batch's widest (PP-OCR recognition)
+        return True
     split_batch = getattr(processor, "split_batch", None)
     if split_batch is not None:
         return not processor.can_split_batch(params)

@@ -54,6 +54,14 @@ class Backend(ABC):
         """Resize only ``box`` = (left, top, right, bottom) in source pixels (fractions allowed) to ``size``; None where unsupported."""
         return None
 
+    def resize_interpolate(self, image: Any, size: tuple[int, int], resample: int) -> Any:
+        """Resize to ``size`` by sampling the image at each output pixel's centre, without antialiasing (OpenCV's resize, torch's ``interpolate``).
+
+        Bilinear or bicubic (PIL filter numbers). This default runs in NumPy on native NumPy arrays;
+        8-bit images are rounded and clipped back to 8 bits, float ones stay float32.
+        """
+        return interpolate_resize(np.asarray(image), size, resample)
+
     @abstractmethod
     def crop(self, image: Any, top: int, left: int, height: int, width: int) -> Any:
         """The ``height`` x ``width`` region at (top, left); the region lies inside the image."""
@@ -213,3 +221,51 @@ def channel_broadcast_target(channels: int, mean: tuple[float, ...] | None) -> i
     if channels == 1 and mean is not None and len(mean) == 3:
         return 3
     return channels
+
+
+def _interpolation_taps(length: int, out_length: int, resample: int) -> tuple[np.ndarray, np.ndarray]:
+    """(source indices, weights), each ``(taps, out_length)``, of one axis resized by interpolation at pixel centres.
+
+    torch's rules: source position ``(i + 0.5) * length / out_length - 0.5``; bilinear clamps it at 0,
+    bicubic (a = -0.75) clamps the indices of its four taps to the axis.
+    """
+    source = (np.arange(out_length, dtype=np.float64) + 0.5) * (length / out_length) - 0.5
+    if resample == BILINEAR:
+        source = np.maximum(source, 0.0)
+        low = np.floor(source).astype(np.int64)
+        fraction = source - low
+        indices = np.stack([low, np.minimum(low + 1, length - 1)])
+        return np.minimum(indices, length - 1), np.stack([1.0 - fraction, fraction])
+    if resample == BICUBIC:
+        low = np.floor(source).astype(np.int64)
+        t = source - low
+        a = -0.75
+        # Keys' cubic convolution weights for the taps at distance 1 + t, t, 1 - t and 2 - t
+        weights = np.stack([
+            ((a * (t + 1) - 5 * a) * (t + 1) + 8 * a) * (t + 1) - 4 * a,
+            ((a + 2) * t - (a + 3)) * t * t + 1,
+            ((a + 2) * (1 - t) - (a + 3)) * (1 - t) * (1 - t) + 1,
+            ((a * (2 - t) - 5 * a) * (2 - t) + 8 * a) * (2 - t) - 4 * a,
+        ])
+        indices = np.clip(low[None] + np.arange(-1, 3)[:, None], 0, length - 1)
+        return indices, weights
+    raise InvalidArgumentError(f"resizing without antialiasing takes resample={BILINEAR} (bilinear) or {BICUBIC} (bicubic), got {resample}")
+
+
+def interpolate_resize(image: np.ndarray, size: tuple[int, int], resample: int) -> np.ndarray:
+    """An HWC NumPy image resized by interpolation at pixel centres, without antialiasing (see :meth:`Backend.resize_interpolate`).
+
+    Width first, then height; an 8-bit image is rounded and clipped to 8 bits after each pass, as
+    torch's 8-bit kernels keep their intermediate image (its results stay within one level of them).
+    """
+    eight_bit = image.dtype == np.uint8
+    out = image.astype(np.float32)
+    for axis, out_length in ((1, size[1]), (0, size[0])):
+        indices, weights = _interpolation_taps(image.shape[axis], out_length, resample)
+        shape = [1] * out.ndim
+        shape[axis] = out_length
+        taken = [np.take(out, index, axis=axis) * weight.astype(np.float32).reshape(shape) for index, weight in zip(indices, weights)]
+        out = np.sum(taken, axis=0, dtype=np.float32)
+        if eight_bit:
+            out = np.clip(np.round(out), 0, 255)
+    return out.astype(np.uint8) if eight_bit else out

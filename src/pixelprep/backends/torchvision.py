@@ -101,6 +101,13 @@ class TorchvisionBackend(Backend):
         resized = tvF.resize(chw, list(size), interpolation=interpolation, antialias=True)
         return resized.permute(1, 2, 0)
 
+    def resize_interpolate(self, image: Any, size: tuple[int, int], resample: int) -> torch.Tensor:
+        if resample not in (BILINEAR, BICUBIC):
+            raise InvalidArgumentError(f"resizing without antialiasing takes resample={BILINEAR} (bilinear) or {BICUBIC} (bicubic), got {resample}")
+        # A contiguous CHW tensor, as transformers' classes pass it: torch's 8-bit kernels depend on the memory layout.
+        chw = self.realize(image).permute(2, 0, 1).contiguous()
+        return tvF.resize(chw, list(size), interpolation=_INTERPOLATION[resample], antialias=False).permute(1, 2, 0)
+
     def crop(self, image: Any, top: int, left: int, height: int, width: int) -> torch.Tensor:
         return self.realize(image)[top : top + height, left : left + width]
 

@@ -56,6 +56,12 @@ from .paddleocr_vl import PaddleOCRVLImageProcessor
 from .nougat import NougatImageProcessor
 from .pix2struct import Pix2StructImageProcessor
 from .pixtral import PixtralImageProcessor
+from .pp_chart2table import PPChart2TableImageProcessor
+from .pp_doclayout import PPDocLayoutV2ImageProcessor, PPDocLayoutV3ImageProcessor, PPDocLayoutV4ImageProcessor
+from .pp_formulanet import PPFormulaNetImageProcessor
+from .pp_lcnet import PPLCNetImageProcessor
+from .pp_ocr_det import PPOCRV5ServerDetImageProcessor
+from .pp_ocr_rec import PPOCRV5ServerRecImageProcessor, PPOCRV6SmallRecImageProcessor
 from .qwen2_vl import Qwen2VLImageProcessor
 from .perceiver import PerceiverImageProcessor
 from .perception_lm import PerceptionLMImageProcessor
@@ -70,6 +76,7 @@ from .tipsv2 import Tipsv2ImageProcessor
 from .vilt import ViltImageProcessor
 from .siglip2 import Siglip2ImageProcessor
 from .video_llama_3 import VideoLlama3ImageProcessor
+from .slanext import SLANeXtImageProcessor
 from .vit import ViTImageProcessor
 from .vitmatte import VitMatteImageProcessor
 
@@ -111,6 +118,7 @@ __all__ = [
     "MllamaImageProcessor",
     "SiglipImageProcessor",
     "Siglip2ImageProcessor",
+    "SLANeXtImageProcessor",
     "ViTImageProcessor",
     "BeitImageProcessor",
     "DonutImageProcessor",
@@ -126,6 +134,15 @@ __all__ = [
     "Ovis2ImageProcessor",
     "Pix2StructImageProcessor",
     "PixtralImageProcessor",
+    "PPChart2TableImageProcessor",
+    "PPDocLayoutV2ImageProcessor",
+    "PPDocLayoutV3ImageProcessor",
+    "PPDocLayoutV4ImageProcessor",
+    "PPFormulaNetImageProcessor",
+    "PPLCNetImageProcessor",
+    "PPOCRV5ServerDetImageProcessor",
+    "PPOCRV5ServerRecImageProcessor",
+    "PPOCRV6SmallRecImageProcessor",
     "Qwen2VLImageProcessor",
     "SamImageProcessor",
     "SegformerImageProcessor",
