@@ -78,6 +78,8 @@ DEFAULT_CASE_SETTINGS: dict[str, dict[str, Any]] = {
     "PoolFormer": {"atol": CLASSIC_ATOL},
     "Pvt": {"atol": CLASSIC_ATOL},
     "Swin2SR": {"atol": CLASSIC_ATOL, "torchvision_crashes": TINY[:1]},
+    # transformers keeps gray images 1-channel: its reference converts to RGB, as ours does by default (README)
+    "SuperPoint": {"atol": CLASSIC_ATOL, "config": {"do_convert_rgb": True}},
     "TextNet": {"atol": CLASSIC_ATOL},
     "Tipsv2": {"atol": CLASSIC_ATOL},
     "Vilt": {"atol": CLASSIC_ATOL},
@@ -172,6 +174,7 @@ CASES = [Case(family, "default", backends=transformers_backends(family), **DEFAU
     Case("Swin2SR", "legacy-pad-size", {"pad_size": 8}, atol=CLASSIC_ATOL, torchvision_crashes=TINY[:1]),
     Case("Swin2SR", "no-pad", {"do_pad": False}, atol=CLASSIC_ATOL),
     Case("Flava", "288-bilinear", {"size": 288, "crop_size": 256, "resample": 2}, atol=CLASSIC_ATOL),
+    Case("SuperPoint", "gray-240", {"do_convert_rgb": True, "do_grayscale": True, "size": {"height": 240, "width": 320}}, atol=CLASSIC_ATOL),
     Case("Tipsv2", "224-bicubic", {"size": _square(224), "resample": 3}, backends=("torchvision",), atol=CLASSIC_ATOL),
 ]
 MATRIX = [(case, backend) for case in CASES for backend in case.backends]

@@ -53,6 +53,7 @@ from .textnet import TextNetImageProcessor
 from .tipsv2 import Tipsv2ImageProcessor
 from .vilt import ViltImageProcessor
 from .siglip2 import Siglip2ImageProcessor
+from .superpoint import SuperPointImageProcessor
 from .vit import ViTImageProcessor
 from .vitmatte import VitMatteImageProcessor
 
@@ -114,6 +115,7 @@ __all__ = [
     "PoolFormerImageProcessor",
     "PvtImageProcessor",
     "Swin2SRImageProcessor",
+    "SuperPointImageProcessor",
     "TextNetImageProcessor",
     "Tipsv2ImageProcessor",
     "ViltImageProcessor",
