@@ -57,6 +57,8 @@ def saved_config(folder: Path) -> dict[str, Any]:
 
 
 def assert_same_outputs(ours: Any, theirs: Any, image: Any, compare, to_numpy, what: str) -> None:
+    if isinstance(ours, pixelprep.SuperGlueImageProcessor):  # the matching families take image pairs
+        image = [image, image]
     got, expected = ours(image, return_tensors="np"), theirs(image, return_tensors="np")
     assert set(got) == set(expected), f"{what}: keys {sorted(got)} vs {sorted(expected)}"
     for key in got:

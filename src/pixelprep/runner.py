@@ -815,6 +815,9 @@ def run_job(
         raise InvalidArgumentError(f"shard size and batch size must be at least 1, got {shard_size} and {batch_size}")
     if isinstance(engine, str) and engine not in ("local", "ray"):
         raise InvalidArgumentError(f"unknown engine {engine!r}: use 'local' or 'ray'")
+    refusal = getattr(processor, "runner_refusal", None)  # families that need more than one image per row
+    if refusal:
+        raise InvalidArgumentError(f"{type(processor).__name__} cannot be run one image per row: {refusal}")
     sources = list(expand_inputs(inputs, column))
     if not sources:
         raise InvalidArgumentError(f"no images found in {list(inputs)}")

@@ -23,6 +23,7 @@ from .detr import (
     RTDetrImageProcessor,
     YolosImageProcessor,
 )
+from .efficientloftr import EfficientLoFTRImageProcessor
 from .efficientnet import EfficientNetImageProcessor
 from .flava import FlavaImageProcessor
 from .glpn import GLPNImageProcessor
@@ -53,6 +54,7 @@ from .textnet import TextNetImageProcessor
 from .tipsv2 import Tipsv2ImageProcessor
 from .vilt import ViltImageProcessor
 from .siglip2 import Siglip2ImageProcessor
+from .superglue import LightGlueImageProcessor, SuperGlueImageProcessor
 from .superpoint import SuperPointImageProcessor
 from .vit import ViTImageProcessor
 from .vitmatte import VitMatteImageProcessor
@@ -116,6 +118,9 @@ __all__ = [
     "PvtImageProcessor",
     "Swin2SRImageProcessor",
     "SuperPointImageProcessor",
+    "SuperGlueImageProcessor",
+    "LightGlueImageProcessor",
+    "EfficientLoFTRImageProcessor",
     "TextNetImageProcessor",
     "Tipsv2ImageProcessor",
     "ViltImageProcessor",
