@@ -106,11 +106,13 @@ def test_hub_config_matches_transformers(name: str, backend: str, folders, fixtu
     rgb_model = bool(ours.do_convert_rgb) or (ours.image_mean is not None and len(ours.image_mean) == 3)
     # the matching families take image pairs: each image is paired with itself
     as_input = (lambda image: [image, image]) if isinstance(ours, pixelprep.SuperGlueImageProcessor) else (lambda image: image)
+    # ViTPose crops person boxes: one box per image
+    extra = (lambda count: {"boxes": [[[5, 10, 60, 80]]] * count}) if isinstance(ours, pixelprep.VitPoseImageProcessor) else (lambda count: {})
     for file_name in IMAGES:
         path = fixture_path(file_name)
         reference = _reference_input(path, load_image, to_eight_bit, rgb_model)
-        expected = to_numpy(theirs(as_input(reference), return_tensors="np")[key])
-        got = ours(as_input(str(path)), return_tensors="np")[key]
+        expected = to_numpy(theirs(as_input(reference), return_tensors="np", **extra(1))[key])
+        got = ours(as_input(str(path)), return_tensors="np", **extra(1))[key]
         if key == "input_ids":
             assert got.shape == expected.shape and (got == expected).mean() >= 0.999, f"{name} [{backend}] {file_name}"
         else:
@@ -119,8 +121,8 @@ def test_hub_config_matches_transformers(name: str, backend: str, folders, fixtu
     paths = [fixture_path(f) for f in (BATCH[:2] if isinstance(ours, pixelprep.SuperGlueImageProcessor) else BATCH)]
     # transformers' ViltImageProcessor (torchvision) raises on mixed sizes unless return_tensors="pt" (README): its padded tensors are the reference
     mixed_size_bug = type(theirs).__name__ == "ViltImageProcessor"
-    expected = theirs([load_image(p) for p in paths], return_tensors="pt" if mixed_size_bug else None)
-    got = ours([str(p) for p in paths], return_tensors=None)
+    expected = theirs([load_image(p) for p in paths], return_tensors="pt" if mixed_size_bug else None, **extra(len(paths)))
+    got = ours([str(p) for p in paths], return_tensors=None, **extra(len(paths)))
     assert set(got) == set(expected), f"{name} [{backend}]: output keys"
     for output in expected:
         if output == "input_ids":

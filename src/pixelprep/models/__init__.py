@@ -58,6 +58,7 @@ from .superglue import LightGlueImageProcessor, SuperGlueImageProcessor
 from .superpoint import SuperPointImageProcessor
 from .vit import ViTImageProcessor
 from .vitmatte import VitMatteImageProcessor
+from .vitpose import VitPoseImageProcessor
 
 __all__ = [
     "AriaImageProcessor",
@@ -125,4 +126,5 @@ __all__ = [
     "Tipsv2ImageProcessor",
     "ViltImageProcessor",
     "VitMatteImageProcessor",
+    "VitPoseImageProcessor",
 ]
