@@ -142,3 +142,19 @@ def test_model_type_and_class_names_resolve(tmp_path) -> None:
     (tmp_path / "config.json").write_text('{"model_type": "superpoint"}')
     (tmp_path / "preprocessor_config.json").write_text("{}")
     assert type(pixelprep.AutoImageProcessor.from_pretrained(tmp_path)) is pixelprep.SuperPointImageProcessor
+
+
+def test_runner_rows_equal_each_image_alone(tmp_path, fixture_path) -> None:
+    import io
+
+    import json
+
+    from pixelprep.runner import MANIFEST, read_row, run_job
+
+    processor = pixelprep.SuperPointImageProcessor(do_grayscale=True, size={"height": 48, "width": 64})
+    inputs = [str(fixture_path(name)) for name in BATCH]
+    run_job(processor, inputs, str(tmp_path), shard_size=3, batch_size=2, log=io.StringIO())
+    entries = [json.loads(line) for line in (tmp_path / MANIFEST).read_text().splitlines()]
+    assert len(entries) == len(inputs) and not any("error" in entry for entry in entries)
+    for entry in entries:
+        np.testing.assert_array_equal(read_row(tmp_path, entry)["pixel_values"], processor(entry["source"], return_tensors="np")["pixel_values"][0])

@@ -47,6 +47,8 @@ from .perceiver import PerceiverImageProcessor
 from .poolformer import PoolFormerImageProcessor
 from .pvt import PvtImageProcessor
 from .sam import SamImageProcessor
+from .sam2 import Sam2ImageProcessor
+from .sam3 import Sam3ImageProcessor
 from .segformer import SegformerImageProcessor
 from .siglip import SiglipImageProcessor
 from .swin2sr import Swin2SRImageProcessor
@@ -106,6 +108,8 @@ __all__ = [
     "PixtralImageProcessor",
     "Qwen2VLImageProcessor",
     "SamImageProcessor",
+    "Sam2ImageProcessor",
+    "Sam3ImageProcessor",
     "SegformerImageProcessor",
     "BridgeTowerImageProcessor",
     "DINOv3ViTImageProcessor",
