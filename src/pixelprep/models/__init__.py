@@ -53,6 +53,7 @@ from .segformer import SegformerImageProcessor
 from .siglip import SiglipImageProcessor
 from .swin2sr import Swin2SRImageProcessor
 from .textnet import TextNetImageProcessor
+from .timm_wrapper import TimmWrapperImageProcessor
 from .tipsv2 import Tipsv2ImageProcessor
 from .vilt import ViltImageProcessor
 from .siglip2 import Siglip2ImageProcessor
@@ -127,6 +128,7 @@ __all__ = [
     "LightGlueImageProcessor",
     "EfficientLoFTRImageProcessor",
     "TextNetImageProcessor",
+    "TimmWrapperImageProcessor",
     "Tipsv2ImageProcessor",
     "ViltImageProcessor",
     "VitMatteImageProcessor",
