@@ -51,7 +51,11 @@ def _packed_size(processor, output) -> tuple[int, int]:
 
 
 # ViTMatte needs a trimap beside each image, which explain has no way to take (tests/parity/test_classic.py covers it)
-@pytest.mark.parametrize("family", [name for name in pixelprep.models.__all__ if name != "VitMatteImageProcessor"])
+# (nor the image pairs of the matching families: tests/parity/test_superglue.py)
+@pytest.mark.parametrize(
+    "family",
+    [name for name in pixelprep.models.__all__ if name != "VitMatteImageProcessor" and not issubclass(getattr(pixelprep.models, name), pixelprep.SuperGlueImageProcessor)],
+)
 def test_every_family_explains_on_both_backends(family):
     for backend in ("pil", "torchvision"):
         processor = getattr(pixelprep.models, family)(backend=backend)

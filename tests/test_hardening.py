@@ -532,6 +532,8 @@ def test_no_family_makes_an_output_over_the_limit(family_name: str, monkeypatch:
     processor = getattr(pixelprep, family_name)(backend="pil")
     image = np.zeros((36, 40, 3), np.uint8)  # under the limit, and large enough for every family (GLPN needs 32x32)
     extras = {"trimaps": [np.zeros((36, 40), np.uint8)]} if "trimaps" in inspect.signature(processor.preprocess).parameters else {}
+    if isinstance(processor, pixelprep.SuperGlueImageProcessor):  # the matching families take image pairs
+        image = [image, image]
     try:
         outputs = processor(image, **extras)
     except (InvalidArgumentError, InvalidImageError) as error:

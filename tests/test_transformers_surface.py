@@ -39,6 +39,8 @@ NOT_PROVIDED: dict[str, tuple[str, ...] | None] = {  # name -> the families (cla
     "postprocess": ("Janus", "DeepseekVL"),  # DeepSeek-VL's only raises in transformers
     "unnormalize": ("Janus", "DeepseekVL"),
     "get_image_patches": ("Aria",),
+    "train_transforms": ("TimmWrapper",),  # timm's own transform objects
+    "val_transforms": ("TimmWrapper",),
 }
 
 
@@ -54,7 +56,8 @@ def _pair(family_name: str, backend: str) -> tuple[Any, Any]:
     """(ours, theirs) built with defaults for one family and backend; theirs is transformers' class of that backend,
     or the one class transformers has where it lacks one for the backend (DINOv3 and TIPSv2 are torchvision only)."""
     theirs = getattr(transformers, family_name + ("Pil" if backend == "pil" else ""), None) or getattr(transformers, family_name)
-    theirs = theirs()
+    # transformers' TimmWrapper needs a pretrained_cfg (timm refuses an empty one)
+    theirs = theirs(pretrained_cfg={"input_size": (3, 224, 224)}) if family_name == "TimmWrapperImageProcessor" else theirs()
     return getattr(pixelprep, family_name)(backend=backend), theirs
 
 

@@ -70,6 +70,13 @@ def _nested_image_processor(path: str) -> dict[str, Any] | None:
     return nested
 
 
+def _timm_checkpoint_config(model_config: dict[str, Any]) -> dict[str, Any] | None:
+    """A timm checkpoint's ``config.json`` as its processor config (timm checkpoints ship no preprocessor config, as transformers reads them)."""
+    if not isinstance(model_config.get("pretrained_cfg"), dict):
+        return None
+    return dict(model_config, model_type=model_config.get("model_type") or "timm_wrapper")
+
+
 def _from_folder(folder: str) -> LoadedConfig:
     preprocessor = os.path.join(folder, PREPROCESSOR_CONFIG)
     processor = os.path.join(folder, PROCESSOR_CONFIG)
@@ -81,9 +88,11 @@ def _from_folder(folder: str) -> LoadedConfig:
         source = processor
     if config is None and os.path.isfile(preprocessor):
         config, source = read_json_config(preprocessor), preprocessor
+    model_config = read_json_config(model) if os.path.isfile(model) else {}
+    if config is None:
+        config, source = _timm_checkpoint_config(model_config), model
     if config is None:
         raise ConfigNotFoundError(f"{folder}: no {PREPROCESSOR_CONFIG} (nor an 'image_processor' entry in {PROCESSOR_CONFIG})")
-    model_config = read_json_config(model) if os.path.isfile(model) else {}
     return LoadedConfig(config, source, model_config)
 
 
@@ -127,11 +136,13 @@ def _from_hub(repo_id: str, **hub: Any) -> LoadedConfig:
         processor_path = _hub_file(repo_id, PROCESSOR_CONFIG, **hub)
         if processor_path is not None:
             config, source = _nested_image_processor(processor_path), f"{repo_id}/{PROCESSOR_CONFIG}"
+    model_path = _hub_file(repo_id, MODEL_CONFIG, **hub)
+    model_config = read_json_config(model_path) if model_path else {}
+    if config is None:
+        config, source = _timm_checkpoint_config(model_config), f"{repo_id}/{MODEL_CONFIG}"
     if config is None:
         where = "in the local cache (local_files_only=True or HF_HUB_OFFLINE=1)" if hub.get("local_files_only") else "in the repository"
         raise ConfigNotFoundError(f"{repo_id}: no {PREPROCESSOR_CONFIG} or {PROCESSOR_CONFIG} found {where}")
-    model_path = _hub_file(repo_id, MODEL_CONFIG, **hub)
-    model_config = read_json_config(model_path) if model_path else {}
     return LoadedConfig(config, source, model_config)
 
 

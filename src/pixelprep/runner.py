@@ -822,6 +822,9 @@ def run_job(
     reason = refusal() if callable(refusal) else None
     if reason:
         raise InvalidArgumentError(f"pixelprep run cannot store {type(processor).__name__}'s outputs: {reason}")
+    refusal = getattr(processor, "runner_refusal", None)  # families that need more than one image per row
+    if refusal:
+        raise InvalidArgumentError(f"{type(processor).__name__} cannot be run one image per row: {refusal}")
     sources = list(expand_inputs(inputs, column))
     if not sources:
         raise InvalidArgumentError(f"no images found in {list(inputs)}")

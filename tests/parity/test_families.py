@@ -34,6 +34,9 @@ FAMILIES = tuple(
     name.removesuffix("ImageProcessor")
     for name in FAMILY_NAMES
     if name not in ("ImageGPTImageProcessor", "VitMatteImageProcessor") and not issubclass(getattr(pixelprep, name), MultiViewProcessor)
+    # the matching families take image pairs (test_superglue.py), ViTPose person boxes (test_vitpose.py); transformers'
+    # TimmWrapper needs a timm pretrained_cfg (test_timm_wrapper.py)
+    and not issubclass(getattr(pixelprep, name), (pixelprep.SuperGlueImageProcessor, pixelprep.VitPoseImageProcessor, pixelprep.TimmWrapperImageProcessor))
 )
 
 
@@ -78,6 +81,8 @@ DEFAULT_CASE_SETTINGS: dict[str, dict[str, Any]] = {
     "PoolFormer": {"atol": CLASSIC_ATOL},
     "Pvt": {"atol": CLASSIC_ATOL},
     "Swin2SR": {"atol": CLASSIC_ATOL, "torchvision_crashes": TINY[:1]},
+    # transformers keeps gray images 1-channel: its reference converts to RGB, as ours does by default (README)
+    "SuperPoint": {"atol": CLASSIC_ATOL, "config": {"do_convert_rgb": True}},
     "TextNet": {"atol": CLASSIC_ATOL},
     "Tipsv2": {"atol": CLASSIC_ATOL},
     "Vilt": {"atol": CLASSIC_ATOL},
@@ -172,6 +177,7 @@ CASES = [Case(family, "default", backends=transformers_backends(family), **DEFAU
     Case("Swin2SR", "legacy-pad-size", {"pad_size": 8}, atol=CLASSIC_ATOL, torchvision_crashes=TINY[:1]),
     Case("Swin2SR", "no-pad", {"do_pad": False}, atol=CLASSIC_ATOL),
     Case("Flava", "288-bilinear", {"size": 288, "crop_size": 256, "resample": 2}, atol=CLASSIC_ATOL),
+    Case("SuperPoint", "gray-240", {"do_convert_rgb": True, "do_grayscale": True, "size": {"height": 240, "width": 320}}, atol=CLASSIC_ATOL),
     Case("Tipsv2", "224-bicubic", {"size": _square(224), "resample": 3}, backends=("torchvision",), atol=CLASSIC_ATOL),
 ]
 MATRIX = [(case, backend) for case in CASES for backend in case.backends]

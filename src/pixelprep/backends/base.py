@@ -107,6 +107,12 @@ class Backend(ABC):
         """The image as a native array once the geometric steps are done (a no-op unless a backend defers work)."""
         return image
 
+    def grayscale(self, image: Any) -> Any:
+        """An RGB HWC image as NTSC luma (0.2989 R + 0.587 G + 0.114 B) in 3 equal channels, in its own dtype (8-bit values truncated)."""
+        image = np.asarray(self.realize(image))
+        luma = image[..., 0].astype(np.float32) * np.float32(0.2989) + image[..., 1] * np.float32(0.587) + image[..., 2] * np.float32(0.114)
+        return np.repeat(luma.astype(image.dtype)[..., None], 3, axis=-1)
+
     def channels(self, image: Any) -> int:
         """Number of channels of a native HWC image."""
         return int(image.shape[-1])

@@ -69,6 +69,11 @@ class TorchvisionBackend(Backend):
             return image.height, image.width
         return int(image.shape[0]), int(image.shape[1])
 
+    def grayscale(self, image: Any) -> torch.Tensor:
+        # torchvision's own kernel: its fused multiply-adds truncate a few 8-bit values differently from separate ones
+        chw = self.realize(image).permute(2, 0, 1)
+        return tvF.rgb_to_grayscale(chw, num_output_channels=3).permute(1, 2, 0)
+
     def channels(self, image: Any) -> int:
         return len(image.getbands()) if isinstance(image, Image.Image) else int(image.shape[-1])
 

@@ -63,7 +63,11 @@ def from_timm(spec: Any, backend: str = "pil", use_test_size: bool = False) -> T
     The ``pil`` backend matches timm's transform on PIL images exactly; ``torchvision`` (tensors, GPU)
     resizes with torch's antialiasing, which differs by a few 8-bit levels on about 1% of values.
     """
-    config = timm_data_config(spec, use_test_size)
+    return TransformsPipelineImageProcessor(backend=backend, **timm_pipeline_params(timm_data_config(spec, use_test_size)))
+
+
+def timm_pipeline_params(config: dict[str, Any]) -> dict[str, Any]:
+    """The :class:`TransformsPipelineImageProcessor` parameters of a resolved timm data config (see :func:`timm_data_config`)."""
     height, width = config["input_size"][-2:]
     scale_height, scale_width = math.floor(height / config["crop_pct"]), math.floor(width / config["crop_pct"])
     mode = config["crop_mode"]
@@ -77,11 +81,10 @@ def from_timm(spec: Any, backend: str = "pil", use_test_size: bool = False) -> T
     elif mode == "border":
         params["keep_ratio"] = "longest"
         params["crop_fill"] = [round(255 * v) for v in config["mean"]]
-    return TransformsPipelineImageProcessor(
-        backend=backend,
+    return dict(
+        params,
         crop_size={"height": height, "width": width},
         resample=config["interpolation"],
         image_mean=config["mean"],
         image_std=config["std"],
-        **params,
     )

@@ -28,6 +28,7 @@ from .detr import (
     RTDetrImageProcessor,
     YolosImageProcessor,
 )
+from .efficientloftr import EfficientLoFTRImageProcessor
 from .efficientnet import EfficientNetImageProcessor
 from .flava import FlavaImageProcessor
 from .glpn import GLPNImageProcessor
@@ -68,17 +69,23 @@ from .perception_lm import PerceptionLMImageProcessor
 from .poolformer import PoolFormerImageProcessor
 from .pvt import PvtImageProcessor
 from .sam import SamImageProcessor
+from .sam2 import Sam2ImageProcessor
+from .sam3 import Sam3ImageProcessor
 from .segformer import SegformerImageProcessor
 from .siglip import SiglipImageProcessor
 from .swin2sr import Swin2SRImageProcessor
 from .textnet import TextNetImageProcessor
+from .timm_wrapper import TimmWrapperImageProcessor
 from .tipsv2 import Tipsv2ImageProcessor
 from .vilt import ViltImageProcessor
 from .siglip2 import Siglip2ImageProcessor
 from .video_llama_3 import VideoLlama3ImageProcessor
 from .slanext import SLANeXtImageProcessor
+from .superglue import LightGlueImageProcessor, SuperGlueImageProcessor
+from .superpoint import SuperPointImageProcessor
 from .vit import ViTImageProcessor
 from .vitmatte import VitMatteImageProcessor
+from .vitpose import VitPoseImageProcessor
 
 __all__ = [
     "AriaImageProcessor",
@@ -145,6 +152,8 @@ __all__ = [
     "PPOCRV6SmallRecImageProcessor",
     "Qwen2VLImageProcessor",
     "SamImageProcessor",
+    "Sam2ImageProcessor",
+    "Sam3ImageProcessor",
     "SegformerImageProcessor",
     "BridgeTowerImageProcessor",
     "DINOv3ViTImageProcessor",
@@ -159,7 +168,12 @@ __all__ = [
     "PoolFormerImageProcessor",
     "PvtImageProcessor",
     "Swin2SRImageProcessor",
+    "SuperPointImageProcessor",
+    "SuperGlueImageProcessor",
+    "LightGlueImageProcessor",
+    "EfficientLoFTRImageProcessor",
     "TextNetImageProcessor",
+    "TimmWrapperImageProcessor",
     "Tipsv2ImageProcessor",
     "ViltImageProcessor",
     "VitMatteImageProcessor",
@@ -170,4 +184,5 @@ __all__ = [
     "Glm5NextImageProcessor",
     "GlmImageImageProcessor",
     "GlmgaImageProcessor",
+    "VitPoseImageProcessor",
 ]
