@@ -817,14 +817,12 @@ def run_job(
         raise InvalidArgumentError(f"shard size and batch size must be at least 1, got {shard_size} and {batch_size}")
     if isinstance(engine, str) and engine not in ("local", "ray"):
         raise InvalidArgumentError(f"unknown engine {engine!r}: use 'local' or 'ray'")
-    # a family whose outputs shards of tensors cannot hold says why (OCR words are text)
+    # A family the runner cannot serve says why: a fixed reason (image pairs, person boxes beside each image), or
+    # one that depends on its settings (OCR words are text, which shards of tensors cannot hold).
     refusal = getattr(processor, "runner_refusal", None)
-    reason = refusal() if callable(refusal) else None
+    reason = refusal() if callable(refusal) else refusal
     if reason:
-        raise InvalidArgumentError(f"pixelprep run cannot store {type(processor).__name__}'s outputs: {reason}")
-    refusal = getattr(processor, "runner_refusal", None)  # families that need more than one image per row
-    if refusal:
-        raise InvalidArgumentError(f"{type(processor).__name__} cannot be run one image per row: {refusal}")
+        raise InvalidArgumentError(f"pixelprep run cannot run {type(processor).__name__}: {reason}")
     sources = list(expand_inputs(inputs, column))
     if not sources:
         raise InvalidArgumentError(f"no images found in {list(inputs)}")

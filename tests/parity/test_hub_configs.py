@@ -101,13 +101,9 @@ def test_hub_config_matches_transformers(name: str, backend: str, folders, fixtu
     assert type(ours).__name__ == type(theirs).__name__.removesuffix("Pil"), "both loaders resolve the same family"
     # A legacy pil-only transformers class (Emu3) is what transformers falls back to when asked for torchvision;
     # ours runs the same geometry on torchvision, so only the resize filter's rounding differs there.
-    # Likewise a torchvision-only class (PerceptionLM, MiniCPM-OCR) is what it gives when asked for pil.
+    # Likewise a torchvision-only class (PerceptionLM, MiniCPM-OCR, the PaddlePaddle families, SAM2/SAM3) is what it
+    # gives when asked for pil, where ours resizes with Pillow or NumPy.
     fell_back = isinstance(theirs, TorchvisionBackend) != (backend == "torchvision")
-    # Likewise a torchvision-only class (the PaddlePaddle families) answers for pil, where ours resizes with Pillow or NumPy.
-    fell_back = (backend == "torchvision") != isinstance(theirs, TorchvisionBackend)
-    fell_back = backend == "torchvision" and not isinstance(theirs, TorchvisionBackend)
-    # Likewise a torchvision-only class (SAM2, SAM3) where pil was asked: ours resizes with Pillow there.
-    fell_back = fell_back or (backend == "pil" and isinstance(theirs, TorchvisionBackend) and type(ours).__name__.startswith(("Sam2", "Sam3")))
     atol = PIL_ONLY_ATOL if fell_back else ATOL
     key = {"imagegpt": "input_ids", "pix2struct": "flattened_patches", "kosmos-2.5": "flattened_patches"}.get(name, "pixel_values")
     # Every image meets a model that sees RGB: families with a 3-value mean make it RGB (see the module docstring).
@@ -120,21 +116,19 @@ def test_hub_config_matches_transformers(name: str, backend: str, folders, fixtu
         path = fixture_path(file_name)
         reference = _reference_input(path, load_image, to_eight_bit, rgb_model)
         try:
-            expected = to_numpy(theirs(reference, return_tensors="np")[key])
+            expected = to_numpy(theirs(as_input(reference), return_tensors="np", **extra(1))[key])
         except ValueError:  # an image the family refuses (GLM-Image: aspect ratio over 4): ours refuses it too, with our error
             with pytest.raises(pixelprep.InvalidImageError):
-                ours(str(path))
+                ours(as_input(str(path)), **extra(1))
             continue
-        got = ours(str(path), return_tensors="np")[key]
-        expected = to_numpy(theirs(as_input(reference), return_tensors="np", **extra(1))[key])
         got = ours(as_input(str(path)), return_tensors="np", **extra(1))[key]
         if key == "input_ids":
             assert got.shape == expected.shape and (got == expected).mean() >= 0.999, f"{name} [{backend}] {file_name}"
         else:
             compare(got, expected, atol=atol, what=f"{name} [{backend}] {file_name}")
     # a batch of differently shaped photos: every output (pixel_mask too, where a family pads)
-    paths = [fixture_path(f) for f in BATCH if f not in REFUSED.get(name, ())]
-    paths = [fixture_path(f) for f in (BATCH[:2] if isinstance(ours, pixelprep.SuperGlueImageProcessor) else BATCH)]
+    batch = BATCH[:2] if isinstance(ours, pixelprep.SuperGlueImageProcessor) else BATCH  # pairs: two images
+    paths = [fixture_path(f) for f in batch if f not in REFUSED.get(name, ())]
     # transformers' ViltImageProcessor (torchvision) raises on mixed sizes unless return_tensors="pt" (README): its padded tensors are the reference
     mixed_size_bug = type(theirs).__name__ == "ViltImageProcessor"
     expected = theirs([load_image(p) for p in paths], return_tensors="pt" if mixed_size_bug else None, **extra(len(paths)))
