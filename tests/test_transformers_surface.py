@@ -39,6 +39,8 @@ NOT_PROVIDED: dict[str, tuple[str, ...] | None] = {  # name -> the families (cla
     "postprocess": ("Janus", "DeepseekVL"),  # DeepSeek-VL's only raises in transformers
     "unnormalize": ("Janus", "DeepseekVL"),
     "get_image_patches": ("Aria",),
+    "crop_image_to_patches": ("Lfm2Vl",),  # the views step on a torch batch; the call makes the same views
+    "resize_and_split": ("Lfm2Vl",),
 }
 
 

@@ -99,7 +99,8 @@ def test_hub_config_matches_transformers(name: str, backend: str, folders, fixtu
     assert type(ours).__name__ == type(theirs).__name__.removesuffix("Pil"), "both loaders resolve the same family"
     # A legacy pil-only transformers class (Emu3) is what transformers falls back to when asked for torchvision;
     # ours runs the same geometry on torchvision, so only the resize filter's rounding differs there.
-    fell_back = backend == "torchvision" and not isinstance(theirs, TorchvisionBackend)
+    # Likewise a torchvision-only class (LFM2-VL) is what transformers falls back to when asked for pil.
+    fell_back = (backend == "torchvision") != isinstance(theirs, TorchvisionBackend)
     atol = PIL_ONLY_ATOL if fell_back else ATOL
     key = "input_ids" if name == "imagegpt" else "pixel_values"
     # Every image meets a model that sees RGB: families with a 3-value mean make it RGB (see the module docstring).

@@ -29,6 +29,7 @@ from .glpn import GLPNImageProcessor
 from .gemma3 import Gemma3ImageProcessor
 from .idefics2 import Idefics2ImageProcessor
 from .idefics3 import Idefics3ImageProcessor, SmolVLMImageProcessor
+from .lfm2_vl import Lfm2VlImageProcessor
 from .got_ocr2 import Cohere2VisionImageProcessor, GotOcr2ImageProcessor
 from .imagegpt import ImageGPTImageProcessor
 from .levit import LevitImageProcessor
@@ -82,6 +83,7 @@ __all__ = [
     "GotOcr2ImageProcessor",
     "ImageGPTImageProcessor",
     "LevitImageProcessor",
+    "Lfm2VlImageProcessor",
     "LlavaImageProcessor",
     "LlavaNextImageProcessor",
     "LlavaOnevisionImageProcessor",
