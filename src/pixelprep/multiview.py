@@ -37,13 +37,14 @@ def _is_sample_list(item: Any) -> bool:
     return isinstance(item, (list, tuple))
 
 
-def nest_inputs(images: Any, flat_list_is_one_sample: bool = True) -> list[list[Any]]:
+def nest_inputs(images: Any, flat_list_is_one_sample: bool = True, allow_empty_samples: bool = False) -> list[list[Any]]:
     """Group inputs into samples, as transformers' nested image lists do.
 
     One image is one sample; a flat list of images is one sample holding them all (or, with
     ``flat_list_is_one_sample=False``, one sample per image, as LLaVA-OneVision reads it); a list of
     lists is one sample per inner list (``[[img, img], [img]]``: two samples). Every image is flattened
-    with :func:`~pixelprep.inputs.flatten_inputs` (a 4-D array is several images).
+    with :func:`~pixelprep.inputs.flatten_inputs` (a 4-D array is several images). An empty inner list
+    (a text-only sample) is an error unless ``allow_empty_samples`` (Granite-Docling pads it with empty views).
     """
     if isinstance(images, (list, tuple)) and images and all(_is_sample_list(item) for item in images):
         samples = [flatten_inputs(list(item)) for item in images]
@@ -54,7 +55,7 @@ def nest_inputs(images: Any, flat_list_is_one_sample: bool = True) -> list[list[
     if not any(samples):
         raise InvalidArgumentError("images is empty: pass at least one image")
     empty = [i for i, sample in enumerate(samples) if not sample]
-    if empty:
+    if empty and not allow_empty_samples:
         raise InvalidArgumentError(f"images: sample(s) {empty} hold no image; every inner list needs at least one")
     return samples
 

@@ -31,6 +31,7 @@ from .idefics2 import Idefics2ImageProcessor
 from .idefics3 import Idefics3ImageProcessor, SmolVLMImageProcessor
 from .lfm2_vl import Lfm2VlImageProcessor
 from .got_ocr2 import Cohere2VisionImageProcessor, GotOcr2ImageProcessor
+from .granite_docling import GraniteDoclingImageProcessor
 from .imagegpt import ImageGPTImageProcessor
 from .levit import LevitImageProcessor
 from .llava import LlavaImageProcessor
@@ -81,6 +82,7 @@ __all__ = [
     "SmolVLMImageProcessor",
     "Cohere2VisionImageProcessor",
     "GotOcr2ImageProcessor",
+    "GraniteDoclingImageProcessor",
     "ImageGPTImageProcessor",
     "LevitImageProcessor",
     "Lfm2VlImageProcessor",
