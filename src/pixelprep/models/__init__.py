@@ -9,6 +9,7 @@ from .clip import ChineseCLIPImageProcessor, CLIPImageProcessor
 from .convnext import ConvNextImageProcessor
 from .beit import BeitImageProcessor
 from .deit import DeiTImageProcessor
+from .deepseek_ocr2 import DeepseekOcr2ImageProcessor
 from .deepseek_vl import DeepseekVLHybridImageProcessor, DeepseekVLImageProcessor, JanusImageProcessor
 from .dinov3 import DINOv3ViTImageProcessor
 from .dpt import DPTImageProcessor
@@ -67,6 +68,7 @@ __all__ = [
     "CLIPImageProcessor",
     "ConvNextImageProcessor",
     "DeiTImageProcessor",
+    "DeepseekOcr2ImageProcessor",
     "DeepseekVLHybridImageProcessor",
     "DeepseekVLImageProcessor",
     "JanusImageProcessor",
