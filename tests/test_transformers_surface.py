@@ -40,7 +40,7 @@ NOT_PROVIDED: dict[str, tuple[str, ...] | None] = {  # name -> the families (cla
     "unnormalize": ("Janus", "DeepseekVL"),
     "get_image_patches": ("Aria",),
     "resize_and_split": ("Lfm2Vl",),
-    "crop_image_to_patches": ("Lfm2Vl", "DeepseekOcr2"),  # the tiles on a torch batch / an array; the call makes the same views
+    "crop_image_to_patches": ("Lfm2Vl", "DeepseekOcr2", "UnlimitedOcr"),  # the tiles on a torch batch / an array; the call makes the same views
 }
 
 

@@ -10,6 +10,7 @@ from .convnext import ConvNextImageProcessor
 from .beit import BeitImageProcessor
 from .deit import DeiTImageProcessor
 from .deepseek_ocr2 import DeepseekOcr2ImageProcessor
+from .unlimited_ocr import UnlimitedOcrImageProcessor
 from .deepseek_vl import DeepseekVLHybridImageProcessor, DeepseekVLImageProcessor, JanusImageProcessor
 from .dinov3 import DINOv3ViTImageProcessor
 from .dpt import DPTImageProcessor
@@ -121,6 +122,7 @@ __all__ = [
     "PvtImageProcessor",
     "Swin2SRImageProcessor",
     "TextNetImageProcessor",
+    "UnlimitedOcrImageProcessor",
     "Tipsv2ImageProcessor",
     "ViltImageProcessor",
     "VitMatteImageProcessor",

@@ -153,28 +153,38 @@ class DeepseekOcr2ImageProcessor(MultiViewProcessor):
             tile = params["tile_size"]
             canvas = self._resize(backend, image, (rows * tile, cols * tile), params["resample"])
             views = [backend.crop(canvas, top, left, h, w) for top, left, h, w in geometry_vlm.tile_boxes(rows * tile, cols * tile, tile, tile)]
-        global_view = self._resize(backend, image, self.global_size(height, width, params), params["resample"])
-        views.append(PadToSquare(params["background_color"]).apply(backend, global_view))
-        return Views(views)
+        views.append(self.global_view(backend, image, params))
+        return Views(views, {"grid": (cols, rows) if rows else (1, 1)})
+
+    def global_view(self, backend: Backend, image: Any, params: dict[str, Any]) -> Any:
+        """The image's global view: resized to :meth:`global_size`, centred on a square of ``background_color``."""
+        resized = self._resize(backend, image, self.global_size(*backend.size(image), params), params["resample"])
+        return PadToSquare(params["background_color"]).apply(backend, resized)
+
+    def ignores_call_background_color(self) -> bool:
+        """Whether a call-time ``background_color`` is ignored: as transformers' torchvision class (the pil class uses it)."""
+        return self.backend_name == "torchvision"
 
     def resolve(self, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-        """As transformers' torchvision class, a call-time ``background_color`` is ignored there (the constructed one pads);
-        the pil class uses it. Ours follows the backend the call runs on."""
+        """A call-time ``background_color`` is ignored where transformers' class ignores it (:meth:`ignores_call_background_color`)."""
         params = super().resolve(overrides)
-        if self.backend_name == "torchvision" and overrides and overrides.get("background_color") is not None:
+        if self.ignores_call_background_color() and overrides and overrides.get("background_color") is not None:
             params = {**params, "background_color": self._params["background_color"]}
         return params
 
     def describe_views(self, params: dict[str, Any]) -> list[str]:
-        side, tile, resample = self.global_side(params), params["tile_size"], RESAMPLE_NAMES[params["resample"]]
+        tile, resample = params["tile_size"], RESAMPLE_NAMES[params["resample"]]
         lines = []
         if params.get("crop_to_patches"):
             lines.append(
                 f"local views (images with a side over {tile}): {tile}x{tile} tiles, row-major, of the image resized ({resample}) to the grid "
                 f"of {params['min_patches']}..{params['max_patches']} tiles closest to its aspect ratio"
             )
-        lines.append(f"global view: long side resized ({resample}) to {side}, then centred on a {side}x{side} square of {params['background_color']}")
-        return lines
+        return [*lines, self.describe_global_view(params)]
+
+    def describe_global_view(self, params: dict[str, Any]) -> str:
+        side, resample = self.global_side(params), RESAMPLE_NAMES[params["resample"]]
+        return f"global view: long side resized ({resample}) to {side}, then centred on a {side}x{side} square of {params['background_color']}"
 
     def packer(self, params: dict[str, Any]) -> GlobalAndLocalViews:
         return GlobalAndLocalViews()
