@@ -6,6 +6,7 @@ from .blip import BlipImageProcessor
 from .bridgetower import BridgeTowerImageProcessor
 from .chameleon import ChameleonImageProcessor
 from .clip import ChineseCLIPImageProcessor, CLIPImageProcessor
+from .cohere_compass import CohereCompassImageProcessor
 from .convnext import ConvNextImageProcessor
 from .beit import BeitImageProcessor
 from .deit import DeiTImageProcessor
@@ -66,6 +67,7 @@ __all__ = [
     "BlipImageProcessor",
     "ChameleonImageProcessor",
     "ChineseCLIPImageProcessor",
+    "CohereCompassImageProcessor",
     "CLIPImageProcessor",
     "ConvNextImageProcessor",
     "DeiTImageProcessor",
