@@ -17,6 +17,7 @@ from .dinov3 import DINOv3ViTImageProcessor
 from .dpt import DPTImageProcessor
 from .emu3 import Emu3ImageProcessor
 from .gemma4 import Gemma4ImageProcessor
+from .gemma4_unified import Gemma4UnifiedImageProcessor
 from .glm4v import Glm4vImageProcessor, Glm46VImageProcessor
 from .detr import (
     ConditionalDetrImageProcessor,
@@ -102,6 +103,7 @@ __all__ = [
     "DPTImageProcessor",
     "Emu3ImageProcessor",
     "Gemma4ImageProcessor",
+    "Gemma4UnifiedImageProcessor",
     "Glm4vImageProcessor",
     "Glm46VImageProcessor",
     "Mask2FormerImageProcessor",
