@@ -49,6 +49,7 @@ from .owlvit import OwlViTImageProcessor
 from .pixtral import PixtralImageProcessor
 from .qwen2_vl import Qwen2VLImageProcessor
 from .perceiver import PerceiverImageProcessor
+from .pi0 import PI0ImageProcessor
 from .poolformer import PoolFormerImageProcessor
 from .pvt import PvtImageProcessor
 from .sam import SamImageProcessor
@@ -122,6 +123,7 @@ __all__ = [
     "MobileNetV1ImageProcessor",
     "MobileViTImageProcessor",
     "PerceiverImageProcessor",
+    "PI0ImageProcessor",
     "PoolFormerImageProcessor",
     "PvtImageProcessor",
     "Swin2SRImageProcessor",
