@@ -322,3 +322,26 @@ def test_token_budget_canvas_equals_glm5_next(height: int, width: int, factor: i
 def test_new_rules_refuse_empty_images(rule) -> None:
     with pytest.raises(InvalidImageError, match="has no pixels"):
         rule()
+@given(height=sides, width=sides, patch=st.sampled_from([14, 16]), downsample=st.sampled_from([1, 2]),
+       tokens=st.tuples(st.integers(min_value=1, max_value=256), st.integers(min_value=0, max_value=1024)))
+def test_lfm2_smart_resize_variant_equals_transformers(height: int, width: int, patch: int, downsample: int, tokens: tuple[int, int]) -> None:
+    """smart_resize without the aspect limit and with sides rounded to at least one factor is LFM2-VL's (which returns (width, height))."""
+    from transformers.models.lfm2_vl.image_processing_lfm2_vl import Lfm2VlImageProcessor
+
+    low, high = tokens[0], tokens[0] + tokens[1]
+    expected_width, expected_height = Lfm2VlImageProcessor.smart_resize(None, height, width, downsample, low, high, patch)
+    scale = patch**2 * downsample**2
+    got = geometry_vlm.smart_resize(height, width, patch * downsample, low * scale, high * scale, max_aspect_ratio=None, round_at_least_factor=True)
+    assert got == (expected_height, expected_width)
+
+
+@given(height=sides, width=sides, tile=st.sampled_from([384, 512, 768]), tiles=st.tuples(st.integers(1, 6), st.integers(0, 40)))
+def test_closest_ratio_grid_with_given_grids_equals_granite_docling(height: int, width: int, tile: int, tiles: tuple[int, int]) -> None:
+    """closest_ratio_grid over a caller's candidate grids (Granite-Docling's, at most 16 per side) picks transformers' grid."""
+    from transformers.models.granite_docling.image_processing_granite_docling import get_optimal_tiled_canvas
+
+    from pixelprep.models.granite_docling import capped_grids
+
+    low, high = tiles[0], tiles[0] + tiles[1]
+    cols, rows = get_optimal_tiled_canvas((height, width), (tile, tile), low, high)
+    assert geometry_vlm.closest_ratio_grid(height, width, tile, tile, low, high, grids=capped_grids(low, high)) == (rows, cols)

@@ -41,6 +41,8 @@ NOT_PROVIDED: dict[str, tuple[str, ...] | None] = {  # name -> the families (cla
     "get_image_patches": ("Aria",),
     "train_transforms": ("TimmWrapper",),  # timm's own transform objects
     "val_transforms": ("TimmWrapper",),
+    "resize_and_split": ("Lfm2Vl",),
+    "crop_image_to_patches": ("Lfm2Vl", "DeepseekOcr2", "UnlimitedOcr"),  # the tiles on a torch batch / an array; the call makes the same views
 }
 
 
@@ -312,7 +314,7 @@ def test_patchify_matches_transformers(family_name: str, backend: str) -> None:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("family_name", ["LlavaImageProcessor", "LlavaOnevisionImageProcessor"])
+@pytest.mark.parametrize("family_name", ["LlavaImageProcessor", "LlavaOnevisionImageProcessor", "DeepseekOcr2ImageProcessor"])
 def test_pad_to_square_matches_transformers(family_name: str, backend: str) -> None:
     ours, theirs = _pair(family_name, backend)
     rng = np.random.default_rng(0)
@@ -392,7 +394,8 @@ def test_gemma4_aspect_ratio_preserving_resize_matches_transformers(backend: str
 # transformers has Cohere2-Vision's torchvision class only
 @pytest.mark.parametrize(
     ("family_name", "backend"),
-    [("GotOcr2ImageProcessor", "pil"), ("GotOcr2ImageProcessor", "torchvision"), ("Cohere2VisionImageProcessor", "torchvision")],
+    [("GotOcr2ImageProcessor", "pil"), ("GotOcr2ImageProcessor", "torchvision"), ("Cohere2VisionImageProcessor", "torchvision"),
+     ("GraniteDoclingImageProcessor", "pil"), ("GraniteDoclingImageProcessor", "torchvision")],
 )
 def test_crop_image_to_patches_matches_transformers(family_name: str, backend: str) -> None:
     ours, theirs = _pair(family_name, backend)

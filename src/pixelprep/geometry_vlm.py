@@ -18,22 +18,28 @@ Size = tuple[int, int]
 MAX_ASPECT_RATIO = 200
 
 
-def smart_resize(height: int, width: int, factor: int, min_pixels: int, max_pixels: int) -> Size:
+def smart_resize(
+    height: int, width: int, factor: int, min_pixels: int, max_pixels: int, max_aspect_ratio: float | None = MAX_ASPECT_RATIO,
+    round_at_least_factor: bool = False,
+) -> Size:
     """Qwen2-VL's rule: both sides a multiple of ``factor``, the area within [min_pixels, max_pixels], the aspect kept.
 
     Sides are first rounded to the nearest multiple (Python ``round``, half to even, as transformers
     does); an area over the budget is scaled down (floored to the factor, at least one factor), one
-    under it scaled up (ceiled).
+    under it scaled up (ceiled). LFM2-VL's variant has no aspect limit (``max_aspect_ratio=None``)
+    and rounds a side to at least one factor before comparing the area (``round_at_least_factor``).
     """
     if min(height, width) < 1:
         raise InvalidImageError(f"smart_resize: an image of {height}x{width} has no pixels")
-    if max(height, width) / min(height, width) > MAX_ASPECT_RATIO:
+    if max_aspect_ratio is not None and max(height, width) / min(height, width) > max_aspect_ratio:
         raise InvalidImageError(
             f"an image of {height}x{width} has an aspect ratio of {max(height, width) / min(height, width):.1f}, "
-            f"over the limit of {MAX_ASPECT_RATIO} this model accepts"
+            f"over the limit of {max_aspect_ratio} this model accepts"
         )
     new_height = round(height / factor) * factor
     new_width = round(width / factor) * factor
+    if round_at_least_factor:
+        new_height, new_width = max(factor, new_height), max(factor, new_width)
     if new_height * new_width > max_pixels:
         beta = math.sqrt((height * width) / max_pixels)
         new_height = max(factor, math.floor(height / beta / factor) * factor)
@@ -384,18 +390,23 @@ def tile_boxes(height: int, width: int, tile_height: int, tile_width: int) -> li
     ]
 
 
-def closest_ratio_grid(height: int, width: int, tile_height: int, tile_width: int, min_tiles: int, max_tiles: int) -> Size:
+def closest_ratio_grid(
+    height: int, width: int, tile_height: int, tile_width: int, min_tiles: int, max_tiles: int, grids: list[Size] | None = None
+) -> Size:
     """InternVL / GOT-OCR2's tile grid, as (rows, cols): the grid of min..max tiles whose aspect is closest to the image's.
 
     Grids are tried by increasing tile count; on an equal aspect difference a later (larger) grid wins
     while the image area is over half of what its tiles cover. No grid in range gives (1, 1).
+    ``grids`` replaces the candidate (cols, rows) grids, in the order they are tried (families that
+    cap a side or order equal tile counts otherwise).
     """
     if min(height, width) < 1:
         raise InvalidImageError(f"an image of {height}x{width} has no pixels to tile")
-    grids = sorted(
-        ((cols, rows) for cols in range(1, max_tiles + 1) for rows in range(1, max_tiles + 1) if min_tiles <= cols * rows <= max_tiles),
-        key=lambda grid: grid[0] * grid[1],
-    )
+    if grids is None:
+        grids = sorted(
+            ((cols, rows) for cols in range(1, max_tiles + 1) for rows in range(1, max_tiles + 1) if min_tiles <= cols * rows <= max_tiles),
+            key=lambda grid: grid[0] * grid[1],
+        )
     aspect, area = width / height, width * height
     best_diff, best = math.inf, (1, 1)
     for cols, rows in grids:

@@ -37,13 +37,14 @@ def _is_sample_list(item: Any) -> bool:
     return isinstance(item, (list, tuple))
 
 
-def nest_inputs(images: Any, flat_list_is_one_sample: bool = True) -> list[list[Any]]:
+def nest_inputs(images: Any, flat_list_is_one_sample: bool = True, allow_empty_samples: bool = False) -> list[list[Any]]:
     """Group inputs into samples, as transformers' nested image lists do.
 
     One image is one sample; a flat list of images is one sample holding them all (or, with
     ``flat_list_is_one_sample=False``, one sample per image, as LLaVA-OneVision reads it); a list of
     lists is one sample per inner list (``[[img, img], [img]]``: two samples). Every image is flattened
-    with :func:`~pixelprep.inputs.flatten_inputs` (a 4-D array is several images).
+    with :func:`~pixelprep.inputs.flatten_inputs` (a 4-D array is several images). An empty inner list
+    (a text-only sample) is an error unless ``allow_empty_samples`` (Granite-Docling pads it with empty views).
     """
     if isinstance(images, (list, tuple)) and images and all(_is_sample_list(item) for item in images):
         samples = [flatten_inputs(list(item)) for item in images]
@@ -54,7 +55,7 @@ def nest_inputs(images: Any, flat_list_is_one_sample: bool = True) -> list[list[
     if not any(samples):
         raise InvalidArgumentError("images is empty: pass at least one image")
     empty = [i for i, sample in enumerate(samples) if not sample]
-    if empty:
+    if empty and not allow_empty_samples:
         raise InvalidArgumentError(f"images: sample(s) {empty} hold no image; every inner list needs at least one")
     return samples
 
@@ -721,6 +722,8 @@ class PaddedPatches:
     shapes_key: str | None = "spatial_shapes"
     positions_key: str | None = None
     limit_name: str = "max_num_patches"
+    #: False: no padding, no mask nor shapes; every view must then have the same number of patches (LFM2-VL's do_pad=False).
+    pad: bool = True
 
     def pack(self, backend: Backend, views: list[Views], samples: list[int], write: ViewWriter) -> dict[str, Any]:
         flat = _flat(views)
@@ -730,12 +733,14 @@ class PaddedPatches:
             height, width = backend.size(image)
             self.layout.check(height, width, f"image {index}")
             grid = self.layout.grid(height, width)
-            if grid[0] * grid[1] > self.max_patches:
+            if self.pad and grid[0] * grid[1] > self.max_patches:
                 raise InvalidImageError(
                     f"image {index} is {height}x{width}: {grid[0]}x{grid[1]} = {grid[0] * grid[1]} patches, over "
                     f"{self.limit_name}={self.max_patches}; resize it (do_resize=True) or raise the limit"
                 )
             grids.append(grid)
+        if not self.pad:
+            return {self.key: self._unpadded(backend, flat, grids, channels, write, views)}
         out = backend.allocate((len(flat), self.max_patches, self.layout.vector_size(channels)), write.dtype(views))
         mask = backend.allocate((len(flat), self.max_patches), self.mask_dtype) if self.mask_key else None
 
@@ -760,11 +765,25 @@ class PaddedPatches:
             data[self.positions_key] = positions
         return data
 
+    def _unpadded(self, backend: Backend, flat: list[tuple[Any, bool]], grids: list[tuple[int, int]], channels: int, write: ViewWriter,
+                  views: list[Views]) -> Any:
+        """Every view's patches stacked without padding: ``(views, patches, vector)``; views of different patch counts are an error."""
+        counts = sorted({rows * cols for rows, cols in grids})
+        if len(counts) != 1:
+            raise OutputShapeError(
+                f"views of {counts} patches cannot be stacked into {self.key} without padding; pass do_pad=True (pads to {self.max_patches})"
+            )
+        out = backend.allocate_unfilled((len(flat), counts[0], self.layout.vector_size(channels)), write.dtype(views))
+        _map(lambda i: write.patches(flat[i][0], out[i], self.layout, flat[i][1]), list(range(len(flat))), write.threads)
+        return out
+
     def split(self, outputs: Any, count: int) -> list[dict[str, Any]]:
         """Per-image outputs of a batch of ``count`` one-view images: every output has one row per image, kept with its batch axis."""
         return [{key: value[i : i + 1] for key, value in outputs.items()} for i in range(count)]
 
     def describe(self) -> list[str]:
+        if not self.pad:
+            return [f"patchify: {self.layout.describe()}", f"stack every view's patches, unpadded, into {self.key} (views, patches, vector)"]
         extras = [f" + {key}" for key in (self.mask_key, self.shapes_key) if key]
         if self.positions_key:
             extras.append(f" + {self.positions_key} ((column, row) per patch, -1 on padding)")

@@ -101,7 +101,7 @@ def test_hub_config_matches_transformers(name: str, backend: str, folders, fixtu
     assert type(ours).__name__ == type(theirs).__name__.removesuffix("Pil"), "both loaders resolve the same family"
     # A legacy pil-only transformers class (Emu3) is what transformers falls back to when asked for torchvision;
     # ours runs the same geometry on torchvision, so only the resize filter's rounding differs there.
-    # Likewise a torchvision-only class (PerceptionLM, MiniCPM-OCR, the PaddlePaddle families, SAM2/SAM3) is what it
+    # Likewise a torchvision-only class (PerceptionLM, MiniCPM-OCR, LFM2-VL, the PaddlePaddle families, SAM2/SAM3) is what it
     # gives when asked for pil, where ours resizes with Pillow or NumPy.
     fell_back = isinstance(theirs, TorchvisionBackend) != (backend == "torchvision")
     atol = PIL_ONLY_ATOL if fell_back else ATOL

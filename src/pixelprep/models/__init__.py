@@ -6,9 +6,12 @@ from .blip import BlipImageProcessor
 from .bridgetower import BridgeTowerImageProcessor
 from .chameleon import ChameleonImageProcessor
 from .clip import ChineseCLIPImageProcessor, CLIPImageProcessor
+from .cohere_compass import CohereCompassImageProcessor
 from .convnext import ConvNextImageProcessor
 from .beit import BeitImageProcessor
 from .deit import DeiTImageProcessor
+from .deepseek_ocr2 import DeepseekOcr2ImageProcessor
+from .unlimited_ocr import UnlimitedOcrImageProcessor
 from .deepseek_vl import DeepseekVLHybridImageProcessor, DeepseekVLImageProcessor, JanusImageProcessor
 from .dinov3 import DINOv3ViTImageProcessor
 from .donut import DonutImageProcessor
@@ -16,6 +19,7 @@ from .dpt import DPTImageProcessor
 from .emu3 import Emu3ImageProcessor
 from .ernie4_5_vl_moe import Ernie4_5_VLMoeImageProcessor
 from .gemma4 import Gemma4ImageProcessor
+from .gemma4_unified import Gemma4UnifiedImageProcessor
 from .glm4v import Glm4vImageProcessor, Glm46VImageProcessor
 from .glm5_next import Glm5NextImageProcessor
 from .glm_image import GlmImageImageProcessor
@@ -36,7 +40,9 @@ from .hunyuan_vl import HunYuanVLImageProcessor
 from .gemma3 import Gemma3ImageProcessor
 from .idefics2 import Idefics2ImageProcessor
 from .idefics3 import Idefics3ImageProcessor, SmolVLMImageProcessor
+from .lfm2_vl import Lfm2VlImageProcessor
 from .got_ocr2 import Cohere2VisionImageProcessor, GotOcr2ImageProcessor
+from .granite_docling import GraniteDoclingImageProcessor
 from .imagegpt import ImageGPTImageProcessor
 from .kimi_k25 import Kimi_K25ImageProcessor
 from .layoutlmv2 import LayoutLMv2ImageProcessor
@@ -66,6 +72,7 @@ from .pp_ocr_rec import PPOCRV5ServerRecImageProcessor, PPOCRV6SmallRecImageProc
 from .qwen2_vl import Qwen2VLImageProcessor
 from .perceiver import PerceiverImageProcessor
 from .perception_lm import PerceptionLMImageProcessor
+from .pi0 import PI0ImageProcessor
 from .poolformer import PoolFormerImageProcessor
 from .pvt import PvtImageProcessor
 from .sam import SamImageProcessor
@@ -93,9 +100,11 @@ __all__ = [
     "BlipImageProcessor",
     "ChameleonImageProcessor",
     "ChineseCLIPImageProcessor",
+    "CohereCompassImageProcessor",
     "CLIPImageProcessor",
     "ConvNextImageProcessor",
     "DeiTImageProcessor",
+    "DeepseekOcr2ImageProcessor",
     "DeepseekVLHybridImageProcessor",
     "DeepseekVLImageProcessor",
     "JanusImageProcessor",
@@ -111,12 +120,14 @@ __all__ = [
     "SmolVLMImageProcessor",
     "Cohere2VisionImageProcessor",
     "GotOcr2ImageProcessor",
+    "GraniteDoclingImageProcessor",
     "ImageGPTImageProcessor",
     "Kimi_K25ImageProcessor",
     "LayoutLMv2ImageProcessor",
     "LayoutLMv3ImageProcessor",
     "Kosmos2_5ImageProcessor",
     "LevitImageProcessor",
+    "Lfm2VlImageProcessor",
     "LlavaImageProcessor",
     "LlavaNextImageProcessor",
     "LlavaOnevisionImageProcessor",
@@ -132,6 +143,7 @@ __all__ = [
     "DPTImageProcessor",
     "Emu3ImageProcessor",
     "Gemma4ImageProcessor",
+    "Gemma4UnifiedImageProcessor",
     "Glm4vImageProcessor",
     "Glm46VImageProcessor",
     "Mask2FormerImageProcessor",
@@ -165,6 +177,7 @@ __all__ = [
     "NougatImageProcessor",
     "PerceiverImageProcessor",
     "PerceptionLMImageProcessor",
+    "PI0ImageProcessor",
     "PoolFormerImageProcessor",
     "PvtImageProcessor",
     "Swin2SRImageProcessor",
@@ -174,6 +187,7 @@ __all__ = [
     "EfficientLoFTRImageProcessor",
     "TextNetImageProcessor",
     "TimmWrapperImageProcessor",
+    "UnlimitedOcrImageProcessor",
     "Tipsv2ImageProcessor",
     "ViltImageProcessor",
     "VitMatteImageProcessor",
