@@ -390,3 +390,31 @@ def long_side_to_with_floor(height: int, width: int, max_size: int, min_size: in
     if width >= height:
         return max(int(height * scale), min_size), max_size
     return max_size, max(int(width * scale), min_size)
+
+
+def shrink_to_fit(height: int, width: int, max_height: int, max_width: int) -> Size:
+    """Fuyu's resize: the size unchanged when it fits ``max_height`` x ``max_width``, else both sides scaled by
+    the tighter ratio and truncated (never enlarged); a side truncated to 0 is an error naming the image."""
+    if min(height, width) < 1:
+        raise InvalidImageError(f"an image of {height}x{width} has no pixels to resize")
+    if height <= max_height and width <= max_width:
+        return height, width
+    # the same float expressions as transformers (target / side, the smaller, times each side), so truncation agrees
+    scale = min(max_height / height, max_width / width)
+    fitted = int(height * scale), int(width * scale)
+    if min(fitted) < 1:
+        raise InvalidImageError(
+            f"an image of {height}x{width} fitted into {max_height}x{max_width} becomes {fitted[0]}x{fitted[1]}, which has no pixels; "
+            "its aspect ratio is too extreme for that size"
+        )
+    return fitted
+
+
+def exact_patch_grid(height: int, width: int, patch_height: int, patch_width: int, what: str = "an image") -> Size:
+    """(rows, cols) of ``patch_height`` x ``patch_width`` patches covering ``height`` x ``width`` exactly; sides that are
+    not whole patches are an error naming ``what``."""
+    if height % patch_height or width % patch_width:
+        raise InvalidImageError(
+            f"{what} of {height}x{width} does not split into {patch_height}x{patch_width} patches: both sides must be multiples of the patch size"
+        )
+    return height // patch_height, width // patch_width

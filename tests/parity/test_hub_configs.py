@@ -86,6 +86,14 @@ def _reference_input(path: Path, load_image, to_eight_bit, converts: bool) -> Im
     return image.convert("RGB") if image.mode == "CMYK" else image
 
 
+def _stacked(value: Any) -> Any:
+    """A per-sample list of per-image arrays or numbers (Fuyu's images and scale factors without return_tensors) as one array;
+    other values as they are."""
+    if isinstance(value, list) and value and isinstance(value[0], list) and value[0]:
+        return np.stack([np.stack([np.asarray(item) for item in sample]) for sample in value])
+    return value
+
+
 def _is_integer(value: Any) -> bool:
     """Whether an output (an array, or a per-image list of arrays, tuples or ints) holds integers."""
     first = value[0] if isinstance(value, list) and value else value
@@ -101,7 +109,8 @@ def test_hub_config_matches_transformers(name: str, backend: str, folders, fixtu
     # ours runs the same geometry on torchvision, so only the resize filter's rounding differs there.
     fell_back = backend == "torchvision" and not isinstance(theirs, TorchvisionBackend)
     atol = PIL_ONLY_ATOL if fell_back else ATOL
-    key = "input_ids" if name == "imagegpt" else "pixel_values"
+    # the pixel output's name: Fuyu's "images", Phi-4-multimodal's "image_pixel_values", else pixel_values
+    key = "input_ids" if name == "imagegpt" else next((k for k in ours.model_input_names if k in ("images", "image_pixel_values")), "pixel_values")
     # Every image meets a model that sees RGB: families with a 3-value mean make it RGB (see the module docstring).
     rgb_model = bool(ours.do_convert_rgb) or (ours.image_mean is not None and len(ours.image_mean) == 3)
     for file_name in IMAGES:
@@ -128,4 +137,4 @@ def test_hub_config_matches_transformers(name: str, backend: str, folders, fixtu
             # transformers without return_tensors, one array in ours): exact
             assert np.array_equal(np.asarray(to_numpy(got[output])), np.asarray(to_numpy(expected[output]))), f"{name} [{backend}] {output}"
         else:
-            compare(got[output], expected[output], atol=atol, what=f"{name} [{backend}] batch {output}")
+            compare(_stacked(got[output]), _stacked(expected[output]), atol=atol, what=f"{name} [{backend}] batch {output}")

@@ -25,6 +25,7 @@ from .detr import (
 )
 from .efficientnet import EfficientNetImageProcessor
 from .flava import FlavaImageProcessor
+from .fuyu import FuyuImageProcessor
 from .glpn import GLPNImageProcessor
 from .gemma3 import Gemma3ImageProcessor
 from .idefics2 import Idefics2ImageProcessor
@@ -107,6 +108,7 @@ __all__ = [
     "DINOv3ViTImageProcessor",
     "EfficientNetImageProcessor",
     "FlavaImageProcessor",
+    "FuyuImageProcessor",
     "GLPNImageProcessor",
     "MobileNetV1ImageProcessor",
     "MobileViTImageProcessor",
