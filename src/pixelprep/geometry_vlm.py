@@ -304,15 +304,21 @@ def closest_ratio_grid(height: int, width: int, tile_height: int, tile_width: in
         ((cols, rows) for cols in range(1, max_tiles + 1) for rows in range(1, max_tiles + 1) if min_tiles <= cols * rows <= max_tiles),
         key=lambda grid: grid[0] * grid[1],
     )
-    aspect, area = width / height, width * height
+    cols, rows = closest_aspect_grid(width / height, grids, width * height, tile_height * tile_width)
+    return rows, cols
+
+
+def closest_aspect_grid(aspect: float, grids: list[Size], area: int, tile_area: int) -> Size:
+    """The (cols, rows) of ``grids`` (in order) whose cols/rows is closest to ``aspect`` (width / height); on an equal
+    difference a later grid wins while ``area`` is over half of what its tiles cover. (1, 1) when ``grids`` is empty."""
     best_diff, best = math.inf, (1, 1)
     for cols, rows in grids:
         diff = abs(aspect - cols / rows)
         if diff < best_diff:
             best_diff, best = diff, (cols, rows)
-        elif diff == best_diff and area > 0.5 * tile_height * tile_width * cols * rows:
+        elif diff == best_diff and area > 0.5 * tile_area * cols * rows:
             best = (cols, rows)
-    return best[1], best[0]
+    return best
 
 
 def least_upscale_grid(height: int, width: int, tile_size: int, max_tiles: int) -> Size:
@@ -418,3 +424,23 @@ def exact_patch_grid(height: int, width: int, patch_height: int, patch_width: in
             f"{what} of {height}x{width} does not split into {patch_height}x{patch_width} patches: both sides must be multiples of the patch size"
         )
     return height // patch_height, width // patch_width
+
+
+def dynamic_hd_grid(height: int, width: int, crop_size: int, max_crops: int, min_crops: int = 1) -> Size:
+    """Phi-4-multimodal's crop grid, as (rows, cols): enough ``crop_size`` squares to cover the image, or, when that
+    is more than ``max_crops``, the closest-aspect grid of InternVL (:func:`closest_ratio_grid`, min_crops..max_crops)."""
+    if min(height, width) < 1:
+        raise InvalidImageError(f"an image of {height}x{width} has no pixels to crop")
+    rows, cols = math.ceil(height / crop_size), math.ceil(width / crop_size)
+    if rows * cols > max_crops:
+        return closest_ratio_grid(height, width, crop_size, crop_size, min_crops, max_crops)
+    return rows, cols
+
+
+def fit_to_canvas_truncated(height: int, width: int, canvas_height: int, canvas_width: int) -> Size:
+    """The image scaled by the tighter of the canvas ratios: that side fills the canvas exactly, the other is truncated
+    (Phi-4-multimodal; the canvas is then padded bottom/right)."""
+    ratio_height, ratio_width = canvas_height / height, canvas_width / width
+    if ratio_width < ratio_height:
+        return int(height * ratio_width), canvas_width
+    return canvas_height, int(width * ratio_height)

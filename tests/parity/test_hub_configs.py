@@ -105,9 +105,10 @@ def _is_integer(value: Any) -> bool:
 def test_hub_config_matches_transformers(name: str, backend: str, folders, fixture_path, load_image, to_eight_bit, compare, to_numpy) -> None:
     ours, theirs = _processors(folders[name], backend)
     assert type(ours).__name__ == type(theirs).__name__.removesuffix("Pil"), "both loaders resolve the same family"
-    # A legacy pil-only transformers class (Emu3) is what transformers falls back to when asked for torchvision;
-    # ours runs the same geometry on torchvision, so only the resize filter's rounding differs there.
-    fell_back = backend == "torchvision" and not isinstance(theirs, TorchvisionBackend)
+    # A legacy pil-only transformers class (Emu3) is what transformers falls back to when asked for torchvision, and a
+    # torchvision-only one (Phi-4-multimodal) when asked for pil; ours runs the same geometry on the backend asked
+    # for, so only the resize filter's rounding differs there.
+    fell_back = (backend == "torchvision") != isinstance(theirs, TorchvisionBackend)
     atol = PIL_ONLY_ATOL if fell_back else ATOL
     # the pixel output's name: Fuyu's "images", Phi-4-multimodal's "image_pixel_values", else pixel_values
     key = "input_ids" if name == "imagegpt" else next((k for k in ours.model_input_names if k in ("images", "image_pixel_values")), "pixel_values")

@@ -41,6 +41,7 @@ from .mobilenet_v1 import MobileNetV1ImageProcessor
 from .mobilenet_v2 import MobileNetV2ImageProcessor
 from .mobilevit import MobileViTImageProcessor
 from .owlvit import OwlViTImageProcessor
+from .phi4_multimodal import Phi4MultimodalImageProcessor
 from .pixtral import PixtralImageProcessor
 from .qwen2_vl import Qwen2VLImageProcessor
 from .perceiver import PerceiverImageProcessor
@@ -100,6 +101,7 @@ __all__ = [
     "MaskFormerImageProcessor",
     "MobileNetV2ImageProcessor",
     "OwlViTImageProcessor",
+    "Phi4MultimodalImageProcessor",
     "PixtralImageProcessor",
     "Qwen2VLImageProcessor",
     "SamImageProcessor",
