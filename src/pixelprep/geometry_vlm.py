@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .errors import InvalidArgumentError, InvalidImageError
 
 Size = tuple[int, int]
@@ -444,3 +446,28 @@ def fit_to_canvas_truncated(height: int, width: int, canvas_height: int, canvas_
     if ratio_width < ratio_height:
         return int(height * ratio_width), canvas_width
     return canvas_height, int(width * ratio_height)
+
+
+def supported_resolutions(max_tiles: int, tile: int) -> list[Size]:
+    """Llama 4's canvases, as (height, width): (rows * tile, cols * tile) for every rows x cols = 1..``max_tiles``,
+    in its order: grouped by aspect ratio (rows / cols) in the order first met, tile counts descending, rows ascending."""
+    if max_tiles < 1:
+        raise InvalidArgumentError(f"max_patches must be a positive integer, got {max_tiles}")
+    groups: dict[float, list[Size]] = {}
+    for count in range(max_tiles, 0, -1):
+        for rows in (d for d in range(1, count + 1) if count % d == 0):
+            groups.setdefault(rows / (count // rows), []).append((rows * tile, count // rows * tile))
+    return [canvas for group in groups.values() for canvas in group]
+
+
+def best_fit_canvas(height: int, width: int, canvases: list[Size], largest: bool = False) -> Size:
+    """Llama 4's canvas for an image: each canvas's scale is the smaller of its side ratios (in float32, as transformers
+    computes them); the smallest scale >= 1 wins (the largest with ``largest``), else the largest scale; among equal
+    scales the smallest area, the first in ``canvases`` on a further tie."""
+    if min(height, width) < 1:
+        raise InvalidImageError(f"an image of {height}x{width} has no pixels to fit")
+    scales = [min(np.float32(h) / np.float32(height), np.float32(w) / np.float32(width)) for h, w in canvases]
+    upscales = [s for s in scales if s >= 1]
+    chosen = (max(upscales) if largest else min(upscales)) if upscales else max(scales)
+    candidates = [canvas for canvas, scale in zip(canvases, scales) if scale == chosen]
+    return min(candidates, key=lambda canvas: canvas[0] * canvas[1])

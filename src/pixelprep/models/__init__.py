@@ -33,6 +33,7 @@ from .idefics3 import Idefics3ImageProcessor, SmolVLMImageProcessor
 from .got_ocr2 import Cohere2VisionImageProcessor, GotOcr2ImageProcessor
 from .imagegpt import ImageGPTImageProcessor
 from .levit import LevitImageProcessor
+from .llama4 import Llama4ImageProcessor
 from .llava import LlavaImageProcessor
 from .llava_next import LlavaNextImageProcessor, LlavaOnevisionImageProcessor
 from .mllama import MllamaImageProcessor
@@ -84,6 +85,7 @@ __all__ = [
     "GotOcr2ImageProcessor",
     "ImageGPTImageProcessor",
     "LevitImageProcessor",
+    "Llama4ImageProcessor",
     "LlavaImageProcessor",
     "LlavaNextImageProcessor",
     "LlavaOnevisionImageProcessor",
