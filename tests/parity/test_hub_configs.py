@@ -87,6 +87,11 @@ def _reference_input(path: Path, load_image, to_eight_bit, converts: bool) -> Im
     return image.convert("RGB") if image.mode == "CMYK" else image
 
 
+def _outputs(result: Any) -> Any:
+    """transformers' outputs by name: its IDEFICS (v1) class returns the pixel values alone."""
+    return result if hasattr(result, "keys") else {"pixel_values": result}
+
+
 def _stacked(value: Any) -> Any:
     """A per-sample list of per-image arrays or numbers (Fuyu's images and scale factors without return_tensors) as one array;
     other values as they are."""
@@ -119,7 +124,7 @@ def test_hub_config_matches_transformers(name: str, backend: str, folders, fixtu
         path = fixture_path(file_name)
         reference = _reference_input(path, load_image, to_eight_bit, rgb_model)
         # transformers cannot give Llama 4's bfloat16 values as NumPy: those come as torch tensors (to_numpy widens them)
-        expected = to_numpy(theirs(reference, return_tensors="pt" if name in BFLOAT16_OUTPUTS else "np")[key])
+        expected = to_numpy(_outputs(theirs(reference, return_tensors="pt" if name in BFLOAT16_OUTPUTS else "np"))[key])
         got = ours(str(path), return_tensors="np")[key]
         if key == "input_ids":
             assert got.shape == expected.shape and (got == expected).mean() >= 0.999, f"{name} [{backend}] {file_name}"
@@ -129,7 +134,7 @@ def test_hub_config_matches_transformers(name: str, backend: str, folders, fixtu
     paths = [fixture_path(f) for f in BATCH]
     # transformers' ViltImageProcessor (torchvision) raises on mixed sizes unless return_tensors="pt" (README): its padded tensors are the reference
     mixed_size_bug = type(theirs).__name__ == "ViltImageProcessor"
-    expected = theirs([load_image(p) for p in paths], return_tensors="pt" if mixed_size_bug else None)
+    expected = _outputs(theirs([load_image(p) for p in paths], return_tensors="pt" if mixed_size_bug else None))
     got = ours([str(p) for p in paths], return_tensors=None)
     assert set(got) == set(expected), f"{name} [{backend}]: output keys"
     for output in expected:

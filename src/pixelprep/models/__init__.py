@@ -28,6 +28,7 @@ from .flava import FlavaImageProcessor
 from .fuyu import FuyuImageProcessor
 from .glpn import GLPNImageProcessor
 from .gemma3 import Gemma3ImageProcessor
+from .idefics import IdeficsImageProcessor
 from .idefics2 import Idefics2ImageProcessor
 from .idefics3 import Idefics3ImageProcessor, SmolVLMImageProcessor
 from .got_ocr2 import Cohere2VisionImageProcessor, GotOcr2ImageProcessor
@@ -78,6 +79,7 @@ __all__ = [
     "RTDetrImageProcessor",
     "YolosImageProcessor",
     "Gemma3ImageProcessor",
+    "IdeficsImageProcessor",
     "Idefics2ImageProcessor",
     "Idefics3ImageProcessor",
     "SmolVLMImageProcessor",
