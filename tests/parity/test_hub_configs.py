@@ -116,8 +116,10 @@ def test_hub_config_matches_transformers(name: str, backend: str, folders, fixtu
     # for, so only the resize filter's rounding differs there.
     fell_back = (backend == "torchvision") != isinstance(theirs, TorchvisionBackend)
     atol = PIL_ONLY_ATOL if fell_back else ATOL
-    # the pixel output's name: Fuyu's "images", Phi-4-multimodal's "image_pixel_values", else pixel_values
-    key = "input_ids" if name == "imagegpt" else next((k for k in ours.model_input_names if k in ("images", "image_pixel_values")), "pixel_values")
+    # the pixel output's name: Fuyu's "images", Phi-4-multimodal's "image_pixel_values", Video-LLaVA's legacy
+    # "pixel_values_images", else pixel_values
+    outputs = set(ours(np.zeros((32, 32, 3), np.uint8)))
+    key = "input_ids" if name == "imagegpt" else next((k for k in ("images", "image_pixel_values", "pixel_values_images") if k in outputs), "pixel_values")
     # Every image meets a model that sees RGB: families with a 3-value mean make it RGB (see the module docstring).
     rgb_model = bool(ours.do_convert_rgb) or (ours.image_mean is not None and len(ours.image_mean) == 3)
     for file_name in IMAGES:

@@ -55,6 +55,7 @@ from .siglip import SiglipImageProcessor
 from .swin2sr import Swin2SRImageProcessor
 from .textnet import TextNetImageProcessor
 from .tipsv2 import Tipsv2ImageProcessor
+from .video_llava import VideoLlavaImageProcessor
 from .vilt import ViltImageProcessor
 from .siglip2 import Siglip2ImageProcessor
 from .vit import ViTImageProcessor
@@ -124,6 +125,7 @@ __all__ = [
     "Swin2SRImageProcessor",
     "TextNetImageProcessor",
     "Tipsv2ImageProcessor",
+    "VideoLlavaImageProcessor",
     "ViltImageProcessor",
     "VitMatteImageProcessor",
 ]
