@@ -116,18 +116,18 @@ def test_hub_config_matches_transformers(name: str, backend: str, folders, fixtu
     # for, so only the resize filter's rounding differs there.
     fell_back = (backend == "torchvision") != isinstance(theirs, TorchvisionBackend)
     atol = PIL_ONLY_ATOL if fell_back else ATOL
-    # the pixel output's name: Fuyu's "images", Phi-4-multimodal's "image_pixel_values", Video-LLaVA's legacy
-    # "pixel_values_images", else pixel_values
-    outputs = set(ours(np.zeros((32, 32, 3), np.uint8)))
-    key = "input_ids" if name == "imagegpt" else next((k for k in ("images", "image_pixel_values", "pixel_values_images") if k in outputs), "pixel_values")
     # Every image meets a model that sees RGB: families with a 3-value mean make it RGB (see the module docstring).
     rgb_model = bool(ours.do_convert_rgb) or (ours.image_mean is not None and len(ours.image_mean) == 3)
     for file_name in IMAGES:
         path = fixture_path(file_name)
         reference = _reference_input(path, load_image, to_eight_bit, rgb_model)
         # transformers cannot give Llama 4's bfloat16 values as NumPy: those come as torch tensors (to_numpy widens them)
+        outputs = ours(str(path), return_tensors="np")
+        # the pixel output's name: Fuyu's "images", Phi-4-multimodal's "image_pixel_values", Video-LLaVA's legacy
+        # "pixel_values_images", else pixel_values
+        key = "input_ids" if name == "imagegpt" else next((k for k in ("images", "image_pixel_values", "pixel_values_images") if k in outputs), "pixel_values")
         expected = to_numpy(_outputs(theirs(reference, return_tensors="pt" if name in BFLOAT16_OUTPUTS else "np"))[key])
-        got = ours(str(path), return_tensors="np")[key]
+        got = outputs[key]
         if key == "input_ids":
             assert got.shape == expected.shape and (got == expected).mean() >= 0.999, f"{name} [{backend}] {file_name}"
         else:

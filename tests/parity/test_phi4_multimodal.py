@@ -202,3 +202,24 @@ def test_runner_rows_equal_each_image_alone(backend: str, tmp_path, fixture_path
         assert row.keys() == alone.keys()
         for key in row:
             np.testing.assert_array_equal(np.asarray(row[key]), np.asarray(alone[key]))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_resize_without_antialias_is_torch_interpolate(backend: str) -> None:
+    """The global view's float resize equals torch's interpolate without antialias (nearest, bilinear, bicubic), on both backends."""
+    from torchvision.transforms.v2 import functional as tvF
+
+    from pixelprep.multiview import resize_without_antialias
+
+    native_backend = pixelprep.Phi4MultimodalImageProcessor(backend=backend).backend
+    rng = np.random.default_rng(0)
+    modes = {0: tvF.InterpolationMode.NEAREST, 2: tvF.InterpolationMode.BILINEAR, 3: tvF.InterpolationMode.BICUBIC}
+    for (height, width), size in [((1344, 1792), (448, 448)), ((896, 448), (448, 448)), ((5, 9), (3, 4)), ((448, 448), (448, 448))]:
+        image = (rng.random((height, width, 3)) * 4 - 2).astype(np.float32)
+        for resample, mode in modes.items():
+            expected = tvF.resize(torch.from_numpy(image).permute(2, 0, 1), list(size), interpolation=mode, antialias=False).permute(1, 2, 0).numpy()
+            native = torch.from_numpy(image) if backend == "torchvision" else image
+            got = _array(resize_without_antialias(native_backend, native, size, resample))
+            assert got.shape == expected.shape and np.abs(got - expected).max() <= 1e-5, (height, width, resample)
+    with pytest.raises(InvalidArgumentError, match="has no unantialiased form"):
+        resize_without_antialias(native_backend, np.zeros((4, 4, 3), np.float32), (2, 2), 1)
