@@ -56,7 +56,9 @@ def as_numpy(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [as_numpy(v) for v in value]
     if hasattr(value, "detach"):
-        return value.detach().cpu().numpy()
+        value = value.detach().cpu()
+        # NumPy has no bfloat16 (Llama 4's outputs): its values are exact in float32
+        return (value.float() if str(value.dtype) == "torch.bfloat16" else value).numpy()
     return np.asarray(value)
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .errors import InvalidArgumentError, InvalidImageError
 
 Size = tuple[int, int]
@@ -407,15 +409,21 @@ def closest_ratio_grid(
             ((cols, rows) for cols in range(1, max_tiles + 1) for rows in range(1, max_tiles + 1) if min_tiles <= cols * rows <= max_tiles),
             key=lambda grid: grid[0] * grid[1],
         )
-    aspect, area = width / height, width * height
+    cols, rows = closest_aspect_grid(width / height, grids, width * height, tile_height * tile_width)
+    return rows, cols
+
+
+def closest_aspect_grid(aspect: float, grids: list[Size], area: int, tile_area: int) -> Size:
+    """The (cols, rows) of ``grids`` (in order) whose cols/rows is closest to ``aspect`` (width / height); on an equal
+    difference a later grid wins while ``area`` is over half of what its tiles cover. (1, 1) when ``grids`` is empty."""
     best_diff, best = math.inf, (1, 1)
     for cols, rows in grids:
         diff = abs(aspect - cols / rows)
         if diff < best_diff:
             best_diff, best = diff, (cols, rows)
-        elif diff == best_diff and area > 0.5 * tile_height * tile_width * cols * rows:
+        elif diff == best_diff and area > 0.5 * tile_area * cols * rows:
             best = (cols, rows)
-    return best[1], best[0]
+    return best
 
 
 def covering_grid(height: int, width: int, tile: int, max_tiles: int, threshold: float = 0.9) -> Size:
@@ -644,3 +652,76 @@ def long_side_to_with_floor(height: int, width: int, max_size: int, min_size: in
     if width >= height:
         return max(int(height * scale), min_size), max_size
     return max_size, max(int(width * scale), min_size)
+
+
+def shrink_to_fit(height: int, width: int, max_height: int, max_width: int) -> Size:
+    """Fuyu's resize: the size unchanged when it fits ``max_height`` x ``max_width``, else both sides scaled by
+    the tighter ratio and truncated (never enlarged); a side truncated to 0 is an error naming the image."""
+    if min(height, width) < 1:
+        raise InvalidImageError(f"an image of {height}x{width} has no pixels to resize")
+    if height <= max_height and width <= max_width:
+        return height, width
+    # the same float expressions as transformers (target / side, the smaller, times each side), so truncation agrees
+    scale = min(max_height / height, max_width / width)
+    fitted = int(height * scale), int(width * scale)
+    if min(fitted) < 1:
+        raise InvalidImageError(
+            f"an image of {height}x{width} fitted into {max_height}x{max_width} becomes {fitted[0]}x{fitted[1]}, which has no pixels; "
+            "its aspect ratio is too extreme for that size"
+        )
+    return fitted
+
+
+def exact_patch_grid(height: int, width: int, patch_height: int, patch_width: int, what: str = "an image") -> Size:
+    """(rows, cols) of ``patch_height`` x ``patch_width`` patches covering ``height`` x ``width`` exactly; sides that are
+    not whole patches are an error naming ``what``."""
+    if height % patch_height or width % patch_width:
+        raise InvalidImageError(
+            f"{what} of {height}x{width} does not split into {patch_height}x{patch_width} patches: both sides must be multiples of the patch size"
+        )
+    return height // patch_height, width // patch_width
+
+
+def dynamic_hd_grid(height: int, width: int, crop_size: int, max_crops: int, min_crops: int = 1) -> Size:
+    """Phi-4-multimodal's crop grid, as (rows, cols): enough ``crop_size`` squares to cover the image, or, when that
+    is more than ``max_crops``, the closest-aspect grid of InternVL (:func:`closest_ratio_grid`, min_crops..max_crops)."""
+    if min(height, width) < 1:
+        raise InvalidImageError(f"an image of {height}x{width} has no pixels to crop")
+    rows, cols = math.ceil(height / crop_size), math.ceil(width / crop_size)
+    if rows * cols > max_crops:
+        return closest_ratio_grid(height, width, crop_size, crop_size, min_crops, max_crops)
+    return rows, cols
+
+
+def fit_to_canvas_truncated(height: int, width: int, canvas_height: int, canvas_width: int) -> Size:
+    """The image scaled by the tighter of the canvas ratios: that side fills the canvas exactly, the other is truncated
+    (Phi-4-multimodal; the canvas is then padded bottom/right)."""
+    ratio_height, ratio_width = canvas_height / height, canvas_width / width
+    if ratio_width < ratio_height:
+        return int(height * ratio_width), canvas_width
+    return canvas_height, int(width * ratio_height)
+
+
+def supported_resolutions(max_tiles: int, tile: int) -> list[Size]:
+    """Llama 4's canvases, as (height, width): (rows * tile, cols * tile) for every rows x cols = 1..``max_tiles``,
+    in its order: grouped by aspect ratio (rows / cols) in the order first met, tile counts descending, rows ascending."""
+    if max_tiles < 1:
+        raise InvalidArgumentError(f"max_patches must be a positive integer, got {max_tiles}")
+    groups: dict[float, list[Size]] = {}
+    for count in range(max_tiles, 0, -1):
+        for rows in (d for d in range(1, count + 1) if count % d == 0):
+            groups.setdefault(rows / (count // rows), []).append((rows * tile, count // rows * tile))
+    return [canvas for group in groups.values() for canvas in group]
+
+
+def best_fit_canvas(height: int, width: int, canvases: list[Size], largest: bool = False) -> Size:
+    """Llama 4's canvas for an image: each canvas's scale is the smaller of its side ratios (in float32, as transformers
+    computes them); the smallest scale >= 1 wins (the largest with ``largest``), else the largest scale; among equal
+    scales the smallest area, the first in ``canvases`` on a further tie."""
+    if min(height, width) < 1:
+        raise InvalidImageError(f"an image of {height}x{width} has no pixels to fit")
+    scales = [min(np.float32(h) / np.float32(height), np.float32(w) / np.float32(width)) for h, w in canvases]
+    upscales = [s for s in scales if s >= 1]
+    chosen = (max(upscales) if largest else min(upscales)) if upscales else max(scales)
+    candidates = [canvas for canvas, scale in zip(canvases, scales) if scale == chosen]
+    return min(candidates, key=lambda canvas: canvas[0] * canvas[1])

@@ -29,11 +29,13 @@ BACKENDS = ("torchvision", "pil")
 ATOL = 1e-4
 # every built-in family by its name prefix ("CLIP", "ConvNext", ...); ImageGPT has its own module (test_imagegpt.py),
 # and so has each multi-view family (test_qwen2_vl.py, ...): their outputs are not (N, C, H, W) images;
-# ViTMatte takes a trimap beside each image (test_classic.py)
+# ViTMatte takes a trimap beside each image (test_classic.py); transformers' IDEFICS returns the pixel values alone
+# (test_idefics.py), Video-LLaVA names them pixel_values_images (test_video_llava.py)
 FAMILIES = tuple(
     name.removesuffix("ImageProcessor")
     for name in FAMILY_NAMES
-    if name not in ("ImageGPTImageProcessor", "VitMatteImageProcessor") and not issubclass(getattr(pixelprep, name), MultiViewProcessor)
+    if name not in ("ImageGPTImageProcessor", "VitMatteImageProcessor", "IdeficsImageProcessor", "VideoLlavaImageProcessor")
+    and not issubclass(getattr(pixelprep, name), MultiViewProcessor)
     # the matching families take image pairs (test_superglue.py), ViTPose person boxes (test_vitpose.py); transformers'
     # TimmWrapper needs a timm pretrained_cfg (test_timm_wrapper.py)
     and not issubclass(getattr(pixelprep, name), (pixelprep.SuperGlueImageProcessor, pixelprep.VitPoseImageProcessor, pixelprep.TimmWrapperImageProcessor))

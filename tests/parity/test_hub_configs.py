@@ -45,6 +45,7 @@ BATCH = ["photo_rgb_640x427.jpg", "photo_rgb_333x517.jpg", "tall_rgb_90x1200.jpg
 ATOL = 1e-4
 #: batch images a family refuses (checked one by one above), left out of its batch
 REFUSED = {"glm-image": ("tall_rgb_90x1200.jpg",)}
+BFLOAT16_OUTPUTS = {"llama4"}
 PIL_ONLY_ATOL = 0.1
 
 
@@ -88,6 +89,19 @@ def _reference_input(path: Path, load_image, to_eight_bit, converts: bool) -> Im
     return image.convert("RGB") if image.mode == "CMYK" else image
 
 
+def _outputs(result: Any) -> Any:
+    """transformers' outputs by name: its IDEFICS (v1) class returns the pixel values alone."""
+    return result if hasattr(result, "keys") else {"pixel_values": result}
+
+
+def _stacked(value: Any) -> Any:
+    """A per-sample list of per-image arrays or numbers (Fuyu's images and scale factors without return_tensors) as one array;
+    other values as they are."""
+    if isinstance(value, list) and value and isinstance(value[0], list) and value[0]:
+        return np.stack([np.stack([np.asarray(item) for item in sample]) for sample in value])
+    return value
+
+
 def _is_integer(value: Any) -> bool:
     """Whether an output (an array, or a per-image list of arrays, tuples or ints) holds integers."""
     first = value[0] if isinstance(value, list) and value else value
@@ -99,13 +113,12 @@ def _is_integer(value: Any) -> bool:
 def test_hub_config_matches_transformers(name: str, backend: str, folders, fixture_path, load_image, to_eight_bit, compare, to_numpy) -> None:
     ours, theirs = _processors(folders[name], backend)
     assert type(ours).__name__ == type(theirs).__name__.removesuffix("Pil"), "both loaders resolve the same family"
-    # A legacy pil-only transformers class (Emu3) is what transformers falls back to when asked for torchvision;
-    # ours runs the same geometry on torchvision, so only the resize filter's rounding differs there.
-    # Likewise a torchvision-only class (PerceptionLM, MiniCPM-OCR, LFM2-VL, the PaddlePaddle families, SAM2/SAM3) is what it
-    # gives when asked for pil, where ours resizes with Pillow or NumPy.
+    # A legacy pil-only transformers class (Emu3) is what transformers falls back to when asked for torchvision, and a
+    # torchvision-only one (Phi-4-multimodal, PerceptionLM, MiniCPM-OCR, LFM2-VL, the PaddlePaddle families, SAM2/SAM3)
+    # when asked for pil; ours runs the same geometry on the backend asked for, so only the resize filter's rounding
+    # differs there.
     fell_back = isinstance(theirs, TorchvisionBackend) != (backend == "torchvision")
     atol = PIL_ONLY_ATOL if fell_back else ATOL
-    key = {"imagegpt": "input_ids", "pix2struct": "flattened_patches", "kosmos-2.5": "flattened_patches"}.get(name, "pixel_values")
     # Every image meets a model that sees RGB: families with a 3-value mean make it RGB (see the module docstring).
     rgb_model = bool(ours.do_convert_rgb) or (ours.image_mean is not None and len(ours.image_mean) == 3)
     # the matching families take image pairs: each image is paired with itself
@@ -115,13 +128,21 @@ def test_hub_config_matches_transformers(name: str, backend: str, folders, fixtu
     for file_name in IMAGES:
         path = fixture_path(file_name)
         reference = _reference_input(path, load_image, to_eight_bit, rgb_model)
+        tensors = "pt" if name in BFLOAT16_OUTPUTS else "np"
         try:
-            expected = to_numpy(theirs(as_input(reference), return_tensors="np", **extra(1))[key])
+            # transformers cannot give Llama 4's bfloat16 values as NumPy: those come as torch tensors (to_numpy widens them)
+            theirs_out = _outputs(theirs(as_input(reference), return_tensors=tensors, **extra(1)))
         except ValueError:  # an image the family refuses (GLM-Image: aspect ratio over 4): ours refuses it too, with our error
             with pytest.raises(pixelprep.InvalidImageError):
                 ours(as_input(str(path)), **extra(1))
             continue
-        got = ours(as_input(str(path)), return_tensors="np", **extra(1))[key]
+        outputs = ours(as_input(str(path)), return_tensors="np", **extra(1))
+        # the pixel output's name: Pix2Struct's "flattened_patches", Fuyu's "images", Phi-4-multimodal's
+        # "image_pixel_values", Video-LLaVA's legacy "pixel_values_images", else pixel_values
+        names = ("flattened_patches", "images", "image_pixel_values", "pixel_values_images")
+        key = "input_ids" if name == "imagegpt" else next((k for k in names if k in outputs), "pixel_values")
+        expected = to_numpy(theirs_out[key])
+        got = outputs[key]
         if key == "input_ids":
             assert got.shape == expected.shape and (got == expected).mean() >= 0.999, f"{name} [{backend}] {file_name}"
         else:
@@ -131,7 +152,7 @@ def test_hub_config_matches_transformers(name: str, backend: str, folders, fixtu
     paths = [fixture_path(f) for f in batch if f not in REFUSED.get(name, ())]
     # transformers' ViltImageProcessor (torchvision) raises on mixed sizes unless return_tensors="pt" (README): its padded tensors are the reference
     mixed_size_bug = type(theirs).__name__ == "ViltImageProcessor"
-    expected = theirs([load_image(p) for p in paths], return_tensors="pt" if mixed_size_bug else None, **extra(len(paths)))
+    expected = _outputs(theirs([load_image(p) for p in paths], return_tensors="pt" if mixed_size_bug else None, **extra(len(paths))))
     got = ours([str(p) for p in paths], return_tensors=None, **extra(len(paths)))
     assert set(got) == set(expected), f"{name} [{backend}]: output keys"
     for output in expected:
@@ -144,7 +165,5 @@ def test_hub_config_matches_transformers(name: str, backend: str, folders, fixtu
             # transformers without return_tensors, one array in ours): exact
             assert np.array_equal(np.asarray(to_numpy(got[output])), np.asarray(to_numpy(expected[output]))), f"{name} [{backend}] {output}"
         else:
-            reference = expected[output]
-            if isinstance(reference, list) and reference and isinstance(reference[0], list):  # pairs as lists of lists (matching families, pil)
-                reference = np.asarray(to_numpy(reference))
-            compare(got[output], reference, atol=atol, what=f"{name} [{backend}] batch {output}")
+            # per-sample lists (Fuyu) and pairs as lists of lists (matching families, pil) are stacked first
+            compare(_stacked(got[output]), _stacked(expected[output]), atol=atol, what=f"{name} [{backend}] batch {output}")

@@ -35,9 +35,11 @@ from .detr import (
 from .efficientloftr import EfficientLoFTRImageProcessor
 from .efficientnet import EfficientNetImageProcessor
 from .flava import FlavaImageProcessor
+from .fuyu import FuyuImageProcessor
 from .glpn import GLPNImageProcessor
 from .hunyuan_vl import HunYuanVLImageProcessor
 from .gemma3 import Gemma3ImageProcessor
+from .idefics import IdeficsImageProcessor
 from .idefics2 import Idefics2ImageProcessor
 from .idefics3 import Idefics3ImageProcessor, SmolVLMImageProcessor
 from .lfm2_vl import Lfm2VlImageProcessor
@@ -49,6 +51,7 @@ from .layoutlmv2 import LayoutLMv2ImageProcessor
 from .layoutlmv3 import LayoutLMv3ImageProcessor
 from .kosmos2_5 import Kosmos2_5ImageProcessor
 from .levit import LevitImageProcessor
+from .llama4 import Llama4ImageProcessor
 from .llava import LlavaImageProcessor
 from .llava_next import LlavaNextImageProcessor, LlavaOnevisionImageProcessor
 from .minicpmv import MiniCPMOcrImageProcessor, MiniCPMV4_6ImageProcessor
@@ -62,6 +65,7 @@ from .owlvit import OwlViTImageProcessor
 from .paddleocr_vl import PaddleOCRVLImageProcessor
 from .nougat import NougatImageProcessor
 from .pix2struct import Pix2StructImageProcessor
+from .phi4_multimodal import Phi4MultimodalImageProcessor
 from .pixtral import PixtralImageProcessor
 from .pp_chart2table import PPChart2TableImageProcessor
 from .pp_doclayout import PPDocLayoutV2ImageProcessor, PPDocLayoutV3ImageProcessor, PPDocLayoutV4ImageProcessor
@@ -84,6 +88,7 @@ from .swin2sr import Swin2SRImageProcessor
 from .textnet import TextNetImageProcessor
 from .timm_wrapper import TimmWrapperImageProcessor
 from .tipsv2 import Tipsv2ImageProcessor
+from .video_llava import VideoLlavaImageProcessor
 from .vilt import ViltImageProcessor
 from .siglip2 import Siglip2ImageProcessor
 from .video_llama_3 import VideoLlama3ImageProcessor
@@ -115,6 +120,7 @@ __all__ = [
     "RTDetrImageProcessor",
     "YolosImageProcessor",
     "Gemma3ImageProcessor",
+    "IdeficsImageProcessor",
     "Idefics2ImageProcessor",
     "Idefics3ImageProcessor",
     "SmolVLMImageProcessor",
@@ -128,6 +134,7 @@ __all__ = [
     "Kosmos2_5ImageProcessor",
     "LevitImageProcessor",
     "Lfm2VlImageProcessor",
+    "Llama4ImageProcessor",
     "LlavaImageProcessor",
     "LlavaNextImageProcessor",
     "LlavaOnevisionImageProcessor",
@@ -152,6 +159,7 @@ __all__ = [
     "OwlViTImageProcessor",
     "Ovis2ImageProcessor",
     "Pix2StructImageProcessor",
+    "Phi4MultimodalImageProcessor",
     "PixtralImageProcessor",
     "PPChart2TableImageProcessor",
     "PPDocLayoutV2ImageProcessor",
@@ -171,6 +179,7 @@ __all__ = [
     "DINOv3ViTImageProcessor",
     "EfficientNetImageProcessor",
     "FlavaImageProcessor",
+    "FuyuImageProcessor",
     "GLPNImageProcessor",
     "MobileNetV1ImageProcessor",
     "MobileViTImageProcessor",
@@ -189,6 +198,7 @@ __all__ = [
     "TimmWrapperImageProcessor",
     "UnlimitedOcrImageProcessor",
     "Tipsv2ImageProcessor",
+    "VideoLlavaImageProcessor",
     "ViltImageProcessor",
     "VitMatteImageProcessor",
     "Ernie4_5_VLMoeImageProcessor",
