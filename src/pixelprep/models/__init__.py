@@ -40,6 +40,7 @@ from .mobilenet_v1 import MobileNetV1ImageProcessor
 from .mobilenet_v2 import MobileNetV2ImageProcessor
 from .mobilevit import MobileViTImageProcessor
 from .owlvit import OwlViTImageProcessor
+from .owlv2 import Owlv2ImageProcessor
 from .pixtral import PixtralImageProcessor
 from .qwen2_vl import Qwen2VLImageProcessor
 from .perceiver import PerceiverImageProcessor
@@ -99,6 +100,7 @@ __all__ = [
     "MaskFormerImageProcessor",
     "MobileNetV2ImageProcessor",
     "OwlViTImageProcessor",
+    "Owlv2ImageProcessor",
     "PixtralImageProcessor",
     "Qwen2VLImageProcessor",
     "SamImageProcessor",
