@@ -6,6 +6,7 @@ post-processings on seeded random model outputs. Tolerance 1e-5.
 
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 
 import numpy as np
@@ -152,3 +153,17 @@ def test_bad_inputs_are_our_errors() -> None:
         pixelprep.Owlv2ImageProcessor(size={"shortest_edge": 300})(np.zeros((20, 30, 3), np.uint8))
     with pytest.raises(InvalidArgumentError, match="target sizes"):
         pixelprep.Owlv2ImageProcessor().post_process_object_detection(_outputs(1), target_sizes=[(10, 10)])
+
+
+def test_runner_rows_equal_each_image_alone(tmp_path, fixture_path) -> None:
+    """``pixelprep run``: each stored row equals the image processed alone."""
+    import io
+
+    from pixelprep.runner import read_row, run_job
+
+    processor = pixelprep.Owlv2ImageProcessor(backend="pil", size=64)
+    inputs = [str(fixture_path(name)) for name in BATCH[:3]]
+    run_job(processor, inputs, str(tmp_path), shard_size=2, batch_size=2, log=io.StringIO())
+    entries = [json.loads(line) for line in (tmp_path / "manifest.jsonl").read_text().splitlines()]
+    for entry, path in zip(entries, inputs):
+        np.testing.assert_array_equal(read_row(tmp_path, entry)["pixel_values"], processor(path, return_tensors="np")["pixel_values"][0])
