@@ -11,6 +11,7 @@ from .beit import BeitImageProcessor
 from .deit import DeiTImageProcessor
 from .deepseek_vl import DeepseekVLHybridImageProcessor, DeepseekVLImageProcessor, JanusImageProcessor
 from .dinov3 import DINOv3ViTImageProcessor
+from .depth_pro import DepthProImageProcessor
 from .dpt import DPTImageProcessor
 from .emu3 import Emu3ImageProcessor
 from .gemma4 import Gemma4ImageProcessor
@@ -56,6 +57,7 @@ from .vilt import ViltImageProcessor
 from .siglip2 import Siglip2ImageProcessor
 from .vit import ViTImageProcessor
 from .vitmatte import VitMatteImageProcessor
+from .zoedepth import ZoeDepthImageProcessor
 
 __all__ = [
     "AriaImageProcessor",
@@ -101,6 +103,8 @@ __all__ = [
     "MobileNetV2ImageProcessor",
     "OwlViTImageProcessor",
     "Owlv2ImageProcessor",
+    "ZoeDepthImageProcessor",
+    "DepthProImageProcessor",
     "PixtralImageProcessor",
     "Qwen2VLImageProcessor",
     "SamImageProcessor",

@@ -9,30 +9,20 @@ without antialiasing. pixelprep's pil backend computes SciPy's arithmetic with N
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..auto import register_family
-from ..backends import Affine, Backend
+from ..backends import Backend
 from ..errors import InvalidArgumentError
 from ..geometry import check_output_size
 from ..params import normalize_square_size
-from .constants import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
+from .dense_steps import AffineFirst, mirror_indices
 from .owlvit import OwlViTImageProcessor
 
 # ----------------------------------------------------------------------------- pil kernel (SciPy's arithmetic)
-
-
-def _mirror(indices: np.ndarray, length: int) -> np.ndarray:
-    """Indices reflected into ``0..length-1`` without repeating the edge (SciPy's 'mirror', NumPy's 'reflect')."""
-    if length == 1:
-        return np.zeros_like(indices)
-    period = 2 * length - 2
-    folded = np.mod(indices, period)
-    return np.where(folded >= length, period - folded, folded)
 
 
 def _gaussian_pass(image: np.ndarray, sigma: float, axis: int, rows: np.ndarray) -> np.ndarray:
@@ -43,7 +33,7 @@ def _gaussian_pass(image: np.ndarray, sigma: float, axis: int, rows: np.ndarray)
     length = image.shape[axis]
 
     def at(offset: int) -> np.ndarray:
-        return np.take(image, _mirror(rows + offset, length), axis=axis).astype(np.float64)
+        return np.take(image, mirror_indices(rows + offset, length), axis=axis).astype(np.float64)
 
     # a symmetric kernel, summed as SciPy's correlate1d sums it: the centre, then the pairs from the outermost in
     out = at(0) * taps[radius]
@@ -58,7 +48,7 @@ def _linear_sample(length: int, out_length: int) -> tuple[np.ndarray, np.ndarray
     coords = (np.arange(out_length, dtype=np.float64) + 0.5) * zoom - 0.5
     lower = np.floor(coords).astype(np.int64)
     weight = coords - lower
-    return _mirror(lower, length), _mirror(lower + 1, length), weight
+    return mirror_indices(lower, length), mirror_indices(lower + 1, length), weight
 
 
 def _numpy_blur_resize(image: np.ndarray, height: int, width: int, blur: bool) -> np.ndarray:
@@ -103,39 +93,18 @@ def _torch_blur_resize(image: Any, height: int, width: int, blur: bool) -> Any:
     return resized.permute(1, 2, 0)
 
 
-def _numpy_rescale(image: np.ndarray, scale: float | None) -> np.ndarray:
-    return image.astype(np.float32) if scale is None else Affine(scale, None, None, image.shape[-1], "numpy").apply(image)
+# the blur and resize of each backend's transformers class, by backend name
+_KERNELS = {"pil": _numpy_blur_resize, "torchvision": _torch_blur_resize}
 
 
-def _torch_rescale(image: Any, scale: float | None) -> Any:
-    return image.float() if scale is None else image * scale  # uint8 * scale: one float32 product, as transformers' torchvision class
-
-
-# kernels by backend name: (rescale to float32, blur and resize)
-_KERNELS = {"pil": (_numpy_rescale, _numpy_blur_resize), "torchvision": (_torch_rescale, _torch_blur_resize)}
-
-
-def _kernels(backend: Backend) -> tuple[Any, Any]:
-    kernels = _KERNELS.get(backend.name)
-    if kernels is None:
+def _kernel(backend: Backend) -> Any:
+    kernel = _KERNELS.get(backend.name)
+    if kernel is None:
         raise InvalidArgumentError(f"OWLv2's anti-aliased resize is implemented for the backends {sorted(_KERNELS)}, not {backend.name!r}")
-    return kernels
+    return kernel
 
 
 # ------------------------------------------------------------------------------------------------ steps
-
-
-@dataclass(frozen=True)
-class _ToFloat:
-    """The image as float32, multiplied by ``scale`` when rescaling: OWLv2 pads and blurs rescaled values."""
-
-    scale: float | None
-
-    def apply(self, backend: Backend, image: Any) -> Any:
-        return _kernels(backend)[0](backend.realize(image), self.scale)
-
-    def describe(self) -> str:
-        return "to float32" if self.scale is None else f"rescale {self.scale:.6g} (before padding and resizing)"
 
 
 @dataclass(frozen=True)
@@ -164,7 +133,7 @@ class _BlurResize:
 
     def apply(self, backend: Backend, image: Any) -> Any:
         check_output_size(self.height, self.width, "size")
-        return _kernels(backend)[1](backend.realize(image), self.height, self.width, self.blur)
+        return _kernel(backend)(backend.realize(image), self.height, self.width, self.blur)
 
     def describe(self) -> str:
         blur = "Gaussian blur (sigma = (factor - 1) / 2), then " if self.blur else ""
@@ -190,7 +159,7 @@ class Owlv2ImageProcessor(OwlViTImageProcessor):
 
     def steps(self, params: dict[str, Any]) -> list[Any]:
         """Rescale, pad to a square, blur and resize: all before normalising (``resample`` is not used, as in transformers)."""
-        steps: list[Any] = [_ToFloat(params["rescale_factor"] if params.get("do_rescale") else None)]
+        steps: list[Any] = [AffineFirst(params["rescale_factor"] if params.get("do_rescale") else None)]
         if params.get("do_pad"):
             steps.append(_PadToSquare())
         if params.get("do_resize"):
@@ -219,7 +188,7 @@ class Owlv2ImageProcessor(OwlViTImageProcessor):
         if target is None or "height" not in target:
             raise InvalidArgumentError(f"size must give a height and a width, got {size!r}")
         params = self._step_params(dict(kwargs, do_rescale=False))
-        return self._run_steps(image, params, [_ToFloat(None), _BlurResize(target["height"], target["width"], bool(anti_aliasing))])
+        return self._run_steps(image, params, [AffineFirst(None), _BlurResize(target["height"], target["width"], bool(anti_aliasing))])
 
     def pad(self, images: Any, *args: Any, constant_value: float = 0.0, **kwargs: Any) -> Any:
         """Each image (CHW; one or a list) padded bottom/right with ``constant_value`` to a square, as transformers' OWLv2 ``pad``."""
