@@ -46,6 +46,7 @@ from .pixtral import PixtralImageProcessor
 from .qwen2_vl import Qwen2VLImageProcessor
 from .perceiver import PerceiverImageProcessor
 from .poolformer import PoolFormerImageProcessor
+from .prompt_depth_anything import PromptDepthAnythingImageProcessor
 from .pvt import PvtImageProcessor
 from .sam import SamImageProcessor
 from .segformer import SegformerImageProcessor
@@ -105,6 +106,7 @@ __all__ = [
     "Owlv2ImageProcessor",
     "ZoeDepthImageProcessor",
     "DepthProImageProcessor",
+    "PromptDepthAnythingImageProcessor",
     "PixtralImageProcessor",
     "Qwen2VLImageProcessor",
     "SamImageProcessor",
