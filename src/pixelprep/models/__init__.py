@@ -50,6 +50,7 @@ from .prompt_depth_anything import PromptDepthAnythingImageProcessor
 from .pvt import PvtImageProcessor
 from .sam import SamImageProcessor
 from .segformer import SegformerImageProcessor
+from .seggpt import SegGptImageProcessor
 from .siglip import SiglipImageProcessor
 from .swin2sr import Swin2SRImageProcessor
 from .textnet import TextNetImageProcessor
@@ -107,6 +108,7 @@ __all__ = [
     "ZoeDepthImageProcessor",
     "DepthProImageProcessor",
     "PromptDepthAnythingImageProcessor",
+    "SegGptImageProcessor",
     "PixtralImageProcessor",
     "Qwen2VLImageProcessor",
     "SamImageProcessor",
