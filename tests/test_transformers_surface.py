@@ -39,6 +39,10 @@ NOT_PROVIDED: dict[str, tuple[str, ...] | None] = {  # name -> the families (cla
     "postprocess": ("Janus", "DeepseekVL"),  # DeepSeek-VL's only raises in transformers
     "unnormalize": ("Janus", "DeepseekVL"),
     "get_image_patches": ("Aria",),
+    "encode_inputs": ("OneFormer",),
+    "get_semantic_annotations": ("OneFormer",),
+    "get_instance_annotations": ("OneFormer",),
+    "get_panoptic_annotations": ("OneFormer",),
 }
 
 

@@ -40,6 +40,7 @@ from .maskformer import Mask2FormerImageProcessor, MaskFormerImageProcessor
 from .mobilenet_v1 import MobileNetV1ImageProcessor
 from .mobilenet_v2 import MobileNetV2ImageProcessor
 from .mobilevit import MobileViTImageProcessor
+from .oneformer import OneFormerImageProcessor
 from .owlvit import OwlViTImageProcessor
 from .owlv2 import Owlv2ImageProcessor
 from .pixtral import PixtralImageProcessor
@@ -109,6 +110,7 @@ __all__ = [
     "DepthProImageProcessor",
     "PromptDepthAnythingImageProcessor",
     "SegGptImageProcessor",
+    "OneFormerImageProcessor",
     "PixtralImageProcessor",
     "Qwen2VLImageProcessor",
     "SamImageProcessor",
