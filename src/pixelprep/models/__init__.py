@@ -50,6 +50,7 @@ from .poolformer import PoolFormerImageProcessor
 from .prompt_depth_anything import PromptDepthAnythingImageProcessor
 from .pvt import PvtImageProcessor
 from .sam import SamImageProcessor
+from .rf_detr import RfDetrImageProcessor
 from .segformer import SegformerImageProcessor
 from .seggpt import SegGptImageProcessor
 from .siglip import SiglipImageProcessor
@@ -111,6 +112,7 @@ __all__ = [
     "PromptDepthAnythingImageProcessor",
     "SegGptImageProcessor",
     "OneFormerImageProcessor",
+    "RfDetrImageProcessor",
     "PixtralImageProcessor",
     "Qwen2VLImageProcessor",
     "SamImageProcessor",
