@@ -43,6 +43,10 @@ NOT_PROVIDED: dict[str, tuple[str, ...] | None] = {  # name -> the families (cla
     "val_transforms": ("TimmWrapper",),
     "resize_and_split": ("Lfm2Vl",),
     "crop_image_to_patches": ("Lfm2Vl", "DeepseekOcr2", "UnlimitedOcr"),  # the tiles on a torch batch / an array; the call makes the same views
+    "encode_inputs": ("OneFormer",),
+    "get_semantic_annotations": ("OneFormer",),
+    "get_instance_annotations": ("OneFormer",),
+    "get_panoptic_annotations": ("OneFormer",),
 }
 
 

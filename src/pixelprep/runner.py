@@ -369,8 +369,9 @@ def process_batch(processor: Any, items: list[Any]) -> list[Outcome]:
     split_batch = getattr(processor, "split_batch", None)
     if split_batch is not None:  # multi-view families: outputs concatenated over the batch (Qwen's patch rows, ...)
         return [({k: np.asarray(v) for k, v in row.items()}, None) for row in split_batch(outputs, len(items))]
-    # images of different output sizes come back as a list of arrays rather than one stacked array
-    tensors = {k: v for k, v in outputs.items() if isinstance(v, list) or hasattr(v, "shape")}
+    # images of different output sizes come back as a list of arrays rather than one stacked array; text outputs
+    # (OneFormer's task prompts for its tokenizer) are not tensors and are not stored
+    tensors = {k: v for k, v in outputs.items() if (isinstance(v, list) and not all(isinstance(x, str) for x in v)) or hasattr(v, "shape")}
     return [({k: np.asarray(v[i]) for k, v in tensors.items()}, None) for i in range(len(items))]
 
 

@@ -160,6 +160,8 @@ def test_hub_config_matches_transformers(name: str, backend: str, folders, fixtu
             assert np.mean(np.asarray(to_numpy(got[output])) == np.asarray(to_numpy(expected[output]))) >= 0.999
         elif output in ("words", "boxes"):  # OCR (LayoutLM families): per-image lists of words and of int boxes, equal
             assert got[output] == expected[output], f"{name} [{backend}] {output}"
+        elif isinstance(expected[output], list) and all(isinstance(item, str) for item in expected[output]):
+            assert got[output] == expected[output], f"{name} [{backend}] {output}"  # text (OneFormer's task prompts)
         elif output.endswith("_sizes") or _is_integer(to_numpy(expected[output])):
             # SAM's (height, width) pairs; multi-view counts, shapes, masks and positions (per-image lists in
             # transformers without return_tensors, one array in ours): exact

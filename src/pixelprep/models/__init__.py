@@ -15,6 +15,7 @@ from .unlimited_ocr import UnlimitedOcrImageProcessor
 from .deepseek_vl import DeepseekVLHybridImageProcessor, DeepseekVLImageProcessor, JanusImageProcessor
 from .dinov3 import DINOv3ViTImageProcessor
 from .donut import DonutImageProcessor
+from .depth_pro import DepthProImageProcessor
 from .dpt import DPTImageProcessor
 from .emu3 import Emu3ImageProcessor
 from .ernie4_5_vl_moe import Ernie4_5_VLMoeImageProcessor
@@ -66,6 +67,8 @@ from .paddleocr_vl import PaddleOCRVLImageProcessor
 from .nougat import NougatImageProcessor
 from .pix2struct import Pix2StructImageProcessor
 from .phi4_multimodal import Phi4MultimodalImageProcessor
+from .oneformer import OneFormerImageProcessor
+from .owlv2 import Owlv2ImageProcessor
 from .pixtral import PixtralImageProcessor
 from .pp_chart2table import PPChart2TableImageProcessor
 from .pp_doclayout import PPDocLayoutV2ImageProcessor, PPDocLayoutV3ImageProcessor, PPDocLayoutV4ImageProcessor
@@ -78,11 +81,14 @@ from .perceiver import PerceiverImageProcessor
 from .perception_lm import PerceptionLMImageProcessor
 from .pi0 import PI0ImageProcessor
 from .poolformer import PoolFormerImageProcessor
+from .prompt_depth_anything import PromptDepthAnythingImageProcessor
 from .pvt import PvtImageProcessor
 from .sam import SamImageProcessor
 from .sam2 import Sam2ImageProcessor
 from .sam3 import Sam3ImageProcessor
+from .rf_detr import RfDetrImageProcessor
 from .segformer import SegformerImageProcessor
+from .seggpt import SegGptImageProcessor
 from .siglip import SiglipImageProcessor
 from .swin2sr import Swin2SRImageProcessor
 from .textnet import TextNetImageProcessor
@@ -98,6 +104,7 @@ from .superpoint import SuperPointImageProcessor
 from .vit import ViTImageProcessor
 from .vitmatte import VitMatteImageProcessor
 from .vitpose import VitPoseImageProcessor
+from .zoedepth import ZoeDepthImageProcessor
 
 __all__ = [
     "AriaImageProcessor",
@@ -160,6 +167,13 @@ __all__ = [
     "Ovis2ImageProcessor",
     "Pix2StructImageProcessor",
     "Phi4MultimodalImageProcessor",
+    "Owlv2ImageProcessor",
+    "ZoeDepthImageProcessor",
+    "DepthProImageProcessor",
+    "PromptDepthAnythingImageProcessor",
+    "SegGptImageProcessor",
+    "OneFormerImageProcessor",
+    "RfDetrImageProcessor",
     "PixtralImageProcessor",
     "PPChart2TableImageProcessor",
     "PPDocLayoutV2ImageProcessor",

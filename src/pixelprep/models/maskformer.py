@@ -90,6 +90,8 @@ class _MaskFormerBase(LabelMapProcessor):
 
     #: Size the mask logits are bilinearly resized to before any post-processing (None: as they come).
     mask_logits_size: ClassVar[tuple[int, int] | None] = None
+    #: Whether segment maps resized to a target size are antialiased (OneFormer resizes with torchvision's default, on).
+    segments_antialias: ClassVar[bool] = False
     defaults = {
         "do_resize": True,
         "size": DEFAULT_SIZE,
@@ -280,7 +282,8 @@ class _MaskFormerBase(LabelMapProcessor):
                 results.append({"segmentation": back(torch.zeros(shape) - 1, numpy_in), "segments_info": []})
                 continue
             segmentation, segments = panoptic_segments(
-                probabilities[index][keep], best_scores[index][keep], best_labels[index][keep], mask_threshold, overlap_mask_area_threshold, fuse, target
+                probabilities[index][keep], best_scores[index][keep], best_labels[index][keep], mask_threshold, overlap_mask_area_threshold, fuse, target,
+                self.segments_antialias,
             )
             results.append({"segmentation": back(segmentation, numpy_in), "segments_info": segments})
         return results
@@ -302,14 +305,16 @@ def _back_all(value: Any, numpy_in: bool) -> Any:
     return value if isinstance(value, list) else back(value, numpy_in)
 
 
-def panoptic_segments(probabilities: Any, scores: Any, labels: Any, mask_threshold: float, overlap_threshold: float, fuse: set[int], target: tuple[int, int] | None) -> tuple[Any, list[dict[str, Any]]]:
+def panoptic_segments(
+    probabilities: Any, scores: Any, labels: Any, mask_threshold: float, overlap_threshold: float, fuse: set[int], target: tuple[int, int] | None, antialias: bool = False
+) -> tuple[Any, list[dict[str, Any]]]:
     """Segment map (int32, 0 = nothing) and segment info: each pixel goes to its highest score-weighted query,
     and a query keeps its segment only when it holds more than ``overlap_threshold`` of its own confident area."""
     import torch
     import torch.nn.functional as F
 
     if target is not None:
-        probabilities = F.interpolate(probabilities[None], size=target, mode="bilinear", align_corners=False)[0]
+        probabilities = F.interpolate(probabilities[None], size=target, mode="bilinear", align_corners=False, antialias=antialias)[0]
     height, width = probabilities.shape[1:]
     segmentation = torch.zeros((height, width), dtype=torch.int32, device=probabilities.device)
     weighted = probabilities * scores.view(-1, 1, 1)

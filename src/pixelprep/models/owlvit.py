@@ -35,10 +35,15 @@ class OwlViTImageProcessor(ImageProcessor):
             config.setdefault("do_rescale", config.pop("rescale"))
         return config
 
+    @staticmethod
+    def box_scale_sizes(pairs: list[tuple[int, int]] | None) -> list[tuple[int, int]] | None:
+        """The (height, width) each image's relative boxes are scaled by: its target size (OWLv2 overrides this)."""
+        return pairs
+
     def post_process_object_detection(self, outputs: Any, threshold: float = 0.1, target_sizes: Any = None) -> list[dict[str, Any]]:
         """Per image: the best text query of each box (``labels``), its sigmoid score, corner boxes; scores above ``threshold``."""
         (logits, boxes), from_numpy = postprocess.model_outputs(outputs, "logits", "pred_boxes")
-        pairs = postprocess.target_size_pairs(target_sizes, len(logits))
+        pairs = self.box_scale_sizes(postprocess.target_size_pairs(target_sizes, len(logits)))
         return postprocess.to_numpy_like(postprocess.max_logit_detections(logits, boxes, threshold, pairs), from_numpy)
 
     def post_process_image_guided_detection(self, outputs: Any, threshold: float = 0.0, nms_threshold: float = 0.3, target_sizes: Any = None) -> list[dict[str, Any]]:
@@ -49,7 +54,7 @@ class OwlViTImageProcessor(ImageProcessor):
         empty result instead.
         """
         (logits, target_boxes), from_numpy = postprocess.model_outputs(outputs, "logits", "target_pred_boxes")
-        pairs = postprocess.target_size_pairs(target_sizes, len(logits))
+        pairs = self.box_scale_sizes(postprocess.target_size_pairs(target_sizes, len(logits)))
         scores = logits.max(-1).values.sigmoid()
         boxes = postprocess.center_to_corners(target_boxes)
         if nms_threshold < 1.0:
