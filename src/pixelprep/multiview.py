@@ -24,7 +24,7 @@ import numpy as np
 
 from . import geometry, geometry_vlm
 from .backends import Affine, Backend
-from .backends.base import BICUBIC, BILINEAR, NEAREST, RESAMPLE_NAMES, channel_broadcast_target
+from .backends.base import RESAMPLE_NAMES, channel_broadcast_target, interpolation_taps
 from .errors import InvalidArgumentError, InvalidImageError, OutputShapeError
 from .features import BatchFeature
 from .inputs import flatten_inputs, to_canonical
@@ -83,42 +83,6 @@ def normalize_image(backend: Backend, image: Any, affine: Affine) -> Any:
     out = backend.allocate_unfilled((height, width, channels), "float32")
     backend.write_chw(backend.realize(image), backend.permute(out, (2, 0, 1)), affine)
     return out
-
-
-def _cubic_weights(t: np.ndarray) -> np.ndarray:
-    """torch's bicubic tap weights (A = -0.75) for fractional offsets ``t``, as (len(t), 4) float32."""
-    a = np.float32(-0.75)
-
-    def near(x: np.ndarray) -> np.ndarray:  # |x| <= 1
-        return ((a + 2) * x - (a + 3)) * x * x + 1
-
-    def far(x: np.ndarray) -> np.ndarray:  # 1 < |x| < 2
-        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
-
-    one = np.float32(1)
-    return np.stack([far(t + one), near(t), near(one - t), far(one - t + one)], axis=1).astype(np.float32)
-
-
-def interpolation_taps(in_size: int, out_size: int, resample: int) -> tuple[np.ndarray, np.ndarray]:
-    """(indices, weights), each (out_size, taps), of torch's ``interpolate`` along one axis without antialias
-    (align_corners=False): nearest (1 tap), bilinear (2) or bicubic (4), source positions in float32 as torch computes them."""
-    scale = np.float32(in_size) / np.float32(out_size)
-    dst = np.arange(out_size, dtype=np.float32)
-    if resample == NEAREST:
-        index = np.minimum(np.floor(dst * scale).astype(np.int64), in_size - 1)
-        return index[:, None], np.ones((out_size, 1), np.float32)
-    source = scale * (dst + np.float32(0.5)) - np.float32(0.5)
-    if resample == BILINEAR:
-        source = np.maximum(source, np.float32(0))
-        first = np.floor(source).astype(np.int64)
-        second = np.minimum(first + 1, in_size - 1)
-        fraction = (source - first).astype(np.float32)
-        return np.stack([first, second], axis=1), np.stack([1 - fraction, fraction], axis=1)
-    if resample == BICUBIC:
-        first = np.floor(source).astype(np.int64)
-        index = np.clip(first[:, None] + np.arange(-1, 3), 0, in_size - 1)
-        return index, _cubic_weights((source - first).astype(np.float32))
-    raise InvalidArgumentError(f"resample={resample} ({RESAMPLE_NAMES.get(resample, resample)}) has no unantialiased form here; use nearest (0), bilinear (2) or bicubic (3)")
 
 
 def resize_without_antialias(backend: Backend, image: Any, size: tuple[int, int], resample: int) -> Any:

@@ -57,7 +57,7 @@ class Backend(ABC):
     def resize_interpolate(self, image: Any, size: tuple[int, int], resample: int) -> Any:
         """Resize to ``size`` by sampling the image at each output pixel's centre, without antialiasing (OpenCV's resize, torch's ``interpolate``).
 
-        Bilinear or bicubic (PIL filter numbers). This default runs in NumPy on native NumPy arrays;
+        Nearest, bilinear or bicubic (PIL filter numbers). This default runs in NumPy on native NumPy arrays;
         8-bit images are rounded and clipped back to 8 bits, float ones stay float32.
         """
         return interpolate_resize(np.asarray(image), size, resample)
@@ -229,33 +229,40 @@ def channel_broadcast_target(channels: int, mean: tuple[float, ...] | None) -> i
     return channels
 
 
-def _interpolation_taps(length: int, out_length: int, resample: int) -> tuple[np.ndarray, np.ndarray]:
-    """(source indices, weights), each ``(taps, out_length)``, of one axis resized by interpolation at pixel centres.
+def _cubic_weights(t: np.ndarray) -> np.ndarray:
+    """torch's bicubic tap weights (A = -0.75) for fractional offsets ``t``, as (len(t), 4) float32."""
+    a = np.float32(-0.75)
 
-    torch's rules: source position ``(i + 0.5) * length / out_length - 0.5``; bilinear clamps it at 0,
-    bicubic (a = -0.75) clamps the indices of its four taps to the axis.
-    """
-    source = (np.arange(out_length, dtype=np.float64) + 0.5) * (length / out_length) - 0.5
+    def near(x: np.ndarray) -> np.ndarray:  # |x| <= 1
+        return ((a + 2) * x - (a + 3)) * x * x + 1
+
+    def far(x: np.ndarray) -> np.ndarray:  # 1 < |x| < 2
+        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+    one = np.float32(1)
+    return np.stack([far(t + one), near(t), near(one - t), far(one - t + one)], axis=1).astype(np.float32)
+
+
+def interpolation_taps(in_size: int, out_size: int, resample: int) -> tuple[np.ndarray, np.ndarray]:
+    """(indices, weights), each (out_size, taps), of torch's ``interpolate`` along one axis without antialias
+    (align_corners=False): nearest (1 tap), bilinear (2) or bicubic (4), source positions in float32 as torch computes them."""
+    scale = np.float32(in_size) / np.float32(out_size)
+    dst = np.arange(out_size, dtype=np.float32)
+    if resample == NEAREST:
+        index = np.minimum(np.floor(dst * scale).astype(np.int64), in_size - 1)
+        return index[:, None], np.ones((out_size, 1), np.float32)
+    source = scale * (dst + np.float32(0.5)) - np.float32(0.5)
     if resample == BILINEAR:
-        source = np.maximum(source, 0.0)
-        low = np.floor(source).astype(np.int64)
-        fraction = source - low
-        indices = np.stack([low, np.minimum(low + 1, length - 1)])
-        return np.minimum(indices, length - 1), np.stack([1.0 - fraction, fraction])
+        source = np.maximum(source, np.float32(0))
+        first = np.floor(source).astype(np.int64)
+        second = np.minimum(first + 1, in_size - 1)
+        fraction = (source - first).astype(np.float32)
+        return np.stack([first, second], axis=1), np.stack([1 - fraction, fraction], axis=1)
     if resample == BICUBIC:
-        low = np.floor(source).astype(np.int64)
-        t = source - low
-        a = -0.75
-        # Keys' cubic convolution weights for the taps at distance 1 + t, t, 1 - t and 2 - t
-        weights = np.stack([
-            ((a * (t + 1) - 5 * a) * (t + 1) + 8 * a) * (t + 1) - 4 * a,
-            ((a + 2) * t - (a + 3)) * t * t + 1,
-            ((a + 2) * (1 - t) - (a + 3)) * (1 - t) * (1 - t) + 1,
-            ((a * (2 - t) - 5 * a) * (2 - t) + 8 * a) * (2 - t) - 4 * a,
-        ])
-        indices = np.clip(low[None] + np.arange(-1, 3)[:, None], 0, length - 1)
-        return indices, weights
-    raise InvalidArgumentError(f"resizing without antialiasing takes resample={BILINEAR} (bilinear) or {BICUBIC} (bicubic), got {resample}")
+        first = np.floor(source).astype(np.int64)
+        index = np.clip(first[:, None] + np.arange(-1, 3), 0, in_size - 1)
+        return index, _cubic_weights((source - first).astype(np.float32))
+    raise InvalidArgumentError(f"resample={resample} ({RESAMPLE_NAMES.get(resample, resample)}) has no unantialiased form here; use nearest (0), bilinear (2) or bicubic (3)")
 
 
 def interpolate_resize(image: np.ndarray, size: tuple[int, int], resample: int) -> np.ndarray:
@@ -267,10 +274,10 @@ def interpolate_resize(image: np.ndarray, size: tuple[int, int], resample: int) 
     eight_bit = image.dtype == np.uint8
     out = image.astype(np.float32)
     for axis, out_length in ((1, size[1]), (0, size[0])):
-        indices, weights = _interpolation_taps(image.shape[axis], out_length, resample)
+        indices, weights = interpolation_taps(image.shape[axis], out_length, resample)
         shape = [1] * out.ndim
         shape[axis] = out_length
-        taken = [np.take(out, index, axis=axis) * weight.astype(np.float32).reshape(shape) for index, weight in zip(indices, weights)]
+        taken = [np.take(out, index, axis=axis) * weight.reshape(shape) for index, weight in zip(indices.T, weights.T)]
         out = np.sum(taken, axis=0, dtype=np.float32)
         if eight_bit:
             out = np.clip(np.round(out), 0, 255)
