@@ -644,3 +644,39 @@ def long_side_to_with_floor(height: int, width: int, max_size: int, min_size: in
     if width >= height:
         return max(int(height * scale), min_size), max_size
     return max_size, max(int(width * scale), min_size)
+
+
+def area_and_side_fit(height: int, width: int, max_side: int | None, min_pixels: int | None, max_pixels: int | None) -> Size:
+    """One scale, aspect kept, bringing the area up to ``min_pixels`` and within ``max_pixels`` and the long side within ``max_side`` (NeoMME).
+
+    Unset limits are ignored; an image within every limit is kept. Sides are rounded to nearest; if that
+    breaks a cap they are floored (and the long one trimmed to the area cap), and if rounding falls short
+    of ``min_pixels`` they are ceiled, unless that breaks a cap.
+    """
+    area = height * width
+    enlarge = min_pixels is not None and area < min_pixels
+    scale = (min_pixels / area) ** 0.5 if enlarge else 1.0
+    if max_side is not None:
+        scale = min(scale, max_side / max(height, width))
+    if max_pixels is not None:
+        scale = min(scale, (max_pixels / area) ** 0.5)
+    if scale == 1.0:
+        return height, width
+
+    def breaks_cap(h: int, w: int) -> bool:
+        return (max_side is not None and max(h, w) > max_side) or (max_pixels is not None and h * w > max_pixels)
+
+    rounded = max(1, round(height * scale)), max(1, round(width * scale))
+    if breaks_cap(*rounded):
+        floor_h, floor_w = max(1, math.floor(height * scale)), max(1, math.floor(width * scale))
+        if max_pixels is not None and floor_h * floor_w > max_pixels:
+            if floor_h >= floor_w:
+                floor_h = max(1, max_pixels // floor_w)
+            else:
+                floor_w = max(1, max_pixels // floor_h)
+        return floor_h, floor_w
+    if enlarge and rounded[0] * rounded[1] < min_pixels:
+        ceiled = max(1, math.ceil(height * scale)), max(1, math.ceil(width * scale))
+        if not breaks_cap(*ceiled):
+            return ceiled
+    return rounded

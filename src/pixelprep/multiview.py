@@ -384,12 +384,14 @@ class ConcatPatches:
 
     ``grid_key`` names the ``(N, 3)`` int64 output of ``(frames, rows, cols)`` of patches per view.
     ``patch_axes`` shapes the same values ``(sum of patches, C*T, p, p)`` (PaddleOCR-VL) instead of flat vectors.
+    ``grid_frames=False`` leaves the frame count out of the grid: ``(N, 2)`` of ``(rows, cols)`` (NeoMME).
     """
 
     layout: PatchLayout
     key: str = "pixel_values"
     grid_key: str | None = "image_grid_thw"
     patch_axes: bool = False
+    grid_frames: bool = True
 
     def pack(self, backend: Backend, views: list[Views], samples: list[int], write: ViewWriter) -> dict[str, Any]:
         flat = _flat(views)
@@ -419,7 +421,8 @@ class ConcatPatches:
             out = out.reshape(offsets[-1], channels * self.layout.temporal_patch_size, p, p)
         data = {self.key: out}
         if self.grid_key:
-            data[self.grid_key] = np.array([[1, rows, cols] for rows, cols in grids], dtype=np.int64).reshape(-1, 3)
+            lead = [1] if self.grid_frames else []
+            data[self.grid_key] = np.array([lead + [rows, cols] for rows, cols in grids], dtype=np.int64).reshape(-1, len(lead) + 2)
         return data
 
     def split(self, outputs: Any, count: int) -> list[dict[str, Any]] | None:
@@ -427,12 +430,12 @@ class ConcatPatches:
         if not self.grid_key:
             return None
         grids = outputs[self.grid_key]
-        offsets = np.concatenate([[0], np.cumsum([int(g[1]) * int(g[2]) for g in grids])]).tolist()
+        offsets = np.concatenate([[0], np.cumsum([int(g[-2]) * int(g[-1]) for g in grids])]).tolist()
         values = outputs[self.key]
         return [{self.key: values[offsets[i] : offsets[i + 1]], self.grid_key: grids[i : i + 1]} for i in range(count)]
 
     def describe(self) -> list[str]:
-        grid = f" + {self.grid_key} (1, rows, cols)" if self.grid_key else ""
+        grid = f" + {self.grid_key} ({'1, ' if self.grid_frames else ''}rows, cols)" if self.grid_key else ""
         shape = "(patches, C*T, p, p)" if self.patch_axes else "(patches, vector)"
         return [f"patchify: {self.layout.describe()}", f"concatenate every image's patches into {self.key} {shape}{grid}"]
 
