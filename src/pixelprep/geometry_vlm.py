@@ -8,6 +8,7 @@ Sizes are ``(height, width)`` tuples of Python ints.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 from .errors import InvalidArgumentError, InvalidImageError
@@ -680,3 +681,23 @@ def area_and_side_fit(height: int, width: int, max_side: int | None, min_pixels:
         if not breaks_cap(*ceiled):
             return ceiled
     return rounded
+
+
+def closest_aspect_grid(height: int, width: int, block: int, max_blocks: int) -> Size:
+    """The ``block``-pixel grid (in pixels) nearest the image's aspect with at most ``max_blocks`` blocks (MuseGlimmer).
+
+    The ideal fractional grid (scaled down to the budget when over it) is floored or ceiled per side;
+    of the candidates within the budget, the one whose aspect is closest wins (ties: first in
+    (floor, ceil) x (floor, ceil) set order, as transformers); if none fits, each side is rounded.
+    """
+    rows, cols = height / block, width / block
+    aspect = cols / rows
+    if rows * cols > max_blocks:
+        rows = (max_blocks / aspect) ** 0.5
+        cols = rows * aspect
+    options = list(set(itertools.product((math.floor(rows), math.ceil(rows)), (math.floor(cols), math.ceil(cols)))))
+    options = [(r, c) for r, c in options if r >= 1 and c >= 1 and r * c <= max_blocks]
+    if not options:
+        options = [(max(1, round(rows)), max(1, round(cols)))]
+    best_rows, best_cols = min(options, key=lambda grid: abs(grid[0] / grid[1] - height / width))
+    return best_rows * block, best_cols * block

@@ -228,7 +228,8 @@ class PatchLayout:
     ``merge_size`` blocks (rows of one block are consecutive). Each vector is ``(C, T, p, p)``
     (``channels_first``, Qwen) with the frame repeated ``temporal_patch_size`` times, or ``(p, p, C)``
     (SigLIP2, Gemma4). ``block_order=False`` keeps the sides whole merge blocks but orders the rows
-    plainly row-major over all patches (HunYuan-VL).
+    plainly row-major over all patches (HunYuan-VL). ``frames_first=True`` makes a ``channels_first``
+    vector ``(T, C, p, p)`` (MuseGlimmer).
     """
 
     patch_size: int
@@ -236,6 +237,7 @@ class PatchLayout:
     temporal_patch_size: int = 1
     channels_first: bool = True
     block_order: bool = True
+    frames_first: bool = False
 
     @property
     def factor(self) -> int:
@@ -263,7 +265,7 @@ class PatchLayout:
         if self.merge_size > 1 and not self.block_order:
             merge = f", sides whole {self.merge_size}x{self.merge_size} blocks, rows in plain row-major order"
         temporal = f", each repeated over {self.temporal_patch_size} frames" if self.temporal_patch_size > 1 else ""
-        order = "(C, T, p, p)" if self.channels_first else "(p, p, C)"
+        order = ("(T, C, p, p)" if self.frames_first else "(C, T, p, p)") if self.channels_first else "(p, p, C)"
         return f"{self.patch_size}x{self.patch_size} patches{merge}{temporal}, vectors {order}"
 
 
@@ -287,7 +289,12 @@ def write_patches(
     order = (0, 3, 1, 4, 2, 5, 6) if layout.block_order else (0, 1, 3, 4, 2, 5, 6)
     a, b = (blocks_w, m) if layout.block_order else (m, blocks_w)
     source = backend.permute(backend.realize(image).reshape(blocks_h, m, p, blocks_w, m, p, channels), order)[first:stop]
-    if layout.channels_first:
+    if layout.channels_first and layout.frames_first:
+        target = out.reshape(blocks_h, a, b, m, t, channels, p, p)[first:stop]
+        backend.write_chw(source, backend.permute(target[:, :, :, :, 0], (4, 0, 1, 2, 3, 5, 6)), affine)
+        if t > 1:  # the same frame in every temporal slot, normalised once
+            target[:, :, :, :, 1:] = target[:, :, :, :, :1]
+    elif layout.channels_first:
         target = out.reshape(blocks_h, a, b, m, channels, t, p, p)[first:stop]
         backend.write_chw(source, backend.permute(target[:, :, :, :, :, 0], (4, 0, 1, 2, 3, 5, 6)), affine)
         if t > 1:  # the same frame for every temporal slot: copy the first slot, normalised once
