@@ -8,6 +8,7 @@ Sizes are ``(height, width)`` tuples of Python ints.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -725,3 +726,59 @@ def best_fit_canvas(height: int, width: int, canvases: list[Size], largest: bool
     chosen = (max(upscales) if largest else min(upscales)) if upscales else max(scales)
     candidates = [canvas for canvas, scale in zip(canvases, scales) if scale == chosen]
     return min(candidates, key=lambda canvas: canvas[0] * canvas[1])
+
+
+def area_and_side_fit(height: int, width: int, max_side: int | None, min_pixels: int | None, max_pixels: int | None) -> Size:
+    """One scale, aspect kept, bringing the area up to ``min_pixels`` and within ``max_pixels`` and the long side within ``max_side`` (NeoMME).
+
+    Unset limits are ignored; an image within every limit is kept. Sides are rounded to nearest; if that
+    breaks a cap they are floored (and the long one trimmed to the area cap), and if rounding falls short
+    of ``min_pixels`` they are ceiled, unless that breaks a cap.
+    """
+    area = height * width
+    enlarge = min_pixels is not None and area < min_pixels
+    scale = (min_pixels / area) ** 0.5 if enlarge else 1.0
+    if max_side is not None:
+        scale = min(scale, max_side / max(height, width))
+    if max_pixels is not None:
+        scale = min(scale, (max_pixels / area) ** 0.5)
+    if scale == 1.0:
+        return height, width
+
+    def breaks_cap(h: int, w: int) -> bool:
+        return (max_side is not None and max(h, w) > max_side) or (max_pixels is not None and h * w > max_pixels)
+
+    rounded = max(1, round(height * scale)), max(1, round(width * scale))
+    if breaks_cap(*rounded):
+        floor_h, floor_w = max(1, math.floor(height * scale)), max(1, math.floor(width * scale))
+        if max_pixels is not None and floor_h * floor_w > max_pixels:
+            if floor_h >= floor_w:
+                floor_h = max(1, max_pixels // floor_w)
+            else:
+                floor_w = max(1, max_pixels // floor_h)
+        return floor_h, floor_w
+    if enlarge and rounded[0] * rounded[1] < min_pixels:
+        ceiled = max(1, math.ceil(height * scale)), max(1, math.ceil(width * scale))
+        if not breaks_cap(*ceiled):
+            return ceiled
+    return rounded
+
+
+def token_capped_aspect_grid(height: int, width: int, block: int, max_blocks: int) -> Size:
+    """The ``block``-pixel grid (in pixels) nearest the image's aspect with at most ``max_blocks`` blocks (MuseGlimmer).
+
+    The ideal fractional grid (scaled down to the budget when over it) is floored or ceiled per side;
+    of the candidates within the budget, the one whose aspect is closest wins (ties: first in
+    (floor, ceil) x (floor, ceil) set order, as transformers); if none fits, each side is rounded.
+    """
+    rows, cols = height / block, width / block
+    aspect = cols / rows
+    if rows * cols > max_blocks:
+        rows = (max_blocks / aspect) ** 0.5
+        cols = rows * aspect
+    options = list(set(itertools.product((math.floor(rows), math.ceil(rows)), (math.floor(cols), math.ceil(cols)))))
+    options = [(r, c) for r, c in options if r >= 1 and c >= 1 and r * c <= max_blocks]
+    if not options:
+        options = [(max(1, round(rows)), max(1, round(cols)))]
+    best_rows, best_cols = min(options, key=lambda grid: abs(grid[0] / grid[1] - height / width))
+    return best_rows * block, best_cols * block

@@ -250,7 +250,8 @@ class PatchLayout:
     ``merge_size`` blocks (rows of one block are consecutive). Each vector is ``(C, T, p, p)``
     (``channels_first``, Qwen) with the frame repeated ``temporal_patch_size`` times, or ``(p, p, C)``
     (SigLIP2, Gemma4). ``block_order=False`` keeps the sides whole merge blocks but orders the rows
-    plainly row-major over all patches (HunYuan-VL).
+    plainly row-major over all patches (HunYuan-VL). ``frames_first=True`` makes a ``channels_first``
+    vector ``(T, C, p, p)`` (MuseGlimmer).
     """
 
     patch_size: int
@@ -258,6 +259,7 @@ class PatchLayout:
     temporal_patch_size: int = 1
     channels_first: bool = True
     block_order: bool = True
+    frames_first: bool = False
 
     @property
     def factor(self) -> int:
@@ -285,7 +287,7 @@ class PatchLayout:
         if self.merge_size > 1 and not self.block_order:
             merge = f", sides whole {self.merge_size}x{self.merge_size} blocks, rows in plain row-major order"
         temporal = f", each repeated over {self.temporal_patch_size} frames" if self.temporal_patch_size > 1 else ""
-        order = "(C, T, p, p)" if self.channels_first else "(p, p, C)"
+        order = ("(T, C, p, p)" if self.frames_first else "(C, T, p, p)") if self.channels_first else "(p, p, C)"
         return f"{self.patch_size}x{self.patch_size} patches{merge}{temporal}, vectors {order}"
 
 
@@ -309,7 +311,12 @@ def write_patches(
     order = (0, 3, 1, 4, 2, 5, 6) if layout.block_order else (0, 1, 3, 4, 2, 5, 6)
     a, b = (blocks_w, m) if layout.block_order else (m, blocks_w)
     source = backend.permute(backend.realize(image).reshape(blocks_h, m, p, blocks_w, m, p, channels), order)[first:stop]
-    if layout.channels_first:
+    if layout.channels_first and layout.frames_first:
+        target = out.reshape(blocks_h, a, b, m, t, channels, p, p)[first:stop]
+        backend.write_chw(source, backend.permute(target[:, :, :, :, 0], (4, 0, 1, 2, 3, 5, 6)), affine)
+        if t > 1:  # the same frame in every temporal slot, normalised once
+            target[:, :, :, :, 1:] = target[:, :, :, :, :1]
+    elif layout.channels_first:
         target = out.reshape(blocks_h, a, b, m, channels, t, p, p)[first:stop]
         backend.write_chw(source, backend.permute(target[:, :, :, :, :, 0], (4, 0, 1, 2, 3, 5, 6)), affine)
         if t > 1:  # the same frame for every temporal slot: copy the first slot, normalised once
@@ -406,12 +413,14 @@ class ConcatPatches:
 
     ``grid_key`` names the ``(N, 3)`` int64 output of ``(frames, rows, cols)`` of patches per view.
     ``patch_axes`` shapes the same values ``(sum of patches, C*T, p, p)`` (PaddleOCR-VL) instead of flat vectors.
+    ``grid_frames=False`` leaves the frame count out of the grid: ``(N, 2)`` of ``(rows, cols)`` (NeoMME).
     """
 
     layout: PatchLayout
     key: str = "pixel_values"
     grid_key: str | None = "image_grid_thw"
     patch_axes: bool = False
+    grid_frames: bool = True
 
     def pack(self, backend: Backend, views: list[Views], samples: list[int], write: ViewWriter) -> dict[str, Any]:
         flat = _flat(views)
@@ -441,7 +450,8 @@ class ConcatPatches:
             out = out.reshape(offsets[-1], channels * self.layout.temporal_patch_size, p, p)
         data = {self.key: out}
         if self.grid_key:
-            data[self.grid_key] = np.array([[1, rows, cols] for rows, cols in grids], dtype=np.int64).reshape(-1, 3)
+            lead = [1] if self.grid_frames else []
+            data[self.grid_key] = np.array([lead + [rows, cols] for rows, cols in grids], dtype=np.int64).reshape(-1, len(lead) + 2)
         return data
 
     def split(self, outputs: Any, count: int) -> list[dict[str, Any]] | None:
@@ -449,12 +459,12 @@ class ConcatPatches:
         if not self.grid_key:
             return None
         grids = outputs[self.grid_key]
-        offsets = np.concatenate([[0], np.cumsum([int(g[1]) * int(g[2]) for g in grids])]).tolist()
+        offsets = np.concatenate([[0], np.cumsum([int(g[-2]) * int(g[-1]) for g in grids])]).tolist()
         values = outputs[self.key]
         return [{self.key: values[offsets[i] : offsets[i + 1]], self.grid_key: grids[i : i + 1]} for i in range(count)]
 
     def describe(self) -> list[str]:
-        grid = f" + {self.grid_key} (1, rows, cols)" if self.grid_key else ""
+        grid = f" + {self.grid_key} ({'1, ' if self.grid_frames else ''}rows, cols)" if self.grid_key else ""
         shape = "(patches, C*T, p, p)" if self.patch_axes else "(patches, vector)"
         return [f"patchify: {self.layout.describe()}", f"concatenate every image's patches into {self.key} {shape}{grid}"]
 

@@ -20,6 +20,7 @@ SIZE_KEY_SETS = (
     {"shortest_edge", "longest_edge"},
     {"longest_edge"},
     {"max_height", "max_width"},
+    {"min_pixels", "max_pixels"},
 )
 _RESAMPLE_BY_NAME = {name: number for number, name in RESAMPLE_NAMES.items()} | {
     "nearest_exact": NEAREST,

@@ -48,6 +48,8 @@ from .got_ocr2 import Cohere2VisionImageProcessor, GotOcr2ImageProcessor
 from .granite_docling import GraniteDoclingImageProcessor
 from .imagegpt import ImageGPTImageProcessor
 from .kimi_k25 import Kimi_K25ImageProcessor
+from .muse_glimmer import MuseGlimmerImageProcessor
+from .neomme import NeoMMEImageProcessor
 from .layoutlmv2 import LayoutLMv2ImageProcessor
 from .layoutlmv3 import LayoutLMv3ImageProcessor
 from .kosmos2_5 import Kosmos2_5ImageProcessor
@@ -136,6 +138,8 @@ __all__ = [
     "GraniteDoclingImageProcessor",
     "ImageGPTImageProcessor",
     "Kimi_K25ImageProcessor",
+    "MuseGlimmerImageProcessor",
+    "NeoMMEImageProcessor",
     "LayoutLMv2ImageProcessor",
     "LayoutLMv3ImageProcessor",
     "Kosmos2_5ImageProcessor",
