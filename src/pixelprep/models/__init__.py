@@ -56,6 +56,7 @@ from .mllama import MllamaImageProcessor
 from .maskformer import Mask2FormerImageProcessor, MaskFormerImageProcessor
 from .mobilenet_v1 import MobileNetV1ImageProcessor
 from .mobilenet_v2 import MobileNetV2ImageProcessor
+from .molmo2 import Molmo2ImageProcessor
 from .mobilevit import MobileViTImageProcessor
 from .ovis2 import Ovis2ImageProcessor
 from .owlvit import OwlViTImageProcessor
@@ -128,6 +129,7 @@ __all__ = [
     "Kosmos2_5ImageProcessor",
     "LevitImageProcessor",
     "Lfm2VlImageProcessor",
+    "Molmo2ImageProcessor",
     "LlavaImageProcessor",
     "LlavaNextImageProcessor",
     "LlavaOnevisionImageProcessor",
