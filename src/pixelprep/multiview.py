@@ -227,8 +227,8 @@ class PatchLayout:
     Patches are ``patch_size`` squares taken row-major over the image, in ``merge_size`` x
     ``merge_size`` blocks (rows of one block are consecutive). Each vector is ``(C, T, p, p)``
     (``channels_first``, Qwen) with the frame repeated ``temporal_patch_size`` times, or ``(p, p, C)``
-    (SigLIP2, Gemma4). ``block_order=False`` keeps the sides whole merge blocks but orders the rows
-    plainly row-major over all patches (HunYuan-VL).
+    (SigLIP2, Gemma4), ``(p, p, C, T)`` with a temporal repeat (Cosmos3-Edge). ``block_order=False`` keeps
+    the sides whole merge blocks but orders the rows plainly row-major over all patches (HunYuan-VL).
     """
 
     patch_size: int
@@ -263,7 +263,7 @@ class PatchLayout:
         if self.merge_size > 1 and not self.block_order:
             merge = f", sides whole {self.merge_size}x{self.merge_size} blocks, rows in plain row-major order"
         temporal = f", each repeated over {self.temporal_patch_size} frames" if self.temporal_patch_size > 1 else ""
-        order = "(C, T, p, p)" if self.channels_first else "(p, p, C)"
+        order = "(C, T, p, p)" if self.channels_first else "(p, p, C, T)" if self.temporal_patch_size > 1 else "(p, p, C)"
         return f"{self.patch_size}x{self.patch_size} patches{merge}{temporal}, vectors {order}"
 
 
@@ -292,11 +292,13 @@ def write_patches(
         backend.write_chw(source, backend.permute(target[:, :, :, :, :, 0], (4, 0, 1, 2, 3, 5, 6)), affine)
         if t > 1:  # the same frame for every temporal slot: copy the first slot, normalised once
             target[:, :, :, :, :, 1:] = target[:, :, :, :, :, :1]
-    else:
-        if t != 1:
-            raise InvalidArgumentError("temporal_patch_size must be 1 for (p, p, C) patch vectors")
+    elif t == 1:
         target = out.reshape(blocks_h, a, b, m, p, p, channels)[first:stop]
         backend.write_chw(source, backend.permute(target, (6, 0, 1, 2, 3, 4, 5)), affine)
+    else:  # (p, p, C, T) vectors (Cosmos3-Edge): the frame written once, then copied to the other slots
+        target = out.reshape(blocks_h, a, b, m, p, p, channels, t)[first:stop]
+        backend.write_chw(source, backend.permute(target[..., 0], (6, 0, 1, 2, 3, 4, 5)), affine)
+        target[..., 1:] = target[..., :1]
 
 
 #: Bytes of output one patch-writing task covers: small enough to stay in cache, large enough to amortise the call.

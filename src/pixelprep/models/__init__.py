@@ -10,6 +10,7 @@ from .cohere_compass import CohereCompassImageProcessor
 from .convnext import ConvNextImageProcessor
 from .beit import BeitImageProcessor
 from .deit import DeiTImageProcessor
+from .cosmos3_edge import Cosmos3EdgeImageProcessor
 from .deepseek_ocr2 import DeepseekOcr2ImageProcessor
 from .unlimited_ocr import UnlimitedOcrImageProcessor
 from .deepseek_vl import DeepseekVLHybridImageProcessor, DeepseekVLImageProcessor, JanusImageProcessor
@@ -129,6 +130,7 @@ __all__ = [
     "Kosmos2_5ImageProcessor",
     "LevitImageProcessor",
     "Lfm2VlImageProcessor",
+    "Cosmos3EdgeImageProcessor",
     "Molmo2ImageProcessor",
     "LlavaImageProcessor",
     "LlavaNextImageProcessor",
