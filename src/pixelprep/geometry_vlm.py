@@ -714,3 +714,14 @@ def pooling_windows(grid, pool_h: int, pool_w: int):
     padded = np.pad(grid, ((pad_h // 2, (pad_h + 1) // 2), (pad_w // 2, (pad_w + 1) // 2)), constant_values=-1)
     rows, cols = padded.shape[0] // pool_h, padded.shape[1] // pool_w
     return padded.reshape(rows, pool_h, cols, pool_w).transpose(0, 2, 1, 3).reshape(rows * cols, pool_h * pool_w), rows, cols
+
+
+def capped_long_side(height: int, width: int, longest_edge: int, tile: int, max_tiles: int) -> int:
+    """UltraVBert's first-resize target: ``longest_edge`` lowered in steps of ``tile`` until the image, resized by
+    :func:`long_side_to` and put on :func:`tile_grid_size`, is at most ``max_tiles`` tiles (never below one tile)."""
+    while longest_edge > tile:
+        grid_h, grid_w = tile_grid_size(*long_side_to(height, width, longest_edge), tile)
+        if (grid_h // tile) * (grid_w // tile) <= max_tiles:
+            break
+        longest_edge -= tile
+    return longest_edge

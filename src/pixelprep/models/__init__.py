@@ -86,6 +86,7 @@ from .swin2sr import Swin2SRImageProcessor
 from .textnet import TextNetImageProcessor
 from .timm_wrapper import TimmWrapperImageProcessor
 from .tipsv2 import Tipsv2ImageProcessor
+from .ultravbert import UltraVBertImageProcessor
 from .vilt import ViltImageProcessor
 from .siglip2 import Siglip2ImageProcessor
 from .video_llama_3 import VideoLlama3ImageProcessor
@@ -130,6 +131,7 @@ __all__ = [
     "Kosmos2_5ImageProcessor",
     "LevitImageProcessor",
     "Lfm2VlImageProcessor",
+    "UltraVBertImageProcessor",
     "Cosmos3EdgeImageProcessor",
     "Molmo2ImageProcessor",
     "LlavaImageProcessor",
