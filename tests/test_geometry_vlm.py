@@ -345,3 +345,23 @@ def test_closest_ratio_grid_with_given_grids_equals_granite_docling(height: int,
     low, high = tiles[0], tiles[0] + tiles[1]
     cols, rows = get_optimal_tiled_canvas((height, width), (tile, tile), low, high)
     assert geometry_vlm.closest_ratio_grid(height, width, tile, tile, low, high, grids=capped_grids(low, high)) == (rows, cols)
+
+
+@SETTINGS
+@given(rows=st.integers(1, 5), cols=st.integers(1, 5), crop=st.integers(3, 30), left=st.integers(0, 4), right=st.integers(0, 4),
+       pool=st.tuples(st.integers(1, 4), st.integers(1, 4)))
+def test_molmo2_patch_indices_and_pooling_windows(rows: int, cols: int, crop: int, left: int, right: int, pool: tuple[int, int]) -> None:
+    """Every canvas patch appears once, crop-major, and the pooling windows hold every index exactly once (the rest -1),
+    as transformers' arange_for_pooling and overlap grid give them."""
+    import torch
+    from transformers.models.molmo2.image_processing_molmo2 import arange_for_pooling
+
+    assume(crop > left + right)
+    grid = geometry_vlm.overlap_patch_indices(rows, cols, crop, (left, right))
+    window = crop - left - right
+    assert grid.shape == (rows * window + left + right, cols * window + left + right) and grid.dtype == np.int32
+    assert len(np.unique(grid)) == grid.size and grid.min() >= 0
+    windows, pooled_rows, pooled_cols = geometry_vlm.pooling_windows(grid, *pool)
+    assert sorted(windows[windows >= 0].tolist()) == sorted(grid.ravel().tolist())
+    expected, expected_rows, expected_cols = arange_for_pooling(torch.from_numpy(grid), *pool)
+    assert (pooled_rows, pooled_cols) == (expected_rows, expected_cols) and np.array_equal(windows, expected.numpy())

@@ -782,3 +782,82 @@ def token_capped_aspect_grid(height: int, width: int, block: int, max_blocks: in
         options = [(max(1, round(rows)), max(1, round(cols)))]
     best_rows, best_cols = min(options, key=lambda grid: abs(grid[0] / grid[1] - height / width))
     return best_rows * block, best_cols * block
+def overlap_tiling(height: int, width: int, window: int, max_crops: int) -> Size:
+    """Molmo2's (rows, cols) of ``window`` squares for a ``height`` x ``width`` area, at most ``max_crops`` of them.
+
+    Grids are ordered by count, then rows; each grid's scale is the smaller of its two side ratios
+    (in float32, as transformers computes them; a side of zero or less gives inf or a negative scale).
+    When every scale is under 1 the largest wins (least downscaling), else the smallest scale >= 1; the
+    first in order on a tie.
+    """
+    if max_crops < 1:
+        raise InvalidArgumentError(f"max_crops must be a positive integer, got {max_crops}")
+    import numpy as np
+
+    grids = sorted(((rows, cols) for rows in range(1, max_crops + 1) for cols in range(1, max_crops + 1) if rows * cols <= max_crops),
+                   key=lambda grid: (grid[0] * grid[1], grid[0]))
+    candidates = np.array(grids, dtype=np.float32) * np.float32(window)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scales = (candidates / np.array([height, width], dtype=np.float32)).min(axis=1)
+    if np.all(scales < 1):
+        return grids[int(np.argmax(scales))]
+    return grids[int(np.argmin(np.where(scales < 1, np.float32(10e9), scales)))]
+
+
+def overlap_crop_geometry(height: int, width: int, crop_size: int, patch_size: int, margins: Size, max_crops: int) -> tuple[Size, Size]:
+    """Molmo2's overlapping crops of an image: ((rows, cols) of crops, (height, width) of the canvas they cover).
+
+    Crops are ``crop_size`` squares stepping by the window left after ``margins`` (left, right; in
+    patches); the tiling is chosen for the image less the margins, and the canvas is the windows plus the margins.
+    """
+    if crop_size % patch_size:
+        raise InvalidArgumentError(f"size ({crop_size}) must be a multiple of patch_size ({patch_size})")
+    margin = (margins[0] + margins[1]) * patch_size
+    window = crop_size - margin
+    if window < patch_size:
+        raise InvalidArgumentError(f"overlap_margins {list(margins)} leave no window in a crop of {crop_size // patch_size} patches; lower them or raise size")
+    rows, cols = overlap_tiling(height - margin, width - margin, window, max_crops)
+    return (rows, cols), (rows * window + margin, cols * window + margin)
+
+
+def overlap_patch_indices(rows: int, cols: int, crop_patches: int, margins: Size):
+    """Molmo2's canvas patch grid: for each patch of the canvas, its index among the crops' patches (crop-major).
+
+    Overlapping crops each keep their patches past the margins they share with a neighbour, so every canvas
+    patch is counted once; the result is ``(canvas rows, canvas cols)`` int32.
+    """
+    import numpy as np
+
+    left, right = margins
+    grid = np.arange(rows * cols * crop_patches * crop_patches, dtype=np.int32).reshape(rows, cols, crop_patches, crop_patches)
+    if left:
+        grid[1:, :, :left, :] = -1
+        grid[:, 1:, :, :left] = -1
+    if right:
+        grid[:-1, :, -right:, :] = -1
+        grid[:, :-1, :, -right:] = -1
+    kept = grid.transpose(0, 2, 1, 3).reshape(-1)
+    window = crop_patches - left - right
+    return kept[kept >= 0].reshape(rows * window + left + right, cols * window + left + right)
+
+
+def pooling_windows(grid, pool_h: int, pool_w: int):
+    """A patch-index grid cut into ``pool_h`` x ``pool_w`` windows, padded with -1 around (the odd one after): ``(windows, pool_h * pool_w)``, rows, cols."""
+    import numpy as np
+
+    pad_h = -grid.shape[0] % pool_h
+    pad_w = -grid.shape[1] % pool_w
+    padded = np.pad(grid, ((pad_h // 2, (pad_h + 1) // 2), (pad_w // 2, (pad_w + 1) // 2)), constant_values=-1)
+    rows, cols = padded.shape[0] // pool_h, padded.shape[1] // pool_w
+    return padded.reshape(rows, pool_h, cols, pool_w).transpose(0, 2, 1, 3).reshape(rows * cols, pool_h * pool_w), rows, cols
+
+
+def capped_long_side(height: int, width: int, longest_edge: int, tile: int, max_tiles: int) -> int:
+    """UltraVBert's first-resize target: ``longest_edge`` lowered in steps of ``tile`` until the image, resized by
+    :func:`long_side_to` and put on :func:`tile_grid_size`, is at most ``max_tiles`` tiles (never below one tile)."""
+    while longest_edge > tile:
+        grid_h, grid_w = tile_grid_size(*long_side_to(height, width, longest_edge), tile)
+        if (grid_h // tile) * (grid_w // tile) <= max_tiles:
+            break
+        longest_edge -= tile
+    return longest_edge

@@ -251,7 +251,8 @@ class PatchLayout:
     (``channels_first``, Qwen) with the frame repeated ``temporal_patch_size`` times, or ``(p, p, C)``
     (SigLIP2, Gemma4). ``block_order=False`` keeps the sides whole merge blocks but orders the rows
     plainly row-major over all patches (HunYuan-VL). ``frames_first=True`` makes a ``channels_first``
-    vector ``(T, C, p, p)`` (MuseGlimmer).
+    vector ``(T, C, p, p)`` (MuseGlimmer); ``channels_first=False`` with a temporal repeat gives
+    ``(p, p, C, T)`` (Cosmos3-Edge).
     """
 
     patch_size: int
@@ -287,7 +288,10 @@ class PatchLayout:
         if self.merge_size > 1 and not self.block_order:
             merge = f", sides whole {self.merge_size}x{self.merge_size} blocks, rows in plain row-major order"
         temporal = f", each repeated over {self.temporal_patch_size} frames" if self.temporal_patch_size > 1 else ""
-        order = ("(T, C, p, p)" if self.frames_first else "(C, T, p, p)") if self.channels_first else "(p, p, C)"
+        if self.channels_first:
+            order = "(T, C, p, p)" if self.frames_first else "(C, T, p, p)"
+        else:
+            order = "(p, p, C, T)" if self.temporal_patch_size > 1 else "(p, p, C)"
         return f"{self.patch_size}x{self.patch_size} patches{merge}{temporal}, vectors {order}"
 
 
@@ -321,11 +325,13 @@ def write_patches(
         backend.write_chw(source, backend.permute(target[:, :, :, :, :, 0], (4, 0, 1, 2, 3, 5, 6)), affine)
         if t > 1:  # the same frame for every temporal slot: copy the first slot, normalised once
             target[:, :, :, :, :, 1:] = target[:, :, :, :, :, :1]
-    else:
-        if t != 1:
-            raise InvalidArgumentError("temporal_patch_size must be 1 for (p, p, C) patch vectors")
+    elif t == 1:
         target = out.reshape(blocks_h, a, b, m, p, p, channels)[first:stop]
         backend.write_chw(source, backend.permute(target, (6, 0, 1, 2, 3, 4, 5)), affine)
+    else:  # (p, p, C, T) vectors (Cosmos3-Edge): the frame written once, then copied to the other slots
+        target = out.reshape(blocks_h, a, b, m, p, p, channels, t)[first:stop]
+        backend.write_chw(source, backend.permute(target[..., 0], (6, 0, 1, 2, 3, 4, 5)), affine)
+        target[..., 1:] = target[..., :1]
 
 
 #: Bytes of output one patch-writing task covers: small enough to stay in cache, large enough to amortise the call.

@@ -10,6 +10,7 @@ from .cohere_compass import CohereCompassImageProcessor
 from .convnext import ConvNextImageProcessor
 from .beit import BeitImageProcessor
 from .deit import DeiTImageProcessor
+from .cosmos3_edge import Cosmos3EdgeImageProcessor
 from .deepseek_ocr2 import DeepseekOcr2ImageProcessor
 from .unlimited_ocr import UnlimitedOcrImageProcessor
 from .deepseek_vl import DeepseekVLHybridImageProcessor, DeepseekVLImageProcessor, JanusImageProcessor
@@ -62,6 +63,7 @@ from .mllama import MllamaImageProcessor
 from .maskformer import Mask2FormerImageProcessor, MaskFormerImageProcessor
 from .mobilenet_v1 import MobileNetV1ImageProcessor
 from .mobilenet_v2 import MobileNetV2ImageProcessor
+from .molmo2 import Molmo2ImageProcessor
 from .mobilevit import MobileViTImageProcessor
 from .ovis2 import Ovis2ImageProcessor
 from .owlvit import OwlViTImageProcessor
@@ -97,6 +99,7 @@ from .textnet import TextNetImageProcessor
 from .timm_wrapper import TimmWrapperImageProcessor
 from .tipsv2 import Tipsv2ImageProcessor
 from .video_llava import VideoLlavaImageProcessor
+from .ultravbert import UltraVBertImageProcessor
 from .vilt import ViltImageProcessor
 from .siglip2 import Siglip2ImageProcessor
 from .video_llama_3 import VideoLlama3ImageProcessor
@@ -146,6 +149,9 @@ __all__ = [
     "LevitImageProcessor",
     "Lfm2VlImageProcessor",
     "Llama4ImageProcessor",
+    "UltraVBertImageProcessor",
+    "Cosmos3EdgeImageProcessor",
+    "Molmo2ImageProcessor",
     "LlavaImageProcessor",
     "LlavaNextImageProcessor",
     "LlavaOnevisionImageProcessor",
