@@ -107,8 +107,8 @@ def test_pan_and_scan_windows_tile_the_long_side(height: int, width: int, min_cr
     long_side, short_side = max(height, width), min(height, width)
     try:
         boxes = geometry_vlm.pan_and_scan(height, width, min_crop, max_crops, min_ratio)
-    except InvalidImageError as error:  # windows running past the end: only with a min_crop far below the image
-        assert "leaving the last one empty" in str(error) and min_crop < short_side
+    except InvalidImageError as error:  # windows running past the end: only with a min_crop no longer than the short side
+        assert "leaving the last one empty" in str(error) and min_crop <= short_side
         return
     if long_side / short_side < min_ratio:
         assert boxes == []
@@ -122,6 +122,8 @@ def test_pan_and_scan_windows_tile_the_long_side(height: int, width: int, min_cr
     assert along[0][0] == 0 and sum(length for _, length in along) == long_side
     assert all(start + length == following for (start, length), (following, _) in zip(along, along[1:]))
     assert along[0][1] >= min_crop and short_side >= min_crop and all(length >= 1 for _, length in along)
+
+
 patch_sizes = st.sampled_from([8, 14, 16, 32])
 patch_budgets = st.integers(min_value=1, max_value=5000)
 
@@ -210,6 +212,8 @@ def test_glm_smart_resize_properties(height: int, width: int, factor: int, budge
         assert frames * new_height * new_width <= max_pixels or frames * new_height * new_width >= min_pixels
     if frames == 1 and min(height, width) >= factor:
         assert (new_height, new_width) == geometry_vlm.smart_resize(height, width, factor, min_pixels, max_pixels)
+
+
 class _Shape:
     """Stands in for an image: transformers' size rules read only ``shape[-2:]``."""
 
@@ -322,6 +326,8 @@ def test_token_budget_canvas_equals_glm5_next(height: int, width: int, factor: i
 def test_new_rules_refuse_empty_images(rule) -> None:
     with pytest.raises(InvalidImageError, match="has no pixels"):
         rule()
+
+
 @given(height=sides, width=sides, patch=st.sampled_from([14, 16]), downsample=st.sampled_from([1, 2]),
        tokens=st.tuples(st.integers(min_value=1, max_value=256), st.integers(min_value=0, max_value=1024)))
 def test_lfm2_smart_resize_variant_equals_transformers(height: int, width: int, patch: int, downsample: int, tokens: tuple[int, int]) -> None:

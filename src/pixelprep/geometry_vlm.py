@@ -200,6 +200,8 @@ def pan_and_scan(height: int, width: int, min_crop_size: int, max_num_crops: int
     if width >= height:
         return [(0, left, height, min(crop_long, width - left)) for left in starts]
     return [(top, 0, min(crop_long, height - top), width) for top in starts]
+
+
 def naflex_size(height: int, width: int, patch_size: int, max_num_patches: int, tolerance: float = 1e-5) -> Size:
     """SigLIP2's NaFlex rule: the largest common scale whose patch grid fits ``max_num_patches``, found as transformers finds it.
 
@@ -283,6 +285,8 @@ def glm_smart_resize(height: int, width: int, factor: int, min_pixels: int, max_
         new_height = math.ceil(height * beta / factor) * factor
         new_width = math.ceil(width * beta / factor) * factor
     return new_height, new_width
+
+
 def cap_then_floor_sides(height: int, width: int, shortest_edge: int, longest_edge: int) -> Size:
     """Idefics2's rule: a long side over ``longest_edge`` is brought to it (the other side truncated, aspect kept),
     then each side is raised to at least ``shortest_edge`` on its own (so the aspect is not kept there)."""
@@ -347,6 +351,8 @@ def tile_counts(height: int, width: int, tile: int) -> Size:
     if height <= tile and width <= tile:
         return 0, 0
     return math.ceil(height / tile), math.ceil(width / tile)
+
+
 def select_best_resolution(height: int, width: int, resolutions: list[Size] | tuple[Size, ...]) -> Size:
     """LLaVA-NeXT's choice among ``resolutions`` ((height, width) pinpoints): the one that keeps the most of the image.
 
@@ -606,6 +612,8 @@ def long_side_fit(height: int, width: int, size: int, min_size: int) -> Size:
     # the same float expression as transformers (size / long side, times each side), so rounding ties agree
     delta = size / max(height, width)
     return max(round(height * delta), min_size), max(round(width * delta), min_size)
+
+
 def tile_arrangements(max_tiles: int) -> list[Size]:
     """Mllama's canvas grids, as (a, b) with a*b <= ``max_tiles``, in its order: a ascending, then b ascending.
 
@@ -782,6 +790,8 @@ def token_capped_aspect_grid(height: int, width: int, block: int, max_blocks: in
         options = [(max(1, round(rows)), max(1, round(cols)))]
     best_rows, best_cols = min(options, key=lambda grid: abs(grid[0] / grid[1] - height / width))
     return best_rows * block, best_cols * block
+
+
 def overlap_tiling(height: int, width: int, window: int, max_crops: int) -> Size:
     """Molmo2's (rows, cols) of ``window`` squares for a ``height`` x ``width`` area, at most ``max_crops`` of them.
 
