@@ -25,7 +25,10 @@ def _model_view(processor: Any, source: Any, params: dict[str, Any]) -> np.ndarr
     """The processor's output for ``source`` mapped back to 0-255 colours (normalisation and rescaling undone)."""
     # Colour quantization (ImageGPT) replaces the pixels by ids; the pixels before it are what can be drawn.
     overrides = {"do_color_quantize": False} if "do_color_quantize" in processor.param_names() else {}
-    chw = processor(source, return_tensors="np", **overrides)["pixel_values"][0].astype(np.float64)
+    output = processor(source, return_tensors="np", **overrides)
+    # pixel_values, or the family's own name for its (images, C, H, W) pixels (Video-LLaVA's pixel_values_images)
+    key = "pixel_values" if "pixel_values" in output else next(k for k, v in output.items() if getattr(v, "ndim", 0) == 4)
+    chw = output[key][0].astype(np.float64)
     if params.get("data_format") == "channels_last":
         chw = np.moveaxis(chw, -1, 0)
     scale, mean, std = processor.affine_parts(params)
@@ -36,6 +39,26 @@ def _model_view(processor: Any, source: Any, params: dict[str, Any]) -> np.ndarr
         chw = chw / scale
     hwc = np.clip(np.rint(np.moveaxis(chw, 0, -1)), 0, 255).astype(np.uint8)
     return np.repeat(hwc, 3, axis=-1) if hwc.shape[-1] == 1 else hwc[..., :3]
+
+
+def _eight_bit(view: np.ndarray, processor: Any, params: dict[str, Any], normalized: bool) -> np.ndarray:
+    """A view as 0-255 colours: 8-bit views as they are; views a family normalised itself with normalisation undone,
+    or, where it standardised each image on its own (Pix2Struct), stretched to 0-255; float pixels rounded."""
+    if view.dtype == np.uint8:
+        return view
+    values = view.astype(np.float64)
+    if normalized:
+        scale, mean, std = processor.affine_parts(params)
+        if mean is not None:
+            channels = values.shape[-1]
+            values = values * np.resize(np.asarray(std), channels) + np.resize(np.asarray(mean), channels)
+            values = values / scale if scale is not None else values
+        elif scale is not None:
+            values = values / scale
+        else:
+            low, high = values.min(), values.max()
+            values = (values - low) * (255.0 / (high - low)) if high > low else np.zeros_like(values)
+    return np.clip(np.rint(values), 0, 255).astype(np.uint8)
 
 
 def explain_steps(processor: Any, source: Any) -> list[tuple[str, np.ndarray]]:
@@ -55,10 +78,10 @@ def explain_steps(processor: Any, source: Any) -> list[tuple[str, np.ndarray]]:
     rest = processor.describe_pipeline(params)[len(panels) - 1 + options.convert_rgb :]
     if isinstance(processor, MultiViewProcessor):
         # Packed patch rows are not an image: show each view the packer receives, captioned with the packing.
-        views = processor.split_views(backend, image, params).images
-        for index, view in enumerate(views):
-            caption = "; ".join(rest) if index == len(views) - 1 else f"view {index + 1} of {len(views)}"
-            panels.append((caption, backend.to_numpy(backend.realize(view))))
+        split = processor.split_views(backend, image, params)
+        for index, view in enumerate(split.images):
+            caption = "; ".join(rest) if index == len(split.images) - 1 else f"view {index + 1} of {len(split.images)}"
+            panels.append((caption, _eight_bit(backend.to_numpy(backend.realize(view)), processor, params, split.normalized)))
         return panels
     panels.append(("; ".join([*rest, "shown de-normalised"]), _model_view(processor, source, params)))
     if params.get("do_color_quantize") and params.get("clusters") is not None:
