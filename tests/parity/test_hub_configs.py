@@ -45,7 +45,9 @@ BATCH = ["photo_rgb_640x427.jpg", "photo_rgb_333x517.jpg", "tall_rgb_90x1200.jpg
 ATOL = 1e-4
 #: batch images a family refuses (checked one by one above), left out of its batch
 REFUSED = {"glm-image": ("tall_rgb_90x1200.jpg",)}
-PIL_ONLY_ATOL = 0.1
+#: ours on pil against a torchvision-only class: Pillow's bicubic (a=-0.5) against torchvision's (a=-0.75) differs by up
+#: to ~12 uint8 levels at sharp edges, 0.18 after CLIP's std (0.26)
+PIL_ONLY_ATOL = 0.18
 
 
 def _config(name: str) -> dict[str, Any]:

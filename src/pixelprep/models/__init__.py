@@ -40,6 +40,7 @@ from .hunyuan_vl import HunYuanVLImageProcessor
 from .gemma3 import Gemma3ImageProcessor
 from .idefics2 import Idefics2ImageProcessor
 from .idefics3 import Idefics3ImageProcessor, SmolVLMImageProcessor
+from .minimax_m3_vl import MiniMaxM3VLImageProcessor
 from .lfm2_vl import Lfm2VlImageProcessor
 from .got_ocr2 import Cohere2VisionImageProcessor, GotOcr2ImageProcessor
 from .granite_docling import GraniteDoclingImageProcessor
@@ -193,6 +194,7 @@ __all__ = [
     "VitMatteImageProcessor",
     "Ernie4_5_VLMoeImageProcessor",
     "HunYuanVLImageProcessor",
+    "MiniMaxM3VLImageProcessor",
     "PaddleOCRVLImageProcessor",
     "VideoLlama3ImageProcessor",
     "Glm5NextImageProcessor",
