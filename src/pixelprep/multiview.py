@@ -174,6 +174,8 @@ class RuleResize:
     rule: Callable[[int, int], tuple[int, int]]
     resample: int
     what: str
+    #: resize a float32 copy, keeping the filter's overshoot past 0..255 (NemotronH-Omni), instead of the 8-bit image
+    in_float: bool = False
 
     def target(self, height: int, width: int) -> tuple[int, int]:
         return self.rule(height, width)
@@ -181,7 +183,11 @@ class RuleResize:
     def apply(self, backend: Backend, image: Any) -> Any:
         height, width = backend.size(image)
         target = geometry.check_output_size(*self.rule(height, width), f"resizing a {height}x{width} image gives an image")
-        return image if target == (height, width) else backend.resize(image, target, self.resample)
+        if target == (height, width):
+            return image
+        if self.in_float:
+            image = normalize_image(backend, image, Affine(None, None, None, backend.channels(image), backend.formula))
+        return backend.resize(image, target, self.resample)
 
     def describe(self) -> str:
         return f"resize {self.what} {RESAMPLE_NAMES[self.resample]}"
@@ -390,6 +396,8 @@ class ConcatPatches:
     key: str = "pixel_values"
     grid_key: str | None = "image_grid_thw"
     patch_axes: bool = False
+    #: False: the grid rows are ``(rows, cols)``, shape ``(N, 2)`` (NemotronH-Omni's ``image_grid_hw``)
+    grid_frames: bool = True
 
     def pack(self, backend: Backend, views: list[Views], samples: list[int], write: ViewWriter) -> dict[str, Any]:
         flat = _flat(views)
@@ -419,7 +427,8 @@ class ConcatPatches:
             out = out.reshape(offsets[-1], channels * self.layout.temporal_patch_size, p, p)
         data = {self.key: out}
         if self.grid_key:
-            data[self.grid_key] = np.array([[1, rows, cols] for rows, cols in grids], dtype=np.int64).reshape(-1, 3)
+            width = 3 if self.grid_frames else 2
+            data[self.grid_key] = np.array([[1, rows, cols][-width:] for rows, cols in grids], dtype=np.int64).reshape(-1, width)
         return data
 
     def split(self, outputs: Any, count: int) -> list[dict[str, Any]] | None:
@@ -427,12 +436,12 @@ class ConcatPatches:
         if not self.grid_key:
             return None
         grids = outputs[self.grid_key]
-        offsets = np.concatenate([[0], np.cumsum([int(g[1]) * int(g[2]) for g in grids])]).tolist()
+        offsets = np.concatenate([[0], np.cumsum([int(g[-2]) * int(g[-1]) for g in grids])]).tolist()
         values = outputs[self.key]
         return [{self.key: values[offsets[i] : offsets[i + 1]], self.grid_key: grids[i : i + 1]} for i in range(count)]
 
     def describe(self) -> list[str]:
-        grid = f" + {self.grid_key} (1, rows, cols)" if self.grid_key else ""
+        grid = f" + {self.grid_key} ({'1, ' if self.grid_frames else ''}rows, cols)" if self.grid_key else ""
         shape = "(patches, C*T, p, p)" if self.patch_axes else "(patches, vector)"
         return [f"patchify: {self.layout.describe()}", f"concatenate every image's patches into {self.key} {shape}{grid}"]
 
