@@ -871,3 +871,28 @@ def capped_long_side(height: int, width: int, longest_edge: int, tile: int, max_
             break
         longest_edge -= tile
     return longest_edge
+
+
+def patch_count_grid(height: int, width: int, patch_size: int, merge_size: int, min_patches: int, max_patches: int) -> Size:
+    """NemotronH-Omni's ``(rows, cols)`` patch grid: the image's own grid (about a side's patches plus one) scaled down
+    into ``max_patches`` (floor) or up to ``min_patches`` (ceil, only when ``max_patches > min_patches``), then each
+    side made a multiple of ``merge_size`` (up if that still fits ``max_patches``, else down, to at least one block)."""
+    # Python's round (half to even) as transformers uses it: floor(side / p) + 1, but an even multiple stays as is
+    rows, cols = round(height / patch_size + 0.5), round(width / patch_size + 0.5)
+    shrink = min(math.sqrt(max_patches / (rows * cols)), 1.0)
+    rows, cols = math.floor(shrink * rows), math.floor(shrink * cols)
+    if rows == 0 or cols == 0:
+        raise InvalidImageError(
+            f"a {height}x{width} image scaled into {max_patches} patches of {patch_size} pixels has a side of no patch: "
+            "its aspect ratio is too extreme for that patch budget"
+        )
+    if max_patches > min_patches and rows * cols < min_patches:
+        grow = math.sqrt(min_patches / (rows * cols))
+        rows, cols = math.ceil(grow * rows), math.ceil(grow * cols)
+    if rows % merge_size:
+        up = rows + merge_size - rows % merge_size
+        rows = up if up * cols <= max_patches else max(merge_size, rows - rows % merge_size)
+    if cols % merge_size:
+        up = cols + merge_size - cols % merge_size
+        cols = up if rows * up <= max_patches else max(merge_size, cols - cols % merge_size)
+    return rows, cols

@@ -196,6 +196,8 @@ class RuleResize:
     rule: Callable[[int, int], tuple[int, int]]
     resample: int
     what: str
+    #: resize a float32 copy, keeping the filter's overshoot past 0..255 (NemotronH-Omni), instead of the 8-bit image
+    in_float: bool = False
 
     def target(self, height: int, width: int) -> tuple[int, int]:
         return self.rule(height, width)
@@ -203,7 +205,11 @@ class RuleResize:
     def apply(self, backend: Backend, image: Any) -> Any:
         height, width = backend.size(image)
         target = geometry.check_output_size(*self.rule(height, width), f"resizing a {height}x{width} image gives an image")
-        return image if target == (height, width) else backend.resize(image, target, self.resample)
+        if target == (height, width):
+            return image
+        if self.in_float:
+            image = normalize_image(backend, image, Affine(None, None, None, backend.channels(image), backend.formula))
+        return backend.resize(image, target, self.resample)
 
     def describe(self) -> str:
         return f"resize {self.what} {RESAMPLE_NAMES[self.resample]}"

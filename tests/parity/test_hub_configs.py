@@ -47,6 +47,9 @@ ATOL = 1e-4
 REFUSED = {"glm-image": ("tall_rgb_90x1200.jpg",)}
 BFLOAT16_OUTPUTS = {"llama4"}
 PIL_ONLY_ATOL = 0.1
+#: wider bounds for ours on pil against a torchvision-only class where the filters differ most: Pillow's bicubic
+#: (a=-0.5) against torchvision's (a=-0.75) reaches ~12 uint8 levels at sharp edges, 0.18 after CLIP's std (0.26)
+PIL_ONLY_ATOL_BY_NAME = {"minimax-m3-vl": 0.18}
 
 
 def _config(name: str) -> dict[str, Any]:
@@ -118,7 +121,7 @@ def test_hub_config_matches_transformers(name: str, backend: str, folders, fixtu
     # when asked for pil; ours runs the same geometry on the backend asked for, so only the resize filter's rounding
     # differs there.
     fell_back = isinstance(theirs, TorchvisionBackend) != (backend == "torchvision")
-    atol = PIL_ONLY_ATOL if fell_back else ATOL
+    atol = PIL_ONLY_ATOL_BY_NAME.get(name, PIL_ONLY_ATOL) if fell_back else ATOL
     # Every image meets a model that sees RGB: families with a 3-value mean make it RGB (see the module docstring).
     rgb_model = bool(ours.do_convert_rgb) or (ours.image_mean is not None and len(ours.image_mean) == 3)
     # the matching families take image pairs: each image is paired with itself

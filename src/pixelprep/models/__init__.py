@@ -44,6 +44,8 @@ from .gemma3 import Gemma3ImageProcessor
 from .idefics import IdeficsImageProcessor
 from .idefics2 import Idefics2ImageProcessor
 from .idefics3 import Idefics3ImageProcessor, SmolVLMImageProcessor
+from .minimax_m3_vl import MiniMaxM3VLImageProcessor
+from .nemotron_h_omni import NemotronH_Omni_Reasoning_V3ImageProcessor
 from .lfm2_vl import Lfm2VlImageProcessor
 from .got_ocr2 import Cohere2VisionImageProcessor, GotOcr2ImageProcessor
 from .granite_docling import GraniteDoclingImageProcessor
@@ -227,6 +229,8 @@ __all__ = [
     "VitMatteImageProcessor",
     "Ernie4_5_VLMoeImageProcessor",
     "HunYuanVLImageProcessor",
+    "MiniMaxM3VLImageProcessor",
+    "NemotronH_Omni_Reasoning_V3ImageProcessor",
     "PaddleOCRVLImageProcessor",
     "VideoLlama3ImageProcessor",
     "Glm5NextImageProcessor",
