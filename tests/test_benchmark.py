@@ -171,11 +171,13 @@ def test_detr_scenario_compares_pixel_values_and_masks(tmp_path: Path, monkeypat
     rows = {row["contender"]: row for row in json.loads(out.read_text())}
     assert rows["pixelprep-torchvision"]["max_diff"] == 0 and rows["pixelprep-pil"]["max_diff"] == 0
     assert "differences cover pixel_values and pixel_mask" in capsys.readouterr().out
-    # the mask travels as a fourth channel: a wrong mask would show as a difference of 1
+    # the mask is compared by name: a wrong mask would show as a difference of 1
     contenders = {c.name: c for c in benchmark.build_contenders(str(detr), approximations=False, open_clip=False)}
     photos = benchmark.cycle(benchmark.photo_variants(str(IMAGES_DIR)), benchmark.DETR_BATCH)
     output = contenders["pixelprep-pil"].run(photos)
-    assert output.shape[:2] == (benchmark.DETR_BATCH, 4) and set(np.unique(output[:, 3])) == {0.0, 1.0}
+    assert output.keys() == {"pixel_values", "pixel_mask"} and set(np.unique(output["pixel_mask"])) == {0, 1}
+    flipped = {**output, "pixel_mask": 1 - output["pixel_mask"]}
+    assert benchmark._difference(flipped, output)[0] == 1.0
 
 
 def test_qwen2vl_scenario_compares_patches_and_grids(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:

@@ -202,22 +202,16 @@ def document_page(width: int, height: int) -> Any:
 
 
 def _pixel_values(processor: Any, **call_kwargs: Any) -> Callable[[list[Any]], Any]:
-    """A contender's run: ``pixel_values``, with ``pixel_mask`` (where the family pads) as one more channel, so both are compared.
-
-    Multi-view families' other outputs (Qwen's ``image_grid_thw``, Idefics3's ``pixel_attention_mask``,
-    LLaVA-NeXT's ``image_sizes``, GOT-OCR2's ``num_patches``...) come back by name with the pixel values,
-    and are compared too.
+    """A contender's run: ``pixel_values``, or every output by name where there are others (DETR's ``pixel_mask``,
+    Qwen's ``image_grid_thw``, Idefics3's ``pixel_attention_mask``, LLaVA-NeXT's ``image_sizes``, GOT-OCR2's
+    ``num_patches``...), all compared. Nothing is copied here: the timed region is the processor's call.
     """
 
     def run(inputs: list[Any]) -> Any:
         batch = processor(inputs, return_tensors="np", **call_kwargs)
         values = _to_numpy(batch["pixel_values"])
-        extras = {key: _to_numpy(batch[key]) for key in batch if key not in ("pixel_values", "pixel_mask")}
-        if extras:
-            return {"pixel_values": values, **extras}
-        if "pixel_mask" not in batch:
-            return values
-        return np.concatenate([values, _to_numpy(batch["pixel_mask"])[:, None].astype(values.dtype)], axis=1)
+        extras = {key: _to_numpy(batch[key]) for key in batch if key != "pixel_values"}
+        return {"pixel_values": values, **extras} if extras else values
 
     return run
 

@@ -89,6 +89,10 @@ class Backend(ABC):
         """A view of a native array with its axes reordered (NumPy arrays here; tensor backends override)."""
         return np.transpose(array, axes)
 
+    def host_array(self, array: Any) -> np.ndarray | None:
+        """A NumPy view sharing a native array's memory, or None where it lives elsewhere (a GPU)."""
+        return array if isinstance(array, np.ndarray) else None
+
     @abstractmethod
     def to_numpy(self, array: Any) -> np.ndarray:
         """A NumPy view or copy of a native array (output tensors included)."""
@@ -220,6 +224,25 @@ class Affine:
         else:
             np.subtract(plane, self.torch_mean[channel], out=out, dtype=np.float32)
             np.divide(out, self.torch_std[channel], out=out)
+
+
+    def write_block(self, values: np.ndarray, out: np.ndarray, axis: int) -> None:
+        """Map uint8 ``values`` (broadcast to ``out``'s shape) into the float32 ``out``, channel ``c`` being index ``c`` of
+        ``axis``, with exactly the values of :meth:`apply`, as whole-array ufuncs."""
+        shape = [1] * out.ndim
+        shape[axis] = -1
+        if self.formula == "torch":
+            if self.mean is None:
+                np.multiply(values, np.float32(self.scale), out=out, dtype=np.float32)
+            else:
+                np.subtract(values, self.torch_mean.reshape(shape), out=out, dtype=np.float32)
+                np.divide(out, self.torch_std.reshape(shape), out=out)
+            return
+        # the NumPy arithmetic: rescale in float64 rounded to float32, then subtract and divide in float32
+        np.multiply(values, self.scale if self.scale is not None else 1.0, out=out, dtype=np.float64)
+        if self.mean is not None:
+            np.subtract(out, np.asarray(self.mean, np.float32).reshape(shape), out=out)
+            np.divide(out, np.asarray(self.std, np.float32).reshape(shape), out=out)
 
 
 def channel_broadcast_target(channels: int, mean: tuple[float, ...] | None) -> int:

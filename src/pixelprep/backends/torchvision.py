@@ -170,6 +170,11 @@ class TorchvisionBackend(Backend):
     def all_finite(self, array: Any) -> bool:
         return bool(torch.isfinite(self.realize(array)).all())
 
+    def host_array(self, array: Any) -> np.ndarray | None:
+        if isinstance(array, torch.Tensor):
+            return array.numpy() if array.device.type == "cpu" and not array.requires_grad else None
+        return super().host_array(array)
+
     def to_numpy(self, array: Any) -> np.ndarray:
         array = self.realize(array)
         return array.detach().cpu().numpy() if isinstance(array, torch.Tensor) else np.asarray(array)
