@@ -92,6 +92,7 @@ from .pvt import PvtImageProcessor
 from .sam import SamImageProcessor
 from .sam2 import Sam2ImageProcessor
 from .sam3 import Sam3ImageProcessor
+from .sapiens2 import Sapiens2ImageProcessor
 from .rf_detr import RfDetrImageProcessor
 from .segformer import SegformerImageProcessor
 from .seggpt import SegGptImageProcessor
@@ -200,6 +201,7 @@ __all__ = [
     "SamImageProcessor",
     "Sam2ImageProcessor",
     "Sam3ImageProcessor",
+    "Sapiens2ImageProcessor",
     "SegformerImageProcessor",
     "BridgeTowerImageProcessor",
     "DINOv3ViTImageProcessor",
