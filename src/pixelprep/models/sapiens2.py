@@ -56,6 +56,10 @@ def crop_boxes(image: Any, boxes: Any, out_height: int, out_width: int) -> Any:
     import torch
     import torch.nn.functional as F
 
+    if min(image.shape[1:]) == 1:
+        # a 1-pixel side would make the grid divide by zero (transformers' crops are NaN there: README); a zero row or
+        # column beyond it is what zeros padding samples anyway, and gives the axis a length grid_sample can scale
+        image = F.pad(image, (0, int(image.shape[2] == 1), 0, int(image.shape[1] == 1)))
     channels, height, width = image.shape
     center, region = box_crop_params(boxes, out_height, out_width)
     scale_x, scale_y = (out_width - 1) / region[:, 0], (out_height - 1) / region[:, 1]
@@ -65,7 +69,6 @@ def crop_boxes(image: Any, boxes: Any, out_height: int, out_width: int) -> Any:
     )
     source_x = cols / scale_x[:, None, None] + center[:, 0, None, None] - 0.5 * region[:, 0, None, None]
     source_y = rows / scale_y[:, None, None] + center[:, 1, None, None] - 0.5 * region[:, 1, None, None]
-    # a 1-pixel side would divide by zero: torch's grid then holds NaN, as transformers' does
     grid = torch.stack([2.0 * source_x / (width - 1) - 1.0, 2.0 * source_y / (height - 1) - 1.0], dim=-1)
     out = torch.empty(len(boxes), channels, out_height, out_width, dtype=image.dtype, device=image.device)
     for mask, mode in ((~grows, "bilinear"), (grows, "bicubic")):
