@@ -270,3 +270,15 @@ def test_runner_rows_equal_each_image_alone(config: dict, tmp_path, fixture_path
         else:
             assert set(row) == {"pixel_values"} and alone["patch_offsets"] == []
             np.testing.assert_array_equal(row["pixel_values"], alone["pixel_values"][0])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_post_processing_size_without_longest_edge_is_square(backend: str) -> None:
+    """``size={"shortest_edge": n}`` means n x n (transformers raises a KeyError for the missing longest_edge; README)."""
+    ours, theirs = pixelprep.EomtImageProcessor(backend=backend), _theirs(backend)
+    with pytest.raises(KeyError):
+        theirs.post_process_instance_segmentation(_outputs(3), TARGETS, threshold=0.1, size={"shortest_edge": 48})
+    mine = ours.post_process_instance_segmentation(_outputs(3), TARGETS, threshold=0.1, size={"shortest_edge": 48})
+    reference = theirs.post_process_instance_segmentation(_outputs(3), TARGETS, threshold=0.1, size={"shortest_edge": 48, "longest_edge": None})
+    for a, b in zip(mine, reference):
+        assert a["segments_info"] == b["segments_info"] and torch.equal(a["segmentation"], b["segmentation"])
