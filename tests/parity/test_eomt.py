@@ -282,3 +282,11 @@ def test_post_processing_size_without_longest_edge_is_square(backend: str) -> No
     reference = theirs.post_process_instance_segmentation(_outputs(3), TARGETS, threshold=0.1, size={"shortest_edge": 48, "longest_edge": None})
     for a, b in zip(mine, reference):
         assert a["segments_info"] == b["segments_info"] and torch.equal(a["segmentation"], b["segmentation"])
+
+
+@pytest.mark.parametrize("targets", [[(0, 10), (5, 5)], [(10, 10, 3), (5, 5)], [(200_000, 200_000), (5, 5)], "big"], ids=["zero", "triple", "huge", "text"])
+def test_bad_target_sizes_raise_our_errors(targets) -> None:
+    processor = pixelprep.EomtImageProcessor(**POST)
+    for post_process in (processor.post_process_semantic_segmentation, processor.post_process_panoptic_segmentation, processor.post_process_instance_segmentation):
+        with pytest.raises(InvalidArgumentError, match="target_sizes"):
+            post_process(_outputs(1), targets)

@@ -125,11 +125,19 @@ def _offset_rows(patch_offsets: Any) -> list[list[int]]:
     return out
 
 
-def _required_sizes(target_sizes: Any, count: int, what: str) -> list[tuple[int, int]]:
-    sizes = size_list(target_sizes)
-    if sizes is None or len(sizes) != count or any(s is None for s in sizes):
-        given = "none" if sizes is None else len(sizes)
-        raise InvalidArgumentError(f"target_sizes must give the (height, width) of each of the {count} {what}, got {given}")
+def _target_sizes(target_sizes: Any, count: int | None = None) -> list[tuple[int, int]]:
+    """Target sizes as (height, width) pairs, one per image (``count`` of them when given), positive and within the pixel limit."""
+    try:
+        sizes = size_list(target_sizes)
+    except (TypeError, ValueError):
+        sizes = [None]
+    if sizes is None or (count is not None and len(sizes) != count) or any(s is None or len(s) != 2 for s in sizes):
+        expected = f"each of the {count} images" if count is not None else "each image"
+        raise InvalidArgumentError(f"target_sizes must give the (height, width) of {expected}, got {target_sizes!r}")
+    for index, (height, width) in enumerate(sizes):
+        if height < 1 or width < 1:
+            raise InvalidArgumentError(f"target_sizes[{index}] must be a positive (height, width), got ({height}, {width})")
+        geometry.check_output_size(height, width, f"target_sizes[{index}]")
     return sizes
 
 
@@ -277,9 +285,9 @@ class EomtImageProcessor(LabelMapProcessor):
         offsets = _offset_rows(patch_offsets)
         if len(offsets) != len(logits):
             raise InvalidArgumentError(f"got {len(offsets)} patch offsets for {len(logits)} patch predictions")
-        sizes = size_list(target_sizes)
-        if sizes is None or any(s is None for s in sizes) or any(not 0 <= row[0] < len(sizes) for row in offsets):
-            raise InvalidArgumentError(f"target_sizes must give the (height, width) of every image the patch offsets name, got {target_sizes!r}")
+        sizes = _target_sizes(target_sizes)
+        if any(not 0 <= row[0] < len(sizes) for row in offsets):
+            raise InvalidArgumentError(f"patch offsets name images up to {max(row[0] for row in offsets)}, but target_sizes has {len(sizes)} sizes")
         classes = logits.shape[1]
         canvases = [geometry.resize_output_size(h, w, size) for h, w in sizes]
         sums = [torch.zeros((classes, *canvas), dtype=logits.dtype) for canvas in canvases]
@@ -308,7 +316,7 @@ class EomtImageProcessor(LabelMapProcessor):
 
         logits, numpy_in = to_torch(segmentation_logits)
         size = self._post_size(size)
-        sizes = _required_sizes(target_sizes, len(logits), "images")
+        sizes = _target_sizes(target_sizes, len(logits))
         out = []
         for item, (height, width) in zip(logits, sizes):
             resized = geometry.resize_output_size(height, width, size)
@@ -327,7 +335,7 @@ class EomtImageProcessor(LabelMapProcessor):
             merged = self.merge_image_patches(scores, offsets, target_sizes, size)
             results = [semantic_from_logits(item[None], None, return_segmentation_scores)[0] for item in merged]
         else:
-            results = semantic_from_logits(scores, _required_sizes(target_sizes, len(scores), "images"), return_segmentation_scores)
+            results = semantic_from_logits(scores, _target_sizes(target_sizes, len(scores)), return_segmentation_scores)
         return [BatchFeature({k: back(v, numpy_in) for k, v in item.items()}) if isinstance(item, BatchFeature) else back(item, numpy_in) for item in results]
 
     def post_process_panoptic_segmentation(
