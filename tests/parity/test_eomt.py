@@ -73,7 +73,8 @@ def _maps(images, labels: int = 5) -> list[np.ndarray]:
         (SPLIT, {"ignore_index": 255, "instance_id_to_semantic_id": {0: 3, 1: 3, 2: 1, 3: 2, 4: 0}}),
         ({"size": {"shortest_edge": 80, "longest_edge": 112}}, {"do_split_image": True, "do_pad": True, "ignore_index": 0}),
         # padded to 64x96 (height x width): the portrait image, 96 high, keeps its height (padding never crops)
-        ({"size": {"shortest_edge": 64, "longest_edge": 96}, "do_pad": True}, {"ignore_index": 255}),
+        # without ignore_index the padding is label 0's
+        ({"size": {"shortest_edge": 64, "longest_edge": 96}, "do_pad": True}, {}),
         ({}, {"do_split_image": True, "size": {"shortest_edge": 72}, "do_normalize": False, "resample": 3}),
     ],
     ids=["defaults", "padded-ignore-pt", "split-mapping", "split-pad-longest", "padded-portrait", "call-time-split"],
