@@ -19,6 +19,7 @@ from .donut import DonutImageProcessor
 from .depth_pro import DepthProImageProcessor
 from .dpt import DPTImageProcessor
 from .emu3 import Emu3ImageProcessor
+from .eomt import EomtImageProcessor
 from .ernie4_5_vl_moe import Ernie4_5_VLMoeImageProcessor
 from .gemma4 import Gemma4ImageProcessor
 from .gemma4_unified import Gemma4UnifiedImageProcessor
@@ -169,6 +170,7 @@ __all__ = [
     "DonutImageProcessor",
     "DPTImageProcessor",
     "Emu3ImageProcessor",
+    "EomtImageProcessor",
     "Gemma4ImageProcessor",
     "Gemma4UnifiedImageProcessor",
     "Glm4vImageProcessor",
