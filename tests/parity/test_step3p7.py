@@ -19,6 +19,7 @@ import transformers
 import pixelprep
 from multiview_checks import assert_runner_rows_equal_each_image_alone
 from pixelprep import InvalidArgumentError, InvalidImageError
+from pixelprep.explain import explain_steps
 from pixelprep.geometry_vlm import sliding_window_plan
 
 BACKENDS = ("torchvision", "pil")
@@ -160,12 +161,21 @@ def test_saved_config_loads_in_both(backend: str, fixture_path, load_image, comp
 
 
 def test_names_print_and_runner(tmp_path, fixture_path) -> None:
-    """Resolves by class name (with Fast/Pil suffixes) and model type; print shows both views; run rows equal each image alone."""
+    """Resolves by class name (with Fast/Pil suffixes) and model type; print shows both views; explain shows each view;
+    run rows equal each image alone."""
     for name in ("Step3p7ImageProcessor", "Step3p7ImageProcessorFast", "Step3p7ImageProcessorPil", "step3p7"):
         config = {"image_processor_type": name} if name[0].isupper() else {"model_type": name}
         assert type(pixelprep.AutoImageProcessor.from_config(config)) is pixelprep.Step3p7ImageProcessor, name
     text = str(pixelprep.Step3p7ImageProcessor())
     assert "global view" in text and "resize to 728x728" in text and "504-pixel windows" in text and "pixel_values_local" in text
+    # explain: one panel per view, the global view then each crop, as the outputs hold them
+    small = str(fixture_path("photo_rgb_251x167.bmp"))
+    for backend in BACKENDS:
+        processor = pixelprep.Step3p7ImageProcessor(backend=backend)
+        panels, output = explain_steps(processor, small), processor(small, return_tensors="np")
+        views = [output["pixel_values"][0], *output["pixel_values_local"]]
+        assert [panel.shape[:2] for _, panel in panels[1:]] == [view.shape[-2:] for view in views] == [(728, 728), (504, 504), (504, 504)]
+        assert "pixel_values_local" in panels[-1][0]
     # batches of four cut back per image (crops and masks only for the images that have them), shards of three
     assert pixelprep.Step3p7ImageProcessor().can_split_batch({})
     for backend in BACKENDS:
