@@ -90,6 +90,8 @@ def test_nested_inputs_arrays_and_return_types(backend: str, fixture_path, load_
     for key in expected:
         assert type(got[key]) is type(expected[key]), key
     assert isinstance(got["patch_newline_masks"], list) and isinstance(got["patch_newline_masks"][0][0], bool)
+    # "np" gives NumPy arrays for every pixel output (transformers' class leaves pixel_values_local a torch tensor: README)
+    assert all(isinstance(value, np.ndarray) for key, value in ours(image, return_tensors="np").items() if key != "patch_newline_masks")
     got, expected = ours(image), theirs(image)  # no return_tensors: the counts a list of ints, as transformers leaves them
     assert got["num_local_patches"] == expected["num_local_patches"] and got["patch_newline_masks"] == expected["patch_newline_masks"]
 
