@@ -131,10 +131,12 @@ def test_plan_and_patch_count_match_transformers() -> None:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_bad_settings_and_images_raise_our_errors(backend: str) -> None:
-    """A size without height, a zero window, do_resize=False (ignored by transformers: the views are always resized), an
+    """An empty sample, a size without height, a zero window, do_resize=False (ignored by transformers: the views are always resized), an
     image whose short side the cap truncates to 0 (transformers divides by zero), and a stack of crops over the output
     limit raise ours, naming the argument or the image and the limit."""
     ours = pixelprep.Step3p7ImageProcessor(backend=backend)
+    with pytest.raises(InvalidArgumentError, match=r"sample\(s\) \[1\] hold no image"):
+        ours([[np.zeros((9, 9, 3), np.uint8)], []])
     with pytest.raises(InvalidArgumentError, match="do_resize=False is not supported"):
         ours(np.zeros((64, 64, 3), np.uint8), do_resize=False)
     with pytest.raises(InvalidImageError, match="33x100000 .* max_image_size=3024"):
