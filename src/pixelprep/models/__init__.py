@@ -47,6 +47,7 @@ from .idefics2 import Idefics2ImageProcessor
 from .idefics3 import Idefics3ImageProcessor, SmolVLMImageProcessor
 from .minimax_m3_vl import MiniMaxM3VLImageProcessor
 from .nemotron_h_omni import NemotronH_Omni_Reasoning_V3ImageProcessor
+from .step3p7 import Step3p7ImageProcessor
 from .lfm2_vl import Lfm2VlImageProcessor
 from .got_ocr2 import Cohere2VisionImageProcessor, GotOcr2ImageProcessor
 from .granite_docling import GraniteDoclingImageProcessor
@@ -235,6 +236,7 @@ __all__ = [
     "HunYuanVLImageProcessor",
     "MiniMaxM3VLImageProcessor",
     "NemotronH_Omni_Reasoning_V3ImageProcessor",
+    "Step3p7ImageProcessor",
     "PaddleOCRVLImageProcessor",
     "VideoLlama3ImageProcessor",
     "Glm5NextImageProcessor",
