@@ -58,6 +58,7 @@ LAST_PANEL_NOT_CHECKED = (
     "NeoMMEImageProcessor", "Kosmos2_5ImageProcessor", "Lfm2VlImageProcessor", "Llama4ImageProcessor", "Molmo2ImageProcessor",
     "MiniCPMOcrImageProcessor", "MiniCPMV4_6ImageProcessor", "Gemma4UnifiedImageProcessor", "Pix2StructImageProcessor",
     "Phi4MultimodalImageProcessor", "FuyuImageProcessor", "VideoLlavaImageProcessor", "NemotronH_Omni_Reasoning_V3ImageProcessor",
+    "InklingImageProcessor",  # patch rows counted by num_patches, which gives no (rows, cols) to size the panel by
 )
 
 

@@ -17,7 +17,7 @@ import torch
 import transformers
 
 import pixelprep
-from multiview_checks import assert_runner_rows_equal_each_image_alone
+from multiview_checks import assert_runner_rows_equal_each_image_alone, assert_same_return_types
 from pixelprep import InvalidArgumentError, InvalidImageError
 from pixelprep.models.inkling import patch_grid, rescaled_size
 
@@ -38,14 +38,16 @@ def _theirs(**config: Any) -> Any:
     return getattr(transformers, NAME)(**config)
 
 
-def _reference(image, to_eight_bit):
+def reference_image(image, to_eight_bit):
+    """A decoded fixture as transformers gets it: 16-bit images scaled to 8 bits, as pixelprep documents."""
     return to_eight_bit(image) if image.mode.startswith("I") else image
 
 
-def _compare(got: Any, expected: Any, to_numpy, what: str, resized_on_pil: bool = False) -> None:
-    assert set(got) == set(expected) == {"pixel_values", "num_patches"}, f"{what}: output keys {sorted(got)}"
-    counts, expected_counts = to_numpy(got["num_patches"]), to_numpy(expected["num_patches"])
-    assert counts.dtype == expected_counts.dtype == np.int64 and np.array_equal(counts, expected_counts), f"{what}: num_patches"
+def compare_outputs(got: Any, expected: Any, to_numpy, what: str, resized_on_pil: bool = False, count_key: str = "num_patches") -> None:
+    """``pixel_values`` and the integer ``count_key`` output (Inkling2: ``image_grid_thw``) against transformers'."""
+    assert set(got) == set(expected) == {"pixel_values", count_key}, f"{what}: output keys {sorted(got)}"
+    counts, expected_counts = to_numpy(got[count_key]), to_numpy(expected[count_key])
+    assert counts.dtype == expected_counts.dtype == np.int64 and np.array_equal(counts, expected_counts), f"{what}: {count_key}"
     ours, theirs = to_numpy(got["pixel_values"]), to_numpy(expected["pixel_values"])
     assert ours.shape == theirs.shape and ours.dtype == theirs.dtype, f"{what}: {ours.shape} {ours.dtype} vs {theirs.shape} {theirs.dtype}"
     diff = np.abs(ours.astype(np.float64) - theirs.astype(np.float64))
@@ -58,8 +60,8 @@ def _compare(got: Any, expected: Any, to_numpy, what: str, resized_on_pil: bool 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_every_fixture_image(backend: str, image_path, load_image, to_eight_bit, to_numpy) -> None:
     """Every fixture (EXIF, gray, RGBA, palette, CMYK, 16-bit, 7x5, 1200x90, large): patches and num_patches, 1e-5 on both backends."""
-    expected = _theirs()(_reference(load_image(image_path), to_eight_bit), return_tensors="np")
-    _compare(_ours(backend)(str(image_path), return_tensors="np"), expected, to_numpy, f"[{backend}] {image_path.name}")
+    expected = _theirs()(reference_image(load_image(image_path), to_eight_bit), return_tensors="np")
+    compare_outputs(_ours(backend)(str(image_path), return_tensors="np"), expected, to_numpy, f"[{backend}] {image_path.name}")
 
 
 CALLS = [
@@ -80,9 +82,9 @@ CALLS = [
 @pytest.mark.parametrize("call", CALLS, ids=repr)
 def test_mixed_batch_and_call_time_options(backend: str, call: dict, fixture_path, load_image, to_eight_bit, to_numpy) -> None:
     """Five sizes in one batch (7x5 and 1200x90 included) with each call-time option."""
-    expected = _theirs()([_reference(load_image(fixture_path(n)), to_eight_bit) for n in MIXED], return_tensors="np", **call)
+    expected = _theirs()([reference_image(load_image(fixture_path(n)), to_eight_bit) for n in MIXED], return_tensors="np", **call)
     got = _ours(backend)([str(fixture_path(n)) for n in MIXED], return_tensors="np", **call)
-    _compare(got, expected, to_numpy, f"[{backend}] {call}", resized_on_pil=backend == "pil" and "rescale_image_frac" in call)
+    compare_outputs(got, expected, to_numpy, f"[{backend}] {call}", resized_on_pil=backend == "pil" and "rescale_image_frac" in call)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -91,21 +93,18 @@ def test_nested_inputs_arrays_and_return_types(backend: str, fixture_path, load_
     nested = [[load_image(fixture_path(n)) for n in ("photo_rgb_640x427.jpg", "photo_rgb_333x517.jpg")], [load_image(fixture_path("photo_rgb_301x200.png"))]]
     ours, theirs = _ours(backend), _theirs()
     for call in ({}, {"rescale_image_frac": 0.5}):
-        _compare(ours(nested, return_tensors="np", **call), theirs(nested, return_tensors="np", **call), to_numpy, f"[{backend}] nested {call}",
+        compare_outputs(ours(nested, return_tensors="np", **call), theirs(nested, return_tensors="np", **call), to_numpy, f"[{backend}] nested {call}",
                  resized_on_pil=backend == "pil" and bool(call))
     image = np.asarray(load_image(fixture_path("photo_rgb_333x517.jpg")))
     rgba = np.asarray(load_image(fixture_path("rgba_alpha_radial_256x192.png")))
     for value in (image, torch.from_numpy(image.copy()).permute(2, 0, 1)):
-        _compare(ours(value, return_tensors="np"), theirs(value, return_tensors="np"), to_numpy, f"[{backend}] {type(value)} {value.shape}")
+        compare_outputs(ours(value, return_tensors="np"), theirs(value, return_tensors="np"), to_numpy, f"[{backend}] {type(value)} {value.shape}")
     # an RGBA array is blended onto white with rounding; transformers truncates (README): one level apart at most
     got, expected = ours(rgba, return_tensors="np"), theirs(rgba, return_tensors="np")
     assert np.array_equal(got["num_patches"], expected["num_patches"])
     assert np.abs(got["pixel_values"] - expected["pixel_values"]).max() <= 1 / 255 / 0.26130258 + 1e-5
     if backend == "torchvision":  # transformers has no pil class to compare pil's types with
-        for tensors in (None, "pt"):
-            got, expected = ours(image, return_tensors=tensors), theirs(image, return_tensors=tensors)
-            for key in expected:
-                assert type(got[key]) is type(expected[key]) and got[key].dtype == expected[key].dtype, f"{tensors} {key}"
+        assert_same_return_types(ours, theirs, image)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -120,11 +119,11 @@ def test_checkpoint_config_and_saved_config(backend: str, fixture_path, load_ima
     theirs = transformers.AutoImageProcessor.from_pretrained(str(tmp_path))
     ours = pixelprep.AutoImageProcessor.from_pretrained(str(tmp_path), backend=backend)
     assert type(ours) is getattr(pixelprep, NAME) and ours.rescale_image_frac == 1.25
-    _compare(ours(images, return_tensors="np"), theirs(images, return_tensors="np"), to_numpy, f"[{backend}] checkpoint", resized_on_pil=backend == "pil")
+    compare_outputs(ours(images, return_tensors="np"), theirs(images, return_tensors="np"), to_numpy, f"[{backend}] checkpoint", resized_on_pil=backend == "pil")
     ours.save_pretrained(tmp_path / "saved")
     again = transformers.AutoImageProcessor.from_pretrained(str(tmp_path / "saved"))
     assert again.rescale_image_frac == 1.25 and again.size.height == 40
-    _compare(ours(images, return_tensors="np"), again(images, return_tensors="np"), to_numpy, f"[{backend}] saved", resized_on_pil=backend == "pil")
+    compare_outputs(ours(images, return_tensors="np"), again(images, return_tensors="np"), to_numpy, f"[{backend}] saved", resized_on_pil=backend == "pil")
 
 
 def test_geometry_and_patch_count_match_transformers() -> None:

@@ -16,13 +16,13 @@ import torch
 import transformers
 
 import pixelprep
-from multiview_checks import assert_runner_rows_equal_each_image_alone
+from multiview_checks import assert_runner_rows_equal_each_image_alone, assert_same_return_types
+from test_inkling import compare_outputs, reference_image
 from pixelprep import InvalidArgumentError
 from pixelprep.models.inkling2 import ceil_grid, checkerboard, composite_on_checkerboard
 
 NAME = "Inkling2ImageProcessor"
 BACKENDS = ("torchvision", "pil")
-ATOL = 1e-5
 MIXED = ["photo_rgb_640x427.jpg", "rgba_alpha_radial_256x192.png", "tiny_rgb_7x5.png", "wide_rgb_1200x90.jpg", "gray_l_200x131.png",
          "la_alpha_ramp_200x150.png", "palette_p_trns_240x160.png"]
 
@@ -35,24 +35,14 @@ def _theirs(**config: Any) -> Any:
     return getattr(transformers, NAME)(**config)
 
 
-def _reference(image, to_eight_bit):
-    return to_eight_bit(image) if image.mode.startswith("I") else image
-
-
 def _compare(got: Any, expected: Any, to_numpy, what: str) -> None:
-    assert set(got) == set(expected) == {"pixel_values", "image_grid_thw"}, f"{what}: output keys {sorted(got)}"
-    grids, expected_grids = to_numpy(got["image_grid_thw"]), to_numpy(expected["image_grid_thw"])
-    assert grids.dtype == expected_grids.dtype == np.int64 and np.array_equal(grids, expected_grids), f"{what}: image_grid_thw"
-    ours, theirs = to_numpy(got["pixel_values"]), to_numpy(expected["pixel_values"])
-    assert ours.shape == theirs.shape and ours.dtype == theirs.dtype, f"{what}: {ours.shape} {ours.dtype} vs {theirs.shape} {theirs.dtype}"
-    diff = np.abs(ours.astype(np.float64) - theirs.astype(np.float64))
-    assert diff.max() <= ATOL, f"{what}: max |diff| {diff.max()}"
+    compare_outputs(got, expected, to_numpy, what, count_key="image_grid_thw")
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_every_fixture_image(backend: str, image_path, load_image, to_eight_bit, to_numpy) -> None:
     """Every fixture (EXIF, gray, gray+alpha, RGBA, palette with transparency, CMYK, 16-bit, 7x5, 1200x90, large)."""
-    expected = _theirs()(_reference(load_image(image_path), to_eight_bit), return_tensors="np")
+    expected = _theirs()(reference_image(load_image(image_path), to_eight_bit), return_tensors="np")
     _compare(_ours(backend)(str(image_path), return_tensors="np"), expected, to_numpy, f"[{backend}] {image_path.name}")
 
 
@@ -71,7 +61,7 @@ CALLS = [
 @pytest.mark.parametrize("call", CALLS, ids=repr)
 def test_mixed_batch_and_call_time_options(backend: str, call: dict, fixture_path, load_image, to_eight_bit, to_numpy) -> None:
     """Seven images in one batch (RGBA, gray+alpha, palette with transparency, 7x5 and 1200x90 among them) with each call-time option."""
-    expected = _theirs()([_reference(load_image(fixture_path(n)), to_eight_bit) for n in MIXED], return_tensors="np", **call)
+    expected = _theirs()([reference_image(load_image(fixture_path(n)), to_eight_bit) for n in MIXED], return_tensors="np", **call)
     got = _ours(backend)([str(fixture_path(n)) for n in MIXED], return_tensors="np", **call)
     _compare(got, expected, to_numpy, f"[{backend}] {call}")
 
@@ -87,10 +77,7 @@ def test_nested_inputs_arrays_and_return_types(backend: str, fixture_path, load_
     for value in (image, torch.from_numpy(image.copy()).permute(2, 0, 1), rgba, torch.from_numpy(rgba.copy()).permute(2, 0, 1)):
         _compare(ours(value, return_tensors="np"), theirs(value, return_tensors="np"), to_numpy, f"[{backend}] {type(value)} {tuple(value.shape)}")
     if backend == "torchvision":  # transformers has no pil class to compare pil's types with
-        for tensors in (None, "pt"):
-            got, expected = ours(image, return_tensors=tensors), theirs(image, return_tensors=tensors)
-            for key in expected:
-                assert type(got[key]) is type(expected[key]) and got[key].dtype == expected[key].dtype, f"{tensors} {key}"
+        assert_same_return_types(ours, theirs, image)
 
 
 def test_checkerboard_composite_and_convert_to_rgb_match_transformers() -> None:

@@ -107,8 +107,13 @@ class InklingImageProcessor(MultiViewProcessor):
     extra_params = {"rescale_image_frac": normalize_positive_float, "rescale_image_max_upscaled_long_edge": _optional_positive_int}
     model_input_names = ["pixel_values"]
 
-    def patch_size(self, params: dict[str, Any]) -> int:
-        """The patch side: ``size``'s height, which must equal its width (as transformers checks)."""
+    @property
+    def patch_size(self) -> int:
+        """The patch side of this processor's settings (``size``'s height)."""
+        return self.patch_side(self._params)
+
+    def patch_side(self, params: dict[str, Any]) -> int:
+        """The patch side of the resolved ``params``: ``size``'s height, which must equal its width (as transformers checks)."""
         size = params.get("size") or {}
         if size.get("height") is None or size.get("height") != size.get("width"):
             raise InvalidArgumentError(f"size must be a square {{'height': p, 'width': p}} (the patch side) for {type(self).__name__}, got {size}")
@@ -131,7 +136,7 @@ class InklingImageProcessor(MultiViewProcessor):
         rule = self.rescale_rule(params)
         if rule is not None:
             height, width = rule(height, width)
-        return patch_grid(height, width, self.patch_size(params))
+        return patch_grid(height, width, self.patch_side(params))
 
     def get_number_of_image_patches(self, height: int, width: int, images_kwargs: dict[str, Any] | None = None) -> int:
         """Patches (image tokens) an image of ``height`` x ``width`` gives; ``images_kwargs`` overrides settings as a call would."""
@@ -140,7 +145,7 @@ class InklingImageProcessor(MultiViewProcessor):
         return rows * cols
 
     def pad_step(self, params: dict[str, Any]) -> PadToPatchGrid:
-        patch = self.patch_size(params)
+        patch = self.patch_side(params)
         return PadToPatchGrid(lambda h, w: patch_grid(h, w, patch), patch, PAD_VALUE, f"ceil(height / {patch}) rows and width // {patch} + 1 columns of {patch}x{patch} patches")
 
     def process_images(self, images: Any, params: dict[str, Any], backend: Backend) -> BatchFeature:
@@ -158,7 +163,7 @@ class InklingImageProcessor(MultiViewProcessor):
 
     def layout(self, params: dict[str, Any]) -> PatchLayout:
         """Row-major patches, each a ``(2, p, p, C)`` vector: the patch repeated over two frames."""
-        return PatchLayout(self.patch_size(params), temporal_patch_size=FRAMES, channels_first=False, frames_first=True)
+        return PatchLayout(self.patch_side(params), temporal_patch_size=FRAMES, channels_first=False, frames_first=True)
 
     def split_views(self, backend: Backend, image: Any, params: dict[str, Any]) -> Views:
         rows, cols = self.layout(params).grid(*backend.size(image))
@@ -172,7 +177,7 @@ class InklingImageProcessor(MultiViewProcessor):
 
     def vector_shape(self, params: dict[str, Any]) -> tuple[int, ...]:
         """The axes of one patch vector in ``pixel_values`` (channels left as -1)."""
-        patch = self.patch_size(params)
+        patch = self.patch_side(params)
         return (FRAMES, patch, patch, -1)
 
     def finalize(self, features: BatchFeature, params: dict[str, Any], backend: Backend) -> BatchFeature:

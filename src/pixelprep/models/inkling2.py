@@ -22,6 +22,7 @@ from ..errors import InvalidArgumentError
 from ..inputs import LoadOptions
 from ..multiview import ConcatPatches, PatchLayout, Views
 from ..processor import _like, _repeat_channels
+from .constants import IMAGENET_STANDARD_MEAN, IMAGENET_STANDARD_STD
 from .inkling import PAD_VALUE, InklingImageProcessor, PadToPatchGrid
 
 #: Side of one checkerboard square, and its two gray levels (the even squares take the first).
@@ -82,8 +83,8 @@ class Inkling2ImageProcessor(InklingImageProcessor):
     defaults = {
         "resample": None,
         "default_to_square": True,
-        "image_mean": [0.5, 0.5, 0.5],
-        "image_std": [0.5, 0.5, 0.5],
+        "image_mean": IMAGENET_STANDARD_MEAN,
+        "image_std": IMAGENET_STANDARD_STD,
         "rescale_image_max_upscaled_long_edge": None,
     }
     model_input_names = ["pixel_values", "image_grid_thw"]
@@ -97,7 +98,7 @@ class Inkling2ImageProcessor(InklingImageProcessor):
         return None
 
     def grid(self, height: int, width: int, params: dict[str, Any]) -> tuple[int, int]:
-        return ceil_grid(height, width, self.patch_size(params))
+        return ceil_grid(height, width, self.patch_side(params))
 
     @classmethod
     def load_options(cls, params: dict[str, Any], backend: Backend | None = None, draft_target: Any = None) -> LoadOptions:
@@ -121,7 +122,7 @@ class Inkling2ImageProcessor(InklingImageProcessor):
         return _like(out, image) if _is_torch_tensor(image) else out
 
     def pad_step(self, params: dict[str, Any]) -> PadToPatchGrid:
-        patch = self.patch_size(params)
+        patch = self.patch_side(params)
         return PadToPatchGrid(lambda h, w: ceil_grid(h, w, patch), patch, PAD_VALUE, f"whole {patch}x{patch} patches")
 
     def steps(self, params: dict[str, Any]) -> list[Any]:
@@ -134,7 +135,7 @@ class Inkling2ImageProcessor(InklingImageProcessor):
 
     def layout(self, params: dict[str, Any]) -> PatchLayout:
         """Row-major ``(p, p, C)`` patches."""
-        return PatchLayout(self.patch_size(params), channels_first=False)
+        return PatchLayout(self.patch_side(params), channels_first=False)
 
     def split_views(self, backend: Backend, image: Any, params: dict[str, Any]) -> Views:
         return Views([image])
@@ -146,5 +147,5 @@ class Inkling2ImageProcessor(InklingImageProcessor):
         return ConcatPatches(self.layout(params), grid_key="image_grid_thw")
 
     def vector_shape(self, params: dict[str, Any]) -> tuple[int, ...]:
-        patch = self.patch_size(params)
+        patch = self.patch_side(params)
         return (patch, patch, -1)
