@@ -80,6 +80,14 @@ def test_nested_inputs_arrays_and_return_types(backend: str, fixture_path, load_
         assert_same_return_types(ours, theirs, image)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_whole_patch_images_without_rescale_or_normalize_stay_float(backend: str, to_numpy) -> None:
+    """Images needing no padding, with do_rescale and do_normalize off: float32 0..255 patches, as transformers' (it pads floats)."""
+    images = [np.random.default_rng(0).integers(0, 256, (40, 80, 3), dtype=np.uint8), np.full((80, 40, 3), 7, np.uint8)]
+    call = {"do_rescale": False, "do_normalize": False, "return_tensors": "np"}
+    _compare(_ours(backend)(images, **call), _theirs()(images, **call), to_numpy, f"[{backend}] uint8 levels")
+
+
 def test_checkerboard_composite_and_convert_to_rgb_match_transformers() -> None:
     """The composite equals transformers' convert_to_rgb on random RGBA pixels (every alpha level, odd sizes); ours' convert_to_rgb too."""
     rng = np.random.default_rng(0)

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from .. import geometry
 from ..auto import register_family
 from ..backends import Affine, Backend
@@ -182,6 +184,8 @@ class InklingImageProcessor(MultiViewProcessor):
 
     def finalize(self, features: BatchFeature, params: dict[str, Any], backend: Backend) -> BatchFeature:
         values = features.data["pixel_values"]
+        if backend.is_uint8(values):  # unpadded images without rescale or normalize: transformers' patches are float32 still
+            values = values.float() if hasattr(values, "float") else values.astype(np.float32)
         # the packer writes flat vectors; transformers gives each patch its own axes
         features.data["pixel_values"] = values.reshape(values.shape[0], *self.vector_shape(params))
         return super().finalize(features, params, backend)
