@@ -133,12 +133,20 @@ class InklingImageProcessor(MultiViewProcessor):
             return None
         return lambda height, width: rescaled_size(height, width, frac, cap)
 
+    def patch_rule(self, height: int, width: int, patch: int) -> tuple[int, int]:
+        """``(rows, cols)`` of ``patch`` squares the padding makes for an image of ``height`` x ``width`` (see :func:`patch_grid`)."""
+        return patch_grid(height, width, patch)
+
+    def describe_grid(self, patch: int) -> str:
+        """:meth:`patch_rule` in words, for ``print(processor)``."""
+        return f"ceil(height / {patch}) rows and width // {patch} + 1 columns of {patch}x{patch} patches"
+
     def grid(self, height: int, width: int, params: dict[str, Any]) -> tuple[int, int]:
         """``(rows, cols)`` of patches an input image of ``height`` x ``width`` gives (after any rescale)."""
         rule = self.rescale_rule(params)
         if rule is not None:
             height, width = rule(height, width)
-        return patch_grid(height, width, self.patch_side(params))
+        return self.patch_rule(height, width, self.patch_side(params))
 
     def get_number_of_image_patches(self, height: int, width: int, images_kwargs: dict[str, Any] | None = None) -> int:
         """Patches (image tokens) an image of ``height`` x ``width`` gives; ``images_kwargs`` overrides settings as a call would."""
@@ -147,8 +155,9 @@ class InklingImageProcessor(MultiViewProcessor):
         return rows * cols
 
     def pad_step(self, params: dict[str, Any]) -> PadToPatchGrid:
+        """The -1 padding to whole patches (:meth:`patch_rule`) for the resolved ``params``."""
         patch = self.patch_side(params)
-        return PadToPatchGrid(lambda h, w: patch_grid(h, w, patch), patch, PAD_VALUE, f"ceil(height / {patch}) rows and width // {patch} + 1 columns of {patch}x{patch} patches")
+        return PadToPatchGrid(lambda height, width: self.patch_rule(height, width, patch), patch, PAD_VALUE, self.describe_grid(patch))
 
     def process_images(self, images: Any, params: dict[str, Any], backend: Backend) -> BatchFeature:
         self.check_params(params)

@@ -23,7 +23,7 @@ from ..inputs import LoadOptions
 from ..multiview import ConcatPatches, PatchLayout, Views
 from ..processor import _like, _repeat_channels
 from .constants import IMAGENET_STANDARD_MEAN, IMAGENET_STANDARD_STD
-from .inkling import PAD_VALUE, InklingImageProcessor, PadToPatchGrid
+from .inkling import InklingImageProcessor
 
 #: Side of one checkerboard square, and its two gray levels (the even squares take the first).
 CHECKER_SQUARE, CHECKER_LEVELS = 8, (204, 153)
@@ -97,8 +97,11 @@ class Inkling2ImageProcessor(InklingImageProcessor):
     def rescale_rule(self, params: dict[str, Any]) -> None:
         return None
 
-    def grid(self, height: int, width: int, params: dict[str, Any]) -> tuple[int, int]:
-        return ceil_grid(height, width, self.patch_side(params))
+    def patch_rule(self, height: int, width: int, patch: int) -> tuple[int, int]:
+        return ceil_grid(height, width, patch)
+
+    def describe_grid(self, patch: int) -> str:
+        return f"whole {patch}x{patch} patches"
 
     @classmethod
     def load_options(cls, params: dict[str, Any], backend: Backend | None = None, draft_target: Any = None) -> LoadOptions:
@@ -120,10 +123,6 @@ class Inkling2ImageProcessor(InklingImageProcessor):
         channels_last = str(getattr(input_data_format, "value", input_data_format)) == "channels_last"
         out = rgb if channels_last else np.ascontiguousarray(np.moveaxis(rgb, -1, 0))
         return _like(out, image) if _is_torch_tensor(image) else out
-
-    def pad_step(self, params: dict[str, Any]) -> PadToPatchGrid:
-        patch = self.patch_side(params)
-        return PadToPatchGrid(lambda h, w: ceil_grid(h, w, patch), patch, PAD_VALUE, f"whole {patch}x{patch} patches")
 
     def steps(self, params: dict[str, Any]) -> list[Any]:
         return ([CheckerboardRGB()] if self.converts_to_rgb(params) else []) + [self.pad_step(params)]
