@@ -60,6 +60,7 @@ LAST_PANEL_NOT_CHECKED = (
     "MiniCPMOcrImageProcessor", "MiniCPMV4_6ImageProcessor", "Gemma4UnifiedImageProcessor", "Pix2StructImageProcessor",
     "Phi4MultimodalImageProcessor", "FuyuImageProcessor", "VideoLlavaImageProcessor", "NemotronH_Omni_Reasoning_V3ImageProcessor",
     "Step3p7ImageProcessor",
+    "InklingImageProcessor",  # patch rows counted by num_patches, which gives no (rows, cols) to size the panel by
 )
 
 

@@ -258,7 +258,7 @@ class PatchLayout:
     (SigLIP2, Gemma4). ``block_order=False`` keeps the sides whole merge blocks but orders the rows
     plainly row-major over all patches (HunYuan-VL). ``frames_first=True`` makes a ``channels_first``
     vector ``(T, C, p, p)`` (MuseGlimmer); ``channels_first=False`` with a temporal repeat gives
-    ``(p, p, C, T)`` (Cosmos3-Edge).
+    ``(p, p, C, T)`` (Cosmos3-Edge), or ``(T, p, p, C)`` with ``frames_first`` too (Inkling).
     """
 
     patch_size: int
@@ -297,7 +297,7 @@ class PatchLayout:
         if self.channels_first:
             order = "(T, C, p, p)" if self.frames_first else "(C, T, p, p)"
         else:
-            order = "(p, p, C, T)" if self.temporal_patch_size > 1 else "(p, p, C)"
+            order = ("(T, p, p, C)" if self.frames_first else "(p, p, C, T)") if self.temporal_patch_size > 1 else "(p, p, C)"
         return f"{self.patch_size}x{self.patch_size} patches{merge}{temporal}, vectors {order}"
 
 
@@ -334,6 +334,10 @@ def write_patches(
     elif t == 1:
         target = out.reshape(blocks_h, a, b, m, p, p, channels)[first:stop]
         backend.write_chw(source, backend.permute(target, (6, 0, 1, 2, 3, 4, 5)), affine)
+    elif layout.frames_first:  # (T, p, p, C) vectors (Inkling): the frame written once, then copied to the other slots
+        target = out.reshape(blocks_h, a, b, m, t, p, p, channels)[first:stop]
+        backend.write_chw(source, backend.permute(target[:, :, :, :, 0], (6, 0, 1, 2, 3, 4, 5)), affine)
+        target[:, :, :, :, 1:] = target[:, :, :, :, :1]
     else:  # (p, p, C, T) vectors (Cosmos3-Edge): the frame written once, then copied to the other slots
         target = out.reshape(blocks_h, a, b, m, p, p, channels, t)[first:stop]
         backend.write_chw(source, backend.permute(target[..., 0], (6, 0, 1, 2, 3, 4, 5)), affine)

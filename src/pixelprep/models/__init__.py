@@ -53,6 +53,8 @@ from .got_ocr2 import Cohere2VisionImageProcessor, GotOcr2ImageProcessor
 from .granite_docling import GraniteDoclingImageProcessor
 from .imagegpt import ImageGPTImageProcessor
 from .kimi_k25 import Kimi_K25ImageProcessor
+from .inkling import InklingImageProcessor
+from .inkling2 import Inkling2ImageProcessor
 from .muse_glimmer import MuseGlimmerImageProcessor
 from .neomme import NeoMMEImageProcessor
 from .layoutlmv2 import LayoutLMv2ImageProcessor
@@ -146,6 +148,8 @@ __all__ = [
     "GraniteDoclingImageProcessor",
     "ImageGPTImageProcessor",
     "Kimi_K25ImageProcessor",
+    "InklingImageProcessor",
+    "Inkling2ImageProcessor",
     "MuseGlimmerImageProcessor",
     "NeoMMEImageProcessor",
     "LayoutLMv2ImageProcessor",
