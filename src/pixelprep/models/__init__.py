@@ -77,6 +77,7 @@ from .oneformer import OneFormerImageProcessor
 from .owlv2 import Owlv2ImageProcessor
 from .pixtral import PixtralImageProcessor
 from .pp_chart2table import PPChart2TableImageProcessor
+from .uvdoc import UVDocImageProcessor
 from .pp_doclayout import PPDocLayoutV2ImageProcessor, PPDocLayoutV3ImageProcessor, PPDocLayoutV4ImageProcessor
 from .pp_formulanet import PPFormulaNetImageProcessor
 from .pp_lcnet import PPLCNetImageProcessor
@@ -188,6 +189,7 @@ __all__ = [
     "RfDetrImageProcessor",
     "PixtralImageProcessor",
     "PPChart2TableImageProcessor",
+    "UVDocImageProcessor",
     "PPDocLayoutV2ImageProcessor",
     "PPDocLayoutV3ImageProcessor",
     "PPDocLayoutV4ImageProcessor",
