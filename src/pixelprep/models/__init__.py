@@ -101,6 +101,7 @@ from .swin2sr import Swin2SRImageProcessor
 from .textnet import TextNetImageProcessor
 from .timm_wrapper import TimmWrapperImageProcessor
 from .tipsv2 import Tipsv2ImageProcessor
+from .tipsv2_dpt import Tipsv2DptImageProcessor
 from .video_llava import VideoLlavaImageProcessor
 from .ultravbert import UltraVBertImageProcessor
 from .vilt import ViltImageProcessor
@@ -226,6 +227,7 @@ __all__ = [
     "TimmWrapperImageProcessor",
     "UnlimitedOcrImageProcessor",
     "Tipsv2ImageProcessor",
+    "Tipsv2DptImageProcessor",
     "VideoLlavaImageProcessor",
     "ViltImageProcessor",
     "VitMatteImageProcessor",
