@@ -5,6 +5,7 @@ from .bit import BitImageProcessor
 from .blip import BlipImageProcessor
 from .bridgetower import BridgeTowerImageProcessor
 from .chameleon import ChameleonImageProcessor
+from .chmv2 import CHMv2ImageProcessor
 from .clip import ChineseCLIPImageProcessor, CLIPImageProcessor
 from .cohere_compass import CohereCompassImageProcessor
 from .convnext import ConvNextImageProcessor
@@ -184,6 +185,7 @@ __all__ = [
     "Owlv2ImageProcessor",
     "ZoeDepthImageProcessor",
     "DepthProImageProcessor",
+    "CHMv2ImageProcessor",
     "PromptDepthAnythingImageProcessor",
     "SegGptImageProcessor",
     "OneFormerImageProcessor",
