@@ -5,6 +5,7 @@ from .bit import BitImageProcessor
 from .blip import BlipImageProcessor
 from .bridgetower import BridgeTowerImageProcessor
 from .chameleon import ChameleonImageProcessor
+from .chmv2 import CHMv2ImageProcessor
 from .clip import ChineseCLIPImageProcessor, CLIPImageProcessor
 from .cohere_compass import CohereCompassImageProcessor
 from .convnext import ConvNextImageProcessor
@@ -81,6 +82,7 @@ from .oneformer import OneFormerImageProcessor
 from .owlv2 import Owlv2ImageProcessor
 from .pixtral import PixtralImageProcessor
 from .pp_chart2table import PPChart2TableImageProcessor
+from .uvdoc import UVDocImageProcessor
 from .pp_doclayout import PPDocLayoutV2ImageProcessor, PPDocLayoutV3ImageProcessor, PPDocLayoutV4ImageProcessor
 from .pp_formulanet import PPFormulaNetImageProcessor
 from .pp_lcnet import PPLCNetImageProcessor
@@ -105,6 +107,7 @@ from .swin2sr import Swin2SRImageProcessor
 from .textnet import TextNetImageProcessor
 from .timm_wrapper import TimmWrapperImageProcessor
 from .tipsv2 import Tipsv2ImageProcessor
+from .tipsv2_dpt import Tipsv2DptImageProcessor
 from .video_llava import VideoLlavaImageProcessor
 from .ultravbert import UltraVBertImageProcessor
 from .vilt import ViltImageProcessor
@@ -190,12 +193,14 @@ __all__ = [
     "Owlv2ImageProcessor",
     "ZoeDepthImageProcessor",
     "DepthProImageProcessor",
+    "CHMv2ImageProcessor",
     "PromptDepthAnythingImageProcessor",
     "SegGptImageProcessor",
     "OneFormerImageProcessor",
     "RfDetrImageProcessor",
     "PixtralImageProcessor",
     "PPChart2TableImageProcessor",
+    "UVDocImageProcessor",
     "PPDocLayoutV2ImageProcessor",
     "PPDocLayoutV3ImageProcessor",
     "PPDocLayoutV4ImageProcessor",
@@ -233,6 +238,7 @@ __all__ = [
     "TimmWrapperImageProcessor",
     "UnlimitedOcrImageProcessor",
     "Tipsv2ImageProcessor",
+    "Tipsv2DptImageProcessor",
     "VideoLlavaImageProcessor",
     "ViltImageProcessor",
     "VitMatteImageProcessor",
