@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 from transformers.models.gemma4.image_processing_gemma4 import get_aspect_ratio_preserving_size as gemma4_size
 from transformers.models.glm4v.image_processing_glm4v import smart_resize as transformers_glm_smart_resize
@@ -371,3 +371,27 @@ def test_molmo2_patch_indices_and_pooling_windows(rows: int, cols: int, crop: in
     assert sorted(windows[windows >= 0].tolist()) == sorted(grid.ravel().tolist())
     expected, expected_rows, expected_cols = arange_for_pooling(torch.from_numpy(grid), *pool)
     assert (pooled_rows, pooled_cols) == (expected_rows, expected_cols) and np.array_equal(windows, expected.numpy())
+
+
+@SETTINGS
+@given(height=sides, width=sides, image_size=st.sampled_from([448, 728]), window=st.sampled_from([300, 504]),
+       max_side=st.sampled_from([500, 900, 3024, 20_000]))
+@example(height=33, width=20_000, image_size=728, window=504, max_side=500)  # capped to a 0-pixel short side
+def test_sliding_window_plan_equals_step3p7_and_tiles_its_crop(height: int, width: int, image_size: int, window: int, max_side: int) -> None:
+    """Step3p7's plan equals transformers' _plan_patches (which divides by zero where ours refuses); the windows tile
+    the crop size exactly (a side under one window is one window of its own length), and the global size keeps the cap."""
+    from transformers.models.step3p7.image_processing_step3p7 import Step3p7ImageProcessor
+
+    theirs = Step3p7ImageProcessor(max_image_size=max_side)
+    try:
+        (gw, gh), (cw, ch), side, cols, rows, pad = theirs._plan_patches(width, height, image_size, window)
+    except ZeroDivisionError:
+        with pytest.raises(InvalidImageError, match=f"max_image_size={max_side}"):
+            geometry_vlm.sliding_window_plan(height, width, image_size, window, max_side)
+        return
+    plan = geometry_vlm.sliding_window_plan(height, width, image_size, window, max_side)
+    assert plan == ((gh, gw), (ch, cw), side, (rows, cols), pad)
+    assert max(plan[0]) <= max_side and min(plan[0]) >= 1
+    if side:
+        for length, count in zip(plan[1], plan[3]):
+            assert length == count * side or (length < side and count == 1)

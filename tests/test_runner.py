@@ -325,3 +325,26 @@ def test_multi_view_family_rows_equal_each_image_alone(tmp_path, backend):
         assert row.keys() == {"pixel_values", "image_grid_thw"}
         for key in row:
             np.testing.assert_array_equal(row[key], alone[key])
+
+
+def test_outputs_only_some_rows_have(tmp_path, processor):
+    """An output only some images make (a multi-view family's crops, made only where an image needs them) is
+    stored one tensor per row that has it, whichever row comes first: read_row gives each row exactly its keys."""
+    made = {
+        PHOTOS[0]: {"pixel_values": np.full((1, 3), 1.0)},
+        PHOTOS[1]: {"pixel_values": np.full((1, 3), 2.0), "crops": np.full((2, 4), 2.0)},
+        PHOTOS[2]: {"pixel_values": np.full((1, 3), 3.0), "crops": np.full((3, 4), 3.0)},
+    }
+
+    def engine(sources):
+        return [({key: value.copy() for key, value in made[source.name].items()}, None) for source in sources]
+
+    for order in (PHOTOS[:3], PHOTOS[2::-1]):  # the key missing from the first row, then from the last
+        out = tmp_path / Path(order[0]).stem
+        result = run_job(processor, order, str(out), shard_size=3, engine=engine, log=io.StringIO())
+        assert (result.failed, result.processed) == (0, 3)
+        for entry in read_manifest(out):
+            row = read_row(out, entry)
+            assert row.keys() == made[entry["source"]].keys()
+            for key in row:
+                np.testing.assert_array_equal(row[key], made[entry["source"]][key])

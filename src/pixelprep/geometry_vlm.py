@@ -896,3 +896,43 @@ def patch_count_grid(height: int, width: int, patch_size: int, merge_size: int, 
         up = cols + merge_size - cols % merge_size
         cols = up if rows * up <= max_patches else max(merge_size, cols - cols % merge_size)
     return rows, cols
+
+
+def sliding_window_plan(height: int, width: int, image_size: int, window: int, max_side: int) -> tuple[Size, Size, int, Size, bool]:
+    """Step3p7's crop plan: ``((height, width) of the global view before its square resize, (height, width) the image is
+    resized to for cropping, window side (0: no crops), (rows, cols) of windows, whether to zero-pad to a square first)``.
+
+    Near-degenerate images (a side under 32 and an aspect ratio over 4) are squared; then the long side is capped
+    at ``max_side`` (sides truncated). The window is ``window``, or the short side where the long side fits
+    ``image_size`` (only for ratios over 1.5) or the ratio is over 4 (at most ``window``). Each side is snapped to
+    a window multiple, up when the remainder is over a fifth of the window. An image whose short side the cap
+    truncates to 0 is refused (transformers divides by zero there)."""
+    if min(height, width) < 1:
+        raise InvalidImageError(f"an image of {height}x{width} has no pixels")
+    pad = min(height, width) < 32 and max(width / height, height / width) > 4
+    if pad:
+        height = width = max(height, width)
+    if max(height, width) > max_side:
+        scale = max_side / max(height, width)
+        capped = int(height * scale), int(width * scale)
+        if min(capped) < 1:
+            raise InvalidImageError(
+                f"an image of {height}x{width} has an aspect ratio of {max(height, width) / min(height, width):.1f}: capping its "
+                f"long side at max_image_size={max_side} leaves a short side under 1 pixel"
+            )
+        height, width = capped
+    short, long = min(height, width), max(height, width)
+    if long <= image_size:
+        side = short if long / short > 1.5 else 0
+    elif long / short > 4:
+        side = min(short, window)
+    else:
+        side = window
+    if side == 0:
+        return (height, width), (height, width), 0, (0, 0), pad
+
+    def snap(length: int) -> int:
+        return side * (length // side + (length % side > 0.2 * side)) if length >= side else length
+
+    crop_height, crop_width = snap(height), snap(width)
+    return (height, width), (crop_height, crop_width), side, (max(1, crop_height // side), max(1, crop_width // side)), pad

@@ -258,7 +258,7 @@ class PatchLayout:
     (SigLIP2, Gemma4). ``block_order=False`` keeps the sides whole merge blocks but orders the rows
     plainly row-major over all patches (HunYuan-VL). ``frames_first=True`` makes a ``channels_first``
     vector ``(T, C, p, p)`` (MuseGlimmer); ``channels_first=False`` with a temporal repeat gives
-    ``(p, p, C, T)`` (Cosmos3-Edge).
+    ``(p, p, C, T)`` (Cosmos3-Edge), or ``(T, p, p, C)`` with ``frames_first`` too (Inkling).
     """
 
     patch_size: int
@@ -297,7 +297,7 @@ class PatchLayout:
         if self.channels_first:
             order = "(T, C, p, p)" if self.frames_first else "(C, T, p, p)"
         else:
-            order = "(p, p, C, T)" if self.temporal_patch_size > 1 else "(p, p, C)"
+            order = ("(T, p, p, C)" if self.frames_first else "(p, p, C, T)") if self.temporal_patch_size > 1 else "(p, p, C)"
         return f"{self.patch_size}x{self.patch_size} patches{merge}{temporal}, vectors {order}"
 
 
@@ -326,7 +326,9 @@ def write_patches(
     if layout.channels_first:
         vector = (t, channels, p, p) if layout.frames_first else (channels, t, p, p)
         frames_axis, channel_axis = (4, 5) if layout.frames_first else (5, 4)
-    else:
+    elif layout.frames_first:  # (T, p, p, C) vectors (Inkling)
+        vector, frames_axis, channel_axis = (t, p, p, channels), 4, 7
+    else:  # (p, p, C, T) vectors (Cosmos3-Edge), or (p, p, C) without frames
         vector, frames_axis, channel_axis = (p, p, channels, t), 7, 6
     target = out.reshape(blocks_h, a, b, m, *vector)[first:stop]
     if _write_staged(backend, source, target, affine, channel_axis, frames_axis):

@@ -737,14 +737,15 @@ def _chunk_mismatch(out: str, chunk: Sequence[Source], entries: list[dict[str, A
 
 def _shard_tensors(good: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     """One shard's tensors: each output stacked over its rows as ``name``; an output whose shape differs
-    between rows (padding to the batch, no crop) as one tensor per row, ``name.<row>``."""
+    between rows (padding to the batch, no crop), or that only some rows have (a multi-view family's crops,
+    made only for images that need them), as one tensor per row that has it, ``name.<row>``."""
     tensors = {}
-    for key in good[0]:
-        values = [outputs[key] for outputs in good]
-        if len({value.shape for value in values}) == 1:
-            tensors[key] = np.ascontiguousarray(np.stack(values))
+    for key in dict.fromkeys(key for outputs in good for key in outputs):  # every row's keys, in order of first use
+        values = {row: outputs[key] for row, outputs in enumerate(good) if key in outputs}
+        if len(values) == len(good) and len({value.shape for value in values.values()}) == 1:
+            tensors[key] = np.ascontiguousarray(np.stack(list(values.values())))
         else:
-            tensors.update({f"{key}.{row}": np.ascontiguousarray(value) for row, value in enumerate(values)})
+            tensors.update({f"{key}.{row}": np.ascontiguousarray(value) for row, value in values.items()})
     return tensors
 
 

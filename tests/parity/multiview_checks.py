@@ -34,3 +34,11 @@ def assert_runner_rows_equal_each_image_alone(processor: Any, inputs: list[str],
         assert row.keys() == alone.keys()
         for key in row:
             np.testing.assert_array_equal(np.asarray(row[key]), np.asarray(alone[key]))
+
+
+def assert_same_return_types(ours: Any, theirs: Any, image: Any) -> None:
+    """With ``return_tensors`` None and "pt", every output of ours has the type and dtype of transformers' (same backend)."""
+    for tensors in (None, "pt"):
+        got, expected = ours(image, return_tensors=tensors), theirs(image, return_tensors=tensors)
+        for key in expected:
+            assert type(got[key]) is type(expected[key]) and got[key].dtype == expected[key].dtype, f"{tensors} {key}"

@@ -50,6 +50,9 @@ PIL_ONLY_ATOL = 0.1
 #: wider bounds for ours on pil against a torchvision-only class where the filters differ most: Pillow's bicubic
 #: (a=-0.5) against torchvision's (a=-0.75) reaches ~12 uint8 levels at sharp edges, 0.18 after CLIP's std (0.26)
 PIL_ONLY_ATOL_BY_NAME = {"minimax-m3-vl": 0.18}
+#: families whose transformers class makes PIL images RGB itself, not through convert_to_rgb (Inkling2: transparency onto a
+#: checkerboard, as ours does): transformers gets the decoded image unconverted
+OWN_RGB_CONVERSION = {"inkling2"}
 
 
 def _config(name: str) -> dict[str, Any]:
@@ -123,7 +126,7 @@ def test_hub_config_matches_transformers(name: str, backend: str, folders, fixtu
     fell_back = isinstance(theirs, TorchvisionBackend) != (backend == "torchvision")
     atol = PIL_ONLY_ATOL_BY_NAME.get(name, PIL_ONLY_ATOL) if fell_back else ATOL
     # Every image meets a model that sees RGB: families with a 3-value mean make it RGB (see the module docstring).
-    rgb_model = bool(ours.do_convert_rgb) or (ours.image_mean is not None and len(ours.image_mean) == 3)
+    rgb_model = (bool(ours.do_convert_rgb) or (ours.image_mean is not None and len(ours.image_mean) == 3)) and name not in OWN_RGB_CONVERSION
     # the matching families take image pairs: each image is paired with itself
     as_input = (lambda image: [image, image]) if isinstance(ours, pixelprep.SuperGlueImageProcessor) else (lambda image: image)
     # ViTPose crops person boxes: one box per image

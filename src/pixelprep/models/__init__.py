@@ -5,6 +5,7 @@ from .bit import BitImageProcessor
 from .blip import BlipImageProcessor
 from .bridgetower import BridgeTowerImageProcessor
 from .chameleon import ChameleonImageProcessor
+from .chmv2 import CHMv2ImageProcessor
 from .clip import ChineseCLIPImageProcessor, CLIPImageProcessor
 from .cohere_compass import CohereCompassImageProcessor
 from .convnext import ConvNextImageProcessor
@@ -19,6 +20,7 @@ from .donut import DonutImageProcessor
 from .depth_pro import DepthProImageProcessor
 from .dpt import DPTImageProcessor
 from .emu3 import Emu3ImageProcessor
+from .eomt import EomtImageProcessor
 from .ernie4_5_vl_moe import Ernie4_5_VLMoeImageProcessor
 from .gemma4 import Gemma4ImageProcessor
 from .gemma4_unified import Gemma4UnifiedImageProcessor
@@ -46,11 +48,14 @@ from .idefics2 import Idefics2ImageProcessor
 from .idefics3 import Idefics3ImageProcessor, SmolVLMImageProcessor
 from .minimax_m3_vl import MiniMaxM3VLImageProcessor
 from .nemotron_h_omni import NemotronH_Omni_Reasoning_V3ImageProcessor
+from .step3p7 import Step3p7ImageProcessor
 from .lfm2_vl import Lfm2VlImageProcessor
 from .got_ocr2 import Cohere2VisionImageProcessor, GotOcr2ImageProcessor
 from .granite_docling import GraniteDoclingImageProcessor
 from .imagegpt import ImageGPTImageProcessor
 from .kimi_k25 import Kimi_K25ImageProcessor
+from .inkling import InklingImageProcessor
+from .inkling2 import Inkling2ImageProcessor
 from .muse_glimmer import MuseGlimmerImageProcessor
 from .neomme import NeoMMEImageProcessor
 from .layoutlmv2 import LayoutLMv2ImageProcessor
@@ -77,6 +82,7 @@ from .oneformer import OneFormerImageProcessor
 from .owlv2 import Owlv2ImageProcessor
 from .pixtral import PixtralImageProcessor
 from .pp_chart2table import PPChart2TableImageProcessor
+from .uvdoc import UVDocImageProcessor
 from .pp_doclayout import PPDocLayoutV2ImageProcessor, PPDocLayoutV3ImageProcessor, PPDocLayoutV4ImageProcessor
 from .pp_formulanet import PPFormulaNetImageProcessor
 from .pp_lcnet import PPLCNetImageProcessor
@@ -92,6 +98,7 @@ from .pvt import PvtImageProcessor
 from .sam import SamImageProcessor
 from .sam2 import Sam2ImageProcessor
 from .sam3 import Sam3ImageProcessor
+from .sapiens2 import Sapiens2ImageProcessor
 from .rf_detr import RfDetrImageProcessor
 from .segformer import SegformerImageProcessor
 from .seggpt import SegGptImageProcessor
@@ -100,6 +107,7 @@ from .swin2sr import Swin2SRImageProcessor
 from .textnet import TextNetImageProcessor
 from .timm_wrapper import TimmWrapperImageProcessor
 from .tipsv2 import Tipsv2ImageProcessor
+from .tipsv2_dpt import Tipsv2DptImageProcessor
 from .video_llava import VideoLlavaImageProcessor
 from .ultravbert import UltraVBertImageProcessor
 from .vilt import ViltImageProcessor
@@ -143,6 +151,8 @@ __all__ = [
     "GraniteDoclingImageProcessor",
     "ImageGPTImageProcessor",
     "Kimi_K25ImageProcessor",
+    "InklingImageProcessor",
+    "Inkling2ImageProcessor",
     "MuseGlimmerImageProcessor",
     "NeoMMEImageProcessor",
     "LayoutLMv2ImageProcessor",
@@ -168,6 +178,7 @@ __all__ = [
     "DonutImageProcessor",
     "DPTImageProcessor",
     "Emu3ImageProcessor",
+    "EomtImageProcessor",
     "Gemma4ImageProcessor",
     "Gemma4UnifiedImageProcessor",
     "Glm4vImageProcessor",
@@ -182,12 +193,14 @@ __all__ = [
     "Owlv2ImageProcessor",
     "ZoeDepthImageProcessor",
     "DepthProImageProcessor",
+    "CHMv2ImageProcessor",
     "PromptDepthAnythingImageProcessor",
     "SegGptImageProcessor",
     "OneFormerImageProcessor",
     "RfDetrImageProcessor",
     "PixtralImageProcessor",
     "PPChart2TableImageProcessor",
+    "UVDocImageProcessor",
     "PPDocLayoutV2ImageProcessor",
     "PPDocLayoutV3ImageProcessor",
     "PPDocLayoutV4ImageProcessor",
@@ -200,6 +213,7 @@ __all__ = [
     "SamImageProcessor",
     "Sam2ImageProcessor",
     "Sam3ImageProcessor",
+    "Sapiens2ImageProcessor",
     "SegformerImageProcessor",
     "BridgeTowerImageProcessor",
     "DINOv3ViTImageProcessor",
@@ -224,6 +238,7 @@ __all__ = [
     "TimmWrapperImageProcessor",
     "UnlimitedOcrImageProcessor",
     "Tipsv2ImageProcessor",
+    "Tipsv2DptImageProcessor",
     "VideoLlavaImageProcessor",
     "ViltImageProcessor",
     "VitMatteImageProcessor",
@@ -231,6 +246,7 @@ __all__ = [
     "HunYuanVLImageProcessor",
     "MiniMaxM3VLImageProcessor",
     "NemotronH_Omni_Reasoning_V3ImageProcessor",
+    "Step3p7ImageProcessor",
     "PaddleOCRVLImageProcessor",
     "VideoLlama3ImageProcessor",
     "Glm5NextImageProcessor",
