@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
 import transformers
 
 import pixelprep
@@ -43,6 +44,45 @@ def assert_runner_rows_equal_each_image_alone(
             assert row.keys() == keys
         for key in row:
             np.testing.assert_array_equal(np.asarray(row[key]), np.asarray(alone[key]))
+
+
+def assert_views_and_counts_equal(got: Any, expected: Any, count_key: str, compare: Any, to_numpy: Any, atol: float, what: str) -> None:
+    """Both outputs hold exactly ``pixel_values`` and ``count_key``: the int64 counts equal, the pixel values within ``atol``
+    (``compare`` and ``to_numpy`` are the conftest fixtures)."""
+    assert set(got) == set(expected) == {"pixel_values", count_key}, f"{what}: output keys {sorted(got)}"
+    assert np.array_equal(to_numpy(got[count_key]), to_numpy(expected[count_key])), f"{what}: {count_key}"
+    assert to_numpy(got[count_key]).dtype == np.int64
+    compare(to_numpy(got["pixel_values"])[None], to_numpy(expected["pixel_values"])[None], atol=atol, what=what)
+
+
+def assert_return_types_and_array_inputs(
+    ours: Any, theirs: Any, image: np.ndarray, count_key: str, compare: Any, to_numpy: Any, atol: float, what: str
+) -> None:
+    """return_tensors="pt" gives transformers' types and dtypes; an HWC uint8 array and a CHW tensor of ``image`` give
+    ``theirs``' outputs (see :func:`assert_views_and_counts_equal`)."""
+    got, expected = ours(image, return_tensors="pt"), theirs(image, return_tensors="pt")
+    for key in expected:
+        assert type(got[key]) is type(expected[key]) and got[key].dtype == expected[key].dtype, key
+    for value in (image, torch.from_numpy(image.copy()).permute(2, 0, 1)):
+        got, expected = ours(value, return_tensors="np"), theirs(value, return_tensors="np")
+        assert_views_and_counts_equal(got, expected, count_key, compare, to_numpy, atol, f"{what} {type(value)}")
+
+
+def assert_runner_skips_a_broken_file_and_rows_equal_each_image_alone(processor: Any, fixture_path: Any, out: Path, keys: set[str]) -> None:
+    """``pixelprep run`` over three fixture images and a broken file: one failure, three rows in input order, each exactly
+    ``keys`` and equal to what that image alone gives."""
+    broken = str(fixture_path("tiny_rgb_7x5.png").parent.parent / "broken" / "garbage.jpg")
+    inputs = [str(fixture_path(n)) for n in ("photo_rgb_640x427.jpg", "tall_rgb_90x1200.jpg")] + [broken, str(fixture_path("tiny_rgb_7x5.png"))]
+    result = run_job(processor, inputs, str(out), shard_size=4, batch_size=3, log=io.StringIO())
+    assert (result.failed, result.processed) == (1, 4)
+    entries = [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+    entries = [entry for entry in entries if "error" not in entry]
+    assert [entry["source"] for entry in entries] == [p for p in inputs if p != broken]
+    for entry in entries:
+        alone, row = processor(entry["source"], return_tensors="np"), read_row(out, entry)
+        assert row.keys() == keys
+        for key in row:
+            np.testing.assert_array_equal(row[key], alone[key])
 
 
 def ramp_image(height: int, width: int) -> np.ndarray:
