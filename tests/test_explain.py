@@ -36,32 +36,28 @@ def test_clip_panels_are_each_step_and_the_model_view(backend):
     assert np.abs(panels[3][1].astype(int) - panels[2][1].astype(int)).max() <= 1
 
 
-PATCH_OUTPUTS = ("image_grid_thw", "spatial_shapes", "image_position_ids")
+def _patch_side(packer) -> int | None:
+    """The side of the patches a patch-row packer writes (after any merging of its own), None for packers of whole views."""
+    if hasattr(packer, "layout"):
+        return packer.layout.patch_size
+    return getattr(packer, "patch_size", None)
 
 
-def _packed_size(processor, output) -> tuple[int, int]:
-    """The (height, width) of the one image a patch-row family packed, read back from its outputs."""
-    if "image_grid_thw" in output:
-        rows, cols = output["image_grid_thw"][0, 1:]
-    elif "spatial_shapes" in output:
-        rows, cols = output["spatial_shapes"][0]
-    else:  # (column, row) of every real patch
-        cols, rows = output["image_position_ids"][0].max(axis=0) + 1
-    return int(rows) * processor.patch_size, int(cols) * processor.patch_size
-
-
-# Families added this stop whose outputs have layouts the checks below do not read yet (other output names: Fuyu's
-# images, Pix2Struct's flattened_patches, Phi-4's image_pixel_values, Video-LLaVA's pixel_values_images; patch rows
-# without image_grid_thw: NeoMME, NemotronH-Omni, LFM2-VL, Molmo2, Gemma4-Unified, MiniCPM strips; Llama 4's tiles): their steps'
-# captions and panels are still checked, not the last panel's size (an open item in the stop's note). Step3p7's last view
-# is a crop, stacked in pixel_values_local: tests/parity/test_step3p7.py checks its panels.
-LAST_PANEL_NOT_CHECKED = (
-    "NeoMMEImageProcessor", "Kosmos2_5ImageProcessor", "Lfm2VlImageProcessor", "Llama4ImageProcessor", "Molmo2ImageProcessor",
-    "MiniCPMOcrImageProcessor", "MiniCPMV4_6ImageProcessor", "Gemma4UnifiedImageProcessor", "Pix2StructImageProcessor",
-    "Phi4MultimodalImageProcessor", "FuyuImageProcessor", "VideoLlavaImageProcessor", "NemotronH_Omni_Reasoning_V3ImageProcessor",
-    "Step3p7ImageProcessor",
-    "InklingImageProcessor",  # patch rows counted by num_patches, which gives no (rows, cols) to size the panel by
-)
+def _last_packed_size(packer, output) -> tuple[int, int]:
+    """The (height, width) of the last view a patch-row packer wrote (one image: its last view), read back from the output."""
+    side = _patch_side(packer)
+    if "image_grid_thw" in output:  # (frames, rows, cols) of patches per view
+        rows, cols = output["image_grid_thw"][-1, 1:]
+    elif "image_grid_hw" in output or "spatial_shapes" in output or "target_sizes" in output:  # (rows, cols) per view
+        rows, cols = output[next(k for k in ("image_grid_hw", "spatial_shapes", "target_sizes") if k in output)][-1]
+    elif "image_position_ids" in output:  # (column, row) of every real patch, -1 on padding
+        cols, rows = output["image_position_ids"][-1].max(axis=0) + 1
+    elif "flattened_patches" in output:  # every row starts with its patch's 1-based (row, column)
+        rows, cols = output["flattened_patches"][-1, :, :2].max(axis=0)
+    else:  # unpadded square views of patches, stacked (views, patches, vector): Molmo2
+        rows = cols = int(np.sqrt(output[packer.key].shape[1]))
+        assert rows * cols == output[packer.key].shape[1], "views of a patch count that is not a square: read their grid from another output"
+    return int(rows) * side, int(cols) * side
 
 
 # ViTMatte needs a trimap beside each image, which explain has no way to take (tests/parity/test_classic.py covers it)
@@ -81,27 +77,27 @@ def test_every_family_explains_on_both_backends(family):
         assert [caption for caption, _ in described] == [step.describe() for step in steps]
         overrides = {"do_color_quantize": False} if "do_color_quantize" in processor.param_names() else {}
         output = processor(SMALL, return_tensors="np", **overrides)
-        if family in LAST_PANEL_NOT_CHECKED:
-            pass
-        elif isinstance(processor, MultiViewProcessor) and any(key in output for key in PATCH_OUTPUTS):
+        packer = processor.packer(params) if isinstance(processor, MultiViewProcessor) else None
+        if packer is not None and _patch_side(packer):
             # patch rows: the last panel is the image that was packed
-            assert panels[-1][1].shape[:2] == _packed_size(processor, output)
-            assert processor.packer(params).describe()[-1] in panels[-1][0]
-        elif isinstance(processor, MultiViewProcessor) and output.get("pixel_attention_mask") is not None and output["pixel_attention_mask"].ndim == 4:
+            assert panels[-1][1].shape[:2] == _last_packed_size(packer, output)
+            assert packer.describe()[-1] in panels[-1][0]
+        elif packer is not None and output.get("pixel_attention_mask") is not None and output["pixel_attention_mask"].ndim == 4:
             # padded (samples, views, H, W): one panel per view, each the size its mask marks
             views, masks = panels[1 + len(steps) :], output["pixel_attention_mask"][0]
             assert len(views) == int(masks.reshape(len(masks), -1).any(axis=1).sum())
             for (_, panel), mask in zip(views, masks):
                 assert panel.shape[:2] == (int(mask.any(axis=1).sum()), int(mask.any(axis=0).sum()))
             assert "pixel_attention_mask" in views[-1][0]
-        elif isinstance(processor, MultiViewProcessor):  # stacked or padded views: the last panel is the last view, unpadded
+        elif packer is not None:  # stacked or padded views (in the family's own output key): the last panel is the last view, unpadded
             # image_sizes is the last view's size where each image is one view (Pixtral, Emu3), not where it holds several
-            one_view = output["pixel_values"].ndim == 4
-            expected = tuple(output["image_sizes"][-1]) if "image_sizes" in output and one_view else output["pixel_values"].shape[-2:]
+            one_view = output[packer.key].ndim == 4
+            expected = tuple(output["image_sizes"][-1]) if "image_sizes" in output and one_view else output[packer.key].shape[-2:]
             assert panels[-1][1].shape[:2] == tuple(int(v) for v in expected)
-            assert "into pixel_values" in panels[-1][0]
-        else:
-            assert panels[-1][1].shape[:2] == output["pixel_values"].shape[-2:]  # the last panel is the tensor the model gets
+            assert f"into {packer.key}" in panels[-1][0]
+        else:  # the last panel is the tensor the model gets (Video-LLaVA names it pixel_values_images)
+            key = "pixel_values" if "pixel_values" in output else "pixel_values_images"
+            assert panels[-1][1].shape[:2] == output[key].shape[-2:]
         assert all(panel.ndim == 3 and panel.shape[-1] == 3 and panel.dtype == np.uint8 for _, panel in panels)
 
 

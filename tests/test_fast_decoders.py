@@ -196,6 +196,41 @@ def _processors(backend: str) -> list:
     return [pixelprep.CLIPImageProcessor(backend=backend, size={"shortest_edge": 30}, crop_size={"height": 28, "width": 28}), keep_channels]
 
 
+def assert_loads_as_pillow_decodes(data: bytes, convert_rgb: bool, sources: tuple) -> None:
+    """Each of ``sources`` (``data`` as bytes, a stream, a file) loads to the image handed to the backends that the same
+    Pillow decode gives: shape, dtype and every value."""
+    options = LoadOptions(convert_rgb=convert_rgb)
+    expected = to_canonical(pillow_reference(data), options)
+    for source in sources:
+        got = to_canonical(source, options)
+        assert got.shape == expected.shape and got.dtype == expected.dtype
+        np.testing.assert_array_equal(got, expected)
+
+
+def assert_file_processes_as_pillow_decodes(data: bytes, path: Path, backend: str) -> None:
+    """``data`` written to ``path``, given as a str and as a Path, gives every processor what Pillow's decode of it gives."""
+    path.write_bytes(data)
+    reference = pillow_reference(data)
+    for processor in _processors(backend):
+        expected = processor(reference, return_tensors="np")["pixel_values"]
+        for source in (str(path), path):
+            np.testing.assert_array_equal(processor(source, return_tensors="np")["pixel_values"], expected)
+
+
+def assert_pillows_verdict(data: bytes, sources: tuple) -> None:
+    """Where Pillow refuses ``data``, each of ``sources`` is our ImageDecodeError; where it decodes it (it is lenient), Pillow's pixels."""
+    try:
+        expected = to_canonical(pillow_reference(data), LoadOptions(convert_rgb=True))
+    except Exception:  # noqa: BLE001 - any refusal by Pillow: ours must refuse too
+        expected = None
+    for source in sources:
+        if expected is None:
+            with pytest.raises(ImageDecodeError):
+                to_canonical(source, LoadOptions(convert_rgb=True))
+        else:
+            np.testing.assert_array_equal(to_canonical(source, LoadOptions(convert_rgb=True)), expected)
+
+
 # ------------------------------------------------------------------------------------------ tests
 
 
@@ -212,13 +247,7 @@ def test_each_kind_takes_the_decoder_measured_fastest_for_it(name: str) -> None:
 @pytest.mark.parametrize("backend", ["pil", "torchvision"])
 @pytest.mark.parametrize("name", list(KINDS))
 def test_png_paths_give_what_pillow_decodes(name: str, backend: str, tmp_path: Path) -> None:
-    data, _ = KINDS[name]
-    path = tmp_path / f"{name}.png"
-    path.write_bytes(data)
-    reference = pillow_reference(data)
-    for processor in _processors(backend):
-        expected = processor(reference, return_tensors="np")["pixel_values"]
-        np.testing.assert_array_equal(processor(str(path), return_tensors="np")["pixel_values"], expected)
+    assert_file_processes_as_pillow_decodes(KINDS[name][0], tmp_path / f"{name}.png", backend)
 
 
 @pytest.mark.parametrize("convert_rgb", [False, True])
@@ -226,12 +255,7 @@ def test_png_paths_give_what_pillow_decodes(name: str, backend: str, tmp_path: P
 def test_png_canonical_images_equal_pillows(name: str, convert_rgb: bool) -> None:
     """The images handed to the backends, before any resize: equal to what the same Pillow image gives."""
     data, _ = KINDS[name]
-    options = LoadOptions(convert_rgb=convert_rgb)
-    expected = to_canonical(pillow_reference(data), options)
-    for source in (data, io.BytesIO(data)):
-        got = to_canonical(source, options)
-        assert got.shape == expected.shape and got.dtype == expected.dtype
-        np.testing.assert_array_equal(got, expected)
+    assert_loads_as_pillow_decodes(data, convert_rgb, (data, io.BytesIO(data)))
 
 
 @pytest.mark.parametrize("backend", ["pil", "torchvision"])
@@ -334,16 +358,7 @@ CORRUPTIONS = _corruptions()
 def test_corrupt_files_get_pillows_verdict(name: str) -> None:
     """A file Pillow rejects is our ImageDecodeError; a file Pillow decodes (it is lenient) gives Pillow's pixels."""
     data = CORRUPTIONS[name]
-    try:
-        expected = to_canonical(pillow_reference(data), LoadOptions(convert_rgb=True))
-    except Exception:  # noqa: BLE001 - any refusal by Pillow: ours must refuse too
-        expected = None
-    for source in (data, io.BytesIO(data)):
-        if expected is None:
-            with pytest.raises(ImageDecodeError):
-                to_canonical(source, LoadOptions(convert_rgb=True))
-        else:
-            np.testing.assert_array_equal(to_canonical(source, LoadOptions(convert_rgb=True)), expected)
+    assert_pillows_verdict(data, (data, io.BytesIO(data)))
 
 
 # ------------------------------------------------------------------------------------------- WebP
@@ -390,39 +405,20 @@ def test_webp_canonical_images_equal_pillows(name: str, convert_rgb: bool, tmp_p
     data, _ = WEBP_KINDS[name]
     path = tmp_path / f"{name}.webp"
     path.write_bytes(data)
-    options = LoadOptions(convert_rgb=convert_rgb)
-    expected = to_canonical(pillow_reference(data), options)
-    for source in (data, io.BytesIO(data), path):
-        got = to_canonical(source, options)
-        assert got.shape == expected.shape and got.dtype == expected.dtype
-        np.testing.assert_array_equal(got, expected)
+    assert_loads_as_pillow_decodes(data, convert_rgb, (data, io.BytesIO(data), path))
 
 
 @pytest.mark.parametrize("backend", ["pil", "torchvision"])
 @pytest.mark.parametrize("name", list(WEBP_KINDS))
 def test_webp_paths_give_what_pillow_decodes(name: str, backend: str, tmp_path: Path) -> None:
-    data, _ = WEBP_KINDS[name]
-    path = tmp_path / f"{name}.webp"
-    path.write_bytes(data)
-    reference = pillow_reference(data)
-    for processor in _processors(backend):
-        expected = processor(reference, return_tensors="np")["pixel_values"]
-        np.testing.assert_array_equal(processor(path, return_tensors="np")["pixel_values"], expected)
+    assert_file_processes_as_pillow_decodes(WEBP_KINDS[name][0], tmp_path / f"{name}.webp", backend)
 
 
 @pytest.mark.parametrize("cut", [0.3, 0.9, 0.999])
 def test_truncated_webp_gets_pillows_verdict(cut: float) -> None:
     data, _ = WEBP_KINDS["lossy"]
     truncated = data[: int(len(data) * cut)]
-    try:
-        expected = to_canonical(pillow_reference(truncated), LoadOptions(convert_rgb=True))
-    except Exception:  # noqa: BLE001 - any refusal by Pillow: ours must refuse too
-        expected = None
-    if expected is None:
-        with pytest.raises(ImageDecodeError):
-            to_canonical(truncated, LoadOptions(convert_rgb=True))
-    else:
-        np.testing.assert_array_equal(to_canonical(truncated, LoadOptions(convert_rgb=True)), expected)
+    assert_pillows_verdict(truncated, (truncated,))
 
 
 @pytest.mark.parametrize("backend", ["pil", "torchvision"])
@@ -491,35 +487,17 @@ def test_each_tiff_kind_takes_the_expected_decoder(name: str) -> None:
 @pytest.mark.parametrize("name", list(TIFF_KINDS))
 def test_tiff_canonical_images_equal_pillows(name: str, convert_rgb: bool) -> None:
     data, _ = TIFF_KINDS[name]
-    options = LoadOptions(convert_rgb=convert_rgb)
-    expected = to_canonical(pillow_reference(data), options)
-    for source in (data, io.BytesIO(data)):
-        got = to_canonical(source, options)
-        assert got.shape == expected.shape and got.dtype == expected.dtype
-        np.testing.assert_array_equal(got, expected)
+    assert_loads_as_pillow_decodes(data, convert_rgb, (data, io.BytesIO(data)))
 
 
 @pytest.mark.parametrize("backend", ["pil", "torchvision"])
 @pytest.mark.parametrize("name", ["rgb_tiff_lzw", "rgba_unassociated_alpha", "rgb_orientation_6"])
 def test_tiff_paths_give_what_pillow_decodes(name: str, backend: str, tmp_path: Path) -> None:
-    data, _ = TIFF_KINDS[name]
-    path = tmp_path / f"{name}.tif"
-    path.write_bytes(data)
-    reference = pillow_reference(data)
-    for processor in _processors(backend):
-        np.testing.assert_array_equal(processor(path, return_tensors="np")["pixel_values"], processor(reference, return_tensors="np")["pixel_values"])
+    assert_file_processes_as_pillow_decodes(TIFF_KINDS[name][0], tmp_path / f"{name}.tif", backend)
 
 
 @pytest.mark.parametrize("cut", [0.5, 0.99])
 def test_truncated_tiff_gets_pillows_verdict(cut: float) -> None:
     data, _ = TIFF_KINDS["rgb_tiff_lzw"]
     truncated = data[: int(len(data) * cut)]
-    try:
-        expected = to_canonical(pillow_reference(truncated), LoadOptions(convert_rgb=True))
-    except Exception:  # noqa: BLE001 - any refusal by Pillow: ours must refuse too
-        expected = None
-    if expected is None:
-        with pytest.raises(ImageDecodeError):
-            to_canonical(truncated, LoadOptions(convert_rgb=True))
-    else:
-        np.testing.assert_array_equal(to_canonical(truncated, LoadOptions(convert_rgb=True)), expected)
+    assert_pillows_verdict(truncated, (truncated,))

@@ -8,6 +8,7 @@ once with transformers alone and once patched; results are compared in the same 
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import pickle
 import subprocess
@@ -37,6 +38,11 @@ SMALL_CONFIGS = {
     "MaskFormerImageProcessor": {"size": {"shortest_edge": 200, "longest_edge": 300}},
     # ImageGPT needs its colour clusters; 16 seeded ones in its [-1, 1] pixel range
     "ImageGPTImageProcessor": {"clusters": np.random.default_rng(0).uniform(-1, 1, (16, 3)).round(4).tolist(), "size": {"height": 16, "width": 16}},
+    # a timm checkpoint's config.json; every setting differs from timm's defaults, so a config that is lost on the way shows
+    "TimmWrapperImageProcessor": {
+        "architecture": "resnet50", "num_classes": 3,
+        "pretrained_cfg": {"input_size": [3, 192, 256], "interpolation": "bilinear", "crop_pct": 0.9, "mean": [0.5] * 3, "std": [0.4] * 3},
+    },
 }
 
 
@@ -118,27 +124,19 @@ def _reference_class(name: str, backend: str) -> type | None:
     return plain if plain is not None and issubclass(plain, TorchvisionBackend) else None
 
 
-# Families this drop-in check does not reach yet (added this stop; each is parity-tested in its own module): IDEFICS v1
-# (transformers returns a bare tensor), Pix2Struct and Kosmos-2.5 (transformers' classes have no rescale_factor, ours
-# reports 1/255), TimmWrapper (needs a timm pretrained_cfg), Video-LLaVA (transformers' one class is pil on the old
-# base), ViTPose (person boxes beside each image). Open defects of the drop-in mode, listed in the stop's note.
-NOT_CHECKED_PATCHED = ("IdeficsImageProcessor", "Pix2StructImageProcessor", "Kosmos2_5ImageProcessor", "TimmWrapperImageProcessor",
-                       "VideoLlavaImageProcessor", "VitPoseImageProcessor")
-
-
 def _families_and_backends() -> list[tuple[str, str]]:
     """Every (family, backend) transformers has a class for."""
     return [
         (name, backend)
         for name in FAMILY_NAMES
         for backend in ("torchvision", "pil")
-        if _reference_class(name, backend) and name not in NOT_CHECKED_PATCHED
+        if _reference_class(name, backend)
     ]
 
 
 def _inputs_for(reference: Any, photos: list[Image.Image]) -> tuple[list[Image.Image], dict[str, Any]]:
     """Two photos of different sizes (the same photo twice where transformers cannot stack its outputs for mixed sizes),
-    plus the extra per-image inputs the family's preprocess requires (ViTMatte's trimaps)."""
+    plus the extra per-image inputs the family's preprocess requires (ViTMatte's trimaps, ViTPose's person boxes)."""
     images = photos[:2]
     try:
         reference(images, return_tensors="pt", **_extra_inputs(reference, images))
@@ -158,6 +156,10 @@ def _extra_inputs(reference: Any, images: list[Image.Image]) -> dict[str, Any]:
         if name == "trimaps" and parameter.default is inspect.Parameter.empty:
             # a trimap per image: background, unknown and foreground bands
             extras[name] = [np.repeat(np.array([0, 128, 255], np.uint8), -(-image.height // 3))[: image.height, None].repeat(image.width, 1) for image in images]
+        elif name == "boxes" and parameter.default is inspect.Parameter.empty:
+            # two COCO [x, y, width, height] person boxes per image: one off-centre and wide, one tall near a corner
+            extras[name] = [[[image.width * 0.1, image.height * 0.2, image.width * 0.6, image.height * 0.3],
+                             [image.width * 0.7, image.height * 0.05, image.width * 0.25, image.height * 0.9]] for image in images]
         elif parameter.default is inspect.Parameter.empty and parameter.kind is parameter.POSITIONAL_OR_KEYWORD and name not in ("self", "images"):
             raise AssertionError(f"{type(reference).__name__}.preprocess needs {name}: give the test an input for it")
     return extras
@@ -167,7 +169,11 @@ def _extra_inputs(reference: Any, images: list[Image.Image]) -> dict[str, Any]:
 def test_every_family_loads_patched_and_matches_transformers(family_name: str, backend: str, tmp_path: Path, photos) -> None:
     reference_class = _reference_class(family_name, backend)
     config = SMALL_CONFIGS.get(family_name, {})
-    reference_class(**config).save_pretrained(tmp_path)
+    if family_name == "TimmWrapperImageProcessor":
+        # its save_pretrained writes nothing: a timm checkpoint's config.json (architecture, pretrained_cfg) is the config
+        (tmp_path / "config.json").write_text(json.dumps(config))
+    else:
+        reference_class(**config).save_pretrained(tmp_path)
     theirs = transformers.AutoImageProcessor.from_pretrained(tmp_path, backend=backend)
     pixelprep.patch_transformers()
     ours = transformers.AutoImageProcessor.from_pretrained(tmp_path, backend=backend)
@@ -177,7 +183,12 @@ def test_every_family_loads_patched_and_matches_transformers(family_name: str, b
     assert type(ours.pixelprep_processor).__name__ == family_name
     images, extras = _inputs_for(theirs, photos)
     expected, got = theirs(images, return_tensors="pt", **extras), ours(images, return_tensors="pt", **extras)
-    assert isinstance(got, transformers.BatchFeature) and set(got) == set(expected)
+    if isinstance(expected, torch.Tensor):  # IDEFICS' class returns the pixel values alone, and its Processor reads them so
+        expected, got = {"pixel_values": expected}, {"pixel_values": got}
+        assert isinstance(got["pixel_values"], torch.Tensor)
+    else:
+        assert isinstance(got, transformers.BatchFeature)
+    assert set(got) == set(expected)
     for key in expected:
         if isinstance(expected[key], list) and all(isinstance(item, str) for item in expected[key]):
             assert got[key] == expected[key], key  # text (OneFormer's task prompts)
@@ -190,7 +201,11 @@ def test_every_family_loads_patched_and_matches_transformers(family_name: str, b
         assert torch.allclose(torch.as_tensor(got[key]).double(), torch.as_tensor(expected[key]).double(), atol=1e-4), key
     # attributes read by code that drives processors: the same values as transformers' class
     assert ours.model_input_names == theirs.model_input_names
-    assert ours.rescale_factor == theirs.rescale_factor and ours.do_resize == theirs.do_resize
+    assert ours.rescale_factor == theirs.rescale_factor
+    if family_name == "TimmWrapperImageProcessor":  # its class holds timm's data config, not the usual settings
+        assert ours.data_config == theirs.data_config and ours.architecture == theirs.architecture
+        return
+    assert ours.do_resize == theirs.do_resize
     if theirs.size is None:  # families that never resize by a size (GLPN, Swin2SR, ViTMatte)
         assert ours.size is None
     else:

@@ -85,6 +85,14 @@ def normalize_image(backend: Backend, image: Any, affine: Affine) -> Any:
     return out
 
 
+def square_tile_side(size: dict[str, int] | None, family: str) -> int:
+    """The side ``t`` of a tiling family's tile, given as its ``size`` ``{'height': t, 'width': t}``; any other size is an error naming ``family``."""
+    size = size or {}
+    if "height" not in size or "width" not in size or size["height"] != size["width"]:
+        raise InvalidArgumentError(f"size must be a square {{'height': t, 'width': t}} (the tile) for {family}, got {size}")
+    return size["height"]
+
+
 def resize_without_antialias(backend: Backend, image: Any, size: tuple[int, int], resample: int) -> Any:
     """A float HWC image resized as torch's ``interpolate`` does without antialias (align_corners=False), on either backend.
 

@@ -26,6 +26,10 @@ logger = logging.getLogger(__name__)
 # back; they never change the pixels, so the wrapper accepts and ignores them
 _IGNORED_CALL_KWARGS = frozenset({"disable_grouping", "image_seq_length"})
 
+# transformers classes whose call returns one output tensor, not a BatchFeature (their Processor classes use the
+# return value as that tensor): class name -> the output key the wrapper returns bare
+_BARE_OUTPUT_KEYS = {"IdeficsImageProcessor": "pixel_values"}
+
 _WRAPPER_CLASSES: dict[type, type] = {}
 _PATCH_LOCK = threading.Lock()
 _ORIGINAL_FROM_PRETRAINED: Any = None
@@ -142,10 +146,14 @@ class _WrapperMethods:
         return self.preprocess(images, *args, **kwargs)
 
     def preprocess(self, images: Any = None, *args: Any, **kwargs: Any) -> Any:
-        """Same as calling the wrapper: kwargs that transformers accepts and that never change pixels are ignored."""
+        """Same as calling the wrapper: kwargs that transformers accepts and that never change pixels are ignored;
+        the result has the type transformers' class returns (a BatchFeature, or IDEFICS' bare pixel values)."""
         _, batch_class = _transformers_types()
         kwargs = {k: v for k, v in kwargs.items() if k not in _IGNORED_CALL_KWARGS}
         result = self._pixelprep.preprocess(images, *args, **kwargs)
+        bare_key = _BARE_OUTPUT_KEYS.get(self._family.transformers_class)
+        if bare_key is not None:
+            return result[bare_key]
         return batch_class(data={k: _to_transformers_value(v, batch_class) for k, v in result.items()})
 
     def to_dict(self) -> dict[str, Any]:
@@ -239,7 +247,8 @@ def _patched_from_pretrained(pretrained_model_name_or_path: str | os.PathLike, *
     if family is None:
         logger.info("pixelprep: %s uses transformers' %s (no pixelprep family)", pretrained_model_name_or_path, name)
         return reference
-    backend = getattr(reference, "backend", None)
+    # a class that predates transformers' backends (no backend attribute: Video-LLaVA, Emu3, TimmWrapper) runs on PIL/NumPy
+    backend = getattr(reference, "backend", "pil")
     config = {k: v for k, v in reference.to_dict().items() if v is not None}
     wrapped = as_transformers(family.from_dict(config, backend=backend if backend in ("pil", "torchvision") else None))
     logger.info("pixelprep: %s uses pixelprep's %s (backend %s) in place of transformers' %s", pretrained_model_name_or_path, family.__name__, wrapped.backend, name)

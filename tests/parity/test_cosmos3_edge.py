@@ -14,7 +14,14 @@ import numpy as np
 import pytest
 import torch
 import transformers
-from multiview_checks import assert_runner_rows_equal_each_image_alone
+from multiview_checks import (
+    assert_outputs_match_transformers,
+    assert_patch_counts_match_transformers,
+    assert_runner_rows_equal_each_image_alone,
+    ramp_image,
+    saved_and_reloaded,
+    transformers_model_types,
+)
 
 import pixelprep
 from pixelprep import InvalidArgumentError, InvalidImageError
@@ -97,17 +104,7 @@ def test_number_of_image_patches_matches_transformers() -> None:
     sizes = [(1, 1), (5, 7), (31, 300), (32, 32), (427, 640), (2200, 1700), (3024, 4032), (90, 1200), (1, 200), (10_000, 60)]
     sizes += [tuple(int(v) for v in rng.integers(1, 6000, 2)) for _ in range(200)]
     kwargs_list = [None, {"size": {"shortest_edge": 100_000, "longest_edge": 400_000}}, {"patch_size": 14, "merge_size": 2}, {"do_resize": False, "other": 1}]
-    for height, width in sizes:
-        for kwargs in kwargs_list:
-            try:
-                expected = theirs.get_number_of_image_patches(height, width, kwargs)
-            except ValueError:  # aspect ratio over 200 (after enlarging a side under 32)
-                with pytest.raises(InvalidImageError, match="aspect ratio"):
-                    ours.get_number_of_image_patches(height, width, kwargs)
-                continue
-            assert ours.get_number_of_image_patches(height, width, kwargs) == expected, (height, width, kwargs)
-    image = np.zeros((333, 517, 3), np.uint8)
-    assert ours(image)["pixel_values"].shape[0] == ours.get_number_of_image_patches(333, 517)
+    assert_patch_counts_match_transformers(ours, theirs, sizes, kwargs_list)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -131,10 +128,7 @@ def test_resolves_by_class_name_and_model_type(config: dict) -> None:
 
 
 def test_model_types_are_the_ones_transformers_maps() -> None:
-    from transformers.models.auto.image_processing_auto import IMAGE_PROCESSOR_MAPPING_NAMES
-
-    theirs = {model_type for model_type, classes in IMAGE_PROCESSOR_MAPPING_NAMES.items() if classes.get("torchvision") == "Cosmos3EdgeImageProcessor"}
-    assert set(pixelprep.Cosmos3EdgeImageProcessor.model_types) == theirs
+    assert set(pixelprep.Cosmos3EdgeImageProcessor.model_types) == transformers_model_types("Cosmos3EdgeImageProcessor")
 
 
 def test_repr_shows_the_rule_and_patch_grid() -> None:
@@ -146,16 +140,9 @@ def test_repr_shows_the_rule_and_patch_grid() -> None:
 
 def test_saved_config_loads_in_transformers_and_back(tmp_path) -> None:
     ours = pixelprep.Cosmos3EdgeImageProcessor(backend="pil", size={"shortest_edge": 12544, "longest_edge": 400_000})
-    ours.save_pretrained(tmp_path)
-    theirs = transformers.AutoImageProcessor.from_pretrained(str(tmp_path), backend="pil")
+    theirs, again = saved_and_reloaded(ours, tmp_path, "pil")
     assert type(theirs).__name__ == "Cosmos3EdgeImageProcessorPil"
-    again = pixelprep.AutoImageProcessor.from_pretrained(str(tmp_path), backend="pil")
-    image = (np.arange(300 * 500 * 3) % 253).astype(np.uint8).reshape(300, 500, 3)
-    expected = theirs(image, return_tensors="np")
-    for processor in (ours, again):
-        got = processor(image, return_tensors="np")
-        assert np.abs(got["pixel_values"] - expected["pixel_values"]).max() <= ATOL
-        assert np.array_equal(got["image_grid_thw"], expected["image_grid_thw"])
+    assert_outputs_match_transformers((ours, again), theirs, ramp_image(300, 500), "image_grid_thw", ATOL)
     assert json.loads((tmp_path / "preprocessor_config.json").read_text())["patch_size"] == 16
 
 

@@ -6,9 +6,7 @@ images, scaled to 8 bits by value as pixelprep documents. Gemma3 converts to RGB
 
 from __future__ import annotations
 
-import io
 import itertools
-import json
 from typing import Any
 
 import numpy as np
@@ -17,6 +15,11 @@ import torch
 import transformers
 
 import pixelprep
+from multiview_checks import (
+    assert_runner_skips_a_broken_file_and_rows_equal_each_image_alone,
+    ramp_image,
+    saved_and_reloaded,
+)
 from pixelprep import InvalidArgumentError, InvalidImageError, OutputShapeError
 
 BACKENDS = ("torchvision", "pil")
@@ -204,10 +207,8 @@ def test_repr_shows_the_views() -> None:
 
 def test_saved_config_loads_in_transformers_and_back(tmp_path) -> None:
     ours = pixelprep.Gemma3ImageProcessor(backend="pil", size=96, **PAS)
-    ours.save_pretrained(tmp_path)
-    theirs = transformers.AutoImageProcessor.from_pretrained(str(tmp_path), backend="pil")
-    again = pixelprep.AutoImageProcessor.from_pretrained(str(tmp_path), backend="pil")
-    image = (np.arange(120 * 500 * 3) % 253).astype(np.uint8).reshape(120, 500, 3)
+    theirs, again = saved_and_reloaded(ours, tmp_path, "pil")
+    image = ramp_image(120, 500)
     expected = theirs(image, return_tensors="np")
     for processor in (ours, again):
         got = processor(image, return_tensors="np")
@@ -218,18 +219,5 @@ def test_saved_config_loads_in_transformers_and_back(tmp_path) -> None:
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_runner_rows_equal_each_image_alone(backend: str, tmp_path, fixture_path) -> None:
     """pixelprep run stores each image's views (a varying count) as its own tensor; read_row equals the image processed alone."""
-    from pixelprep.runner import read_row, run_job
-
     processor = pixelprep.Gemma3ImageProcessor(backend=backend, size=64, **PAS)
-    broken = str(fixture_path("tiny_rgb_7x5.png").parent.parent / "broken" / "garbage.jpg")
-    inputs = [str(fixture_path(n)) for n in ("photo_rgb_640x427.jpg", "tall_rgb_90x1200.jpg")] + [broken, str(fixture_path("tiny_rgb_7x5.png"))]
-    result = run_job(processor, inputs, str(tmp_path), shard_size=4, batch_size=3, log=io.StringIO())
-    assert (result.failed, result.processed) == (1, 4)
-    entries = [json.loads(line) for line in (tmp_path / "manifest.jsonl").read_text().splitlines()]
-    entries = [entry for entry in entries if "error" not in entry]
-    assert [entry["source"] for entry in entries] == [p for p in inputs if p != broken]
-    for entry in entries:
-        alone, row = processor(entry["source"], return_tensors="np"), read_row(tmp_path, entry)
-        assert row.keys() == {"pixel_values", "num_crops"}
-        for key in row:
-            np.testing.assert_array_equal(row[key], alone[key])
+    assert_runner_skips_a_broken_file_and_rows_equal_each_image_alone(processor, fixture_path, tmp_path, {"pixel_values", "num_crops"})

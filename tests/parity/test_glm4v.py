@@ -6,8 +6,6 @@ images, scaled to 8 bits by value as pixelprep documents. GLM converts to RGB on
 
 from __future__ import annotations
 
-import io
-import json
 from typing import Any
 
 import numpy as np
@@ -17,8 +15,15 @@ import transformers
 from transformers.models.glm4v.image_processing_glm4v import smart_resize as glm_smart_resize
 
 import pixelprep
+from multiview_checks import (
+    assert_outputs_match_transformers,
+    assert_patch_counts_match_transformers,
+    assert_runner_rows_equal_each_image_alone,
+    ramp_image,
+    saved_and_reloaded,
+    transformers_model_types,
+)
 from pixelprep import InvalidArgumentError, InvalidImageError
-from pixelprep.runner import read_row, run_job
 
 BACKENDS = ("torchvision", "pil")
 FAMILIES = ("Glm4vImageProcessor", "Glm46VImageProcessor")
@@ -97,17 +102,8 @@ def test_number_of_image_patches_matches_transformers() -> None:
     sizes = [(1, 1), (5, 7), (27, 300), (28, 28), (427, 640), (2200, 1700), (3024, 4032), (90, 1200), (1, 200), (10_000, 60)]
     sizes += [tuple(int(v) for v in rng.integers(1, 5000, 2)) for _ in range(200)]
     kwargs_list = [None, {"size": {"shortest_edge": 100_000, "longest_edge": 400_000}}, {"patch_size": 16, "merge_size": 2}, {"do_resize": False, "other": 1}]
-    for height, width in sizes:
-        for kwargs in kwargs_list:
-            try:
-                expected = theirs.get_number_of_image_patches(height, width, kwargs)
-            except ValueError:  # aspect ratio over 200 (after enlarging a side under 28)
-                with pytest.raises(InvalidImageError, match="aspect ratio"):
-                    ours.get_number_of_image_patches(height, width, kwargs)
-                continue
-            assert ours.get_number_of_image_patches(height, width, kwargs) == expected, (height, width, kwargs)
+    assert_patch_counts_match_transformers(ours, theirs, sizes, kwargs_list)
     image = np.zeros((333, 517, 3), np.uint8)
-    assert ours(image)["pixel_values"].shape[0] == ours.get_number_of_image_patches(333, 517)
     # transformers' helper keeps its own temporal_patch_size; ours counts the one given, as processing does
     frames_one = {"temporal_patch_size": 1, "size": {"shortest_edge": 12544, "longest_edge": 100_000}}
     assert ours.get_number_of_image_patches(333, 517, frames_one) == ours(image, **frames_one)["image_grid_thw"][0].prod()
@@ -146,11 +142,8 @@ def test_resolves_by_class_name_and_model_type(name, model_type, family) -> None
 
 
 def test_model_types_are_the_ones_transformers_maps() -> None:
-    from transformers.models.auto.image_processing_auto import IMAGE_PROCESSOR_MAPPING_NAMES
-
     for family in FAMILIES:
-        theirs = {model_type for model_type, classes in IMAGE_PROCESSOR_MAPPING_NAMES.items() if classes.get("torchvision") == family}
-        assert set(getattr(pixelprep, family).model_types) == theirs
+        assert set(getattr(pixelprep, family).model_types) == transformers_model_types(family)
 
 
 def test_repr_shows_the_rule_and_patch_grid() -> None:
@@ -161,26 +154,14 @@ def test_repr_shows_the_rule_and_patch_grid() -> None:
 
 def test_saved_config_loads_in_transformers_and_back(tmp_path) -> None:
     ours = pixelprep.Glm46VImageProcessor(backend="pil", size={"shortest_edge": 12544, "longest_edge": 400_000})
-    ours.save_pretrained(tmp_path)
-    theirs = transformers.AutoImageProcessor.from_pretrained(str(tmp_path), backend="pil")
+    theirs, again = saved_and_reloaded(ours, tmp_path, "pil")
     assert type(theirs).__name__ == "Glm46VImageProcessorPil"
-    again = pixelprep.AutoImageProcessor.from_pretrained(str(tmp_path), backend="pil")
-    image = (np.arange(300 * 500 * 3) % 253).astype(np.uint8).reshape(300, 500, 3)
-    expected = theirs(image, return_tensors="np")
-    for processor in (ours, again):
-        got = processor(image, return_tensors="np")
-        assert np.abs(got["pixel_values"] - expected["pixel_values"]).max() <= ATOL
-        assert np.array_equal(got["image_grid_thw"], expected["image_grid_thw"])
+    assert_outputs_match_transformers((ours, again), theirs, ramp_image(300, 500), "image_grid_thw", ATOL)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_runner_rows_equal_each_image_alone(tmp_path, backend: str, fixture_path) -> None:
     processor = pixelprep.Glm4vImageProcessor(backend=backend, size={"shortest_edge": 12544, "longest_edge": 120_000})
     names = ["photo_rgb_640x427.jpg", "tall_rgb_90x1200.jpg", "tiny_rgb_7x5.png", "gray_l_200x131.png", "photo_rgb_333x517.jpg"]
-    result = run_job(processor, [str(fixture_path(n)) for n in names], str(tmp_path), shard_size=4, batch_size=3, log=io.StringIO())
-    assert (result.failed, result.processed) == (0, 5)
-    for entry in map(json.loads, (tmp_path / "manifest.jsonl").read_text().splitlines()):
-        alone, row = processor(entry["source"], return_tensors="np"), read_row(tmp_path, entry)
-        assert row.keys() == {"pixel_values", "image_grid_thw"}
-        for key in row:
-            np.testing.assert_array_equal(row[key], alone[key])
+    inputs = [str(fixture_path(n)) for n in names]
+    assert_runner_rows_equal_each_image_alone(processor, inputs, tmp_path, keys={"pixel_values", "image_grid_thw"}, shard_size=4, batch_size=3)

@@ -6,19 +6,23 @@ Cohere2-Vision has only a torchvision class in transformers: its pil backend is 
 
 from __future__ import annotations
 
-import io
-import json
 from typing import Any
 
 import numpy as np
 import pytest
-import torch
 import transformers
 
 import pixelprep
+from multiview_checks import (
+    assert_outputs_match_transformers,
+    assert_return_types_and_array_inputs,
+    assert_runner_rows_equal_each_image_alone,
+    assert_views_and_counts_equal,
+    ramp_image,
+    saved_and_reloaded,
+)
 from pixelprep import InvalidArgumentError
 from pixelprep.errors import OutputShapeError
-from pixelprep.runner import read_row, run_job
 
 BACKENDS = ("torchvision", "pil")
 ATOL = 1e-5
@@ -36,10 +40,7 @@ def _reference(image, to_eight_bit):
 
 
 def _compare(got: Any, expected: Any, compare, to_numpy, what: str) -> None:
-    assert set(got) == set(expected) == {"pixel_values", "num_patches"}, f"{what}: output keys {sorted(got)}"
-    assert np.array_equal(to_numpy(got["num_patches"]), to_numpy(expected["num_patches"])), f"{what}: num_patches"
-    assert to_numpy(got["num_patches"]).dtype == np.int64
-    compare(to_numpy(got["pixel_values"])[None], to_numpy(expected["pixel_values"])[None], atol=ATOL, what=what)
+    assert_views_and_counts_equal(got, expected, "num_patches", compare, to_numpy, ATOL, what)
 
 
 @pytest.mark.parametrize("config", [{}, INTERNVL], ids=["got_ocr2", "internvl"])
@@ -81,11 +82,7 @@ def test_nested_inputs(backend: str, fixture_path, load_image, compare, to_numpy
 def test_return_types_and_arrays(backend: str, fixture_path, load_image, compare, to_numpy) -> None:
     image = np.asarray(load_image(fixture_path("photo_rgb_640x427.jpg")))
     ours, theirs = pixelprep.GotOcr2ImageProcessor(backend=backend, **INTERNVL), _theirs(backend, **INTERNVL)
-    got, expected = ours(image, return_tensors="pt"), theirs(image, return_tensors="pt")
-    for key in expected:
-        assert type(got[key]) is type(expected[key]) and got[key].dtype == expected[key].dtype, key
-    for value in (image, torch.from_numpy(image.copy()).permute(2, 0, 1)):
-        _compare(ours(value, return_tensors="np"), theirs(value, return_tensors="np"), compare, to_numpy, f"[{backend}] {type(value)}")
+    assert_return_types_and_array_inputs(ours, theirs, image, "num_patches", compare, to_numpy, ATOL, f"[{backend}]")
 
 
 @pytest.mark.parametrize("config", [{}, {"min_patches": 1, "max_patches": 12}], ids=["cohere_default", "explicit"])
@@ -166,16 +163,9 @@ def test_repr_shows_the_views() -> None:
 
 def test_saved_config_loads_in_transformers_and_back(tmp_path) -> None:
     ours = pixelprep.GotOcr2ImageProcessor(backend="pil", **INTERNVL)
-    ours.save_pretrained(tmp_path)
-    theirs = transformers.AutoImageProcessor.from_pretrained(str(tmp_path), backend="pil")
-    again = pixelprep.AutoImageProcessor.from_pretrained(str(tmp_path), backend="pil")
-    assert type(theirs).__name__ == "GotOcr2ImageProcessorPil" and type(again) is type(ours)
-    image = (np.arange(300 * 700 * 3) % 253).astype(np.uint8).reshape(300, 700, 3)
-    expected = theirs(image, return_tensors="np")
-    for processor in (ours, again):
-        got = processor(image, return_tensors="np")
-        assert np.abs(got["pixel_values"] - expected["pixel_values"]).max() <= ATOL
-        assert np.array_equal(got["num_patches"], expected["num_patches"])
+    theirs, again = saved_and_reloaded(ours, tmp_path, "pil")
+    assert type(theirs).__name__ == "GotOcr2ImageProcessorPil"
+    assert_outputs_match_transformers((ours, again), theirs, ramp_image(300, 700), "num_patches", ATOL)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -184,12 +174,4 @@ def test_runner_splits_batches_and_rows_equal_each_image_alone(backend: str, tmp
     ours = pixelprep.GotOcr2ImageProcessor(backend=backend, **INTERNVL)
     assert ours.can_split_batch(ours.resolve())
     inputs = [str(fixture_path(name)) for name in ["photo_rgb_640x427.jpg", "tall_rgb_90x1200.jpg", "tiny_rgb_7x5.png", "photo_rgb_333x517.jpg"]]
-    result = run_job(ours, inputs, str(tmp_path), shard_size=3, batch_size=4, log=io.StringIO())
-    assert (result.failed, result.processed) == (0, 4)
-    for line in (tmp_path / "manifest.jsonl").read_text().splitlines():
-        entry = json.loads(line)
-        alone = ours(entry["source"], return_tensors="np")
-        row = read_row(tmp_path, entry)
-        assert row.keys() == alone.keys()
-        for key in row:
-            np.testing.assert_array_equal(row[key], alone[key])
+    assert_runner_rows_equal_each_image_alone(ours, inputs, tmp_path)

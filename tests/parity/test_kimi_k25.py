@@ -18,7 +18,14 @@ import transformers
 from transformers.models.kimi_k25.image_processing_kimi_k25 import navit_resize
 
 import pixelprep
-from multiview_checks import assert_pil_close, assert_runner_rows_equal_each_image_alone
+from multiview_checks import (
+    assert_outputs_match_transformers,
+    assert_pil_close,
+    assert_runner_rows_equal_each_image_alone,
+    ramp_image,
+    saved_and_reloaded,
+    transformers_model_types,
+)
 from pixelprep import InvalidArgumentError, InvalidImageError
 from pixelprep.geometry_vlm import patch_budget_fit
 
@@ -121,10 +128,7 @@ def test_resolves_by_class_name_and_model_type(config: dict) -> None:
 
 
 def test_model_types_are_the_ones_transformers_maps() -> None:
-    from transformers.models.auto.image_processing_auto import IMAGE_PROCESSOR_MAPPING_NAMES
-
-    theirs = {t for t, classes in IMAGE_PROCESSOR_MAPPING_NAMES.items() if classes.get("torchvision") == "Kimi_K25ImageProcessor"}
-    assert set(pixelprep.Kimi_K25ImageProcessor.model_types) == theirs
+    assert set(pixelprep.Kimi_K25ImageProcessor.model_types) == transformers_model_types("Kimi_K25ImageProcessor")
 
 
 def test_repr_shows_the_patch_grid() -> None:
@@ -135,16 +139,9 @@ def test_repr_shows_the_patch_grid() -> None:
 
 def test_saved_config_loads_in_transformers_and_back(tmp_path) -> None:
     ours = pixelprep.Kimi_K25ImageProcessor(backend="torchvision", max_patches=1000)
-    ours.save_pretrained(tmp_path)
-    theirs = transformers.AutoImageProcessor.from_pretrained(str(tmp_path))
-    again = pixelprep.AutoImageProcessor.from_pretrained(str(tmp_path), backend="torchvision")
-    assert type(theirs).__name__ == "Kimi_K25ImageProcessor" and type(again) is type(ours) and theirs.max_patches == 1000
-    image = (np.arange(600 * 900 * 3) % 253).astype(np.uint8).reshape(600, 900, 3)
-    expected = theirs(image, return_tensors="np")
-    for processor in (ours, again):
-        got = processor(image, return_tensors="np")
-        assert got["pixel_values"].shape == expected["pixel_values"].shape and np.abs(got["pixel_values"] - expected["pixel_values"]).max() <= ATOL
-        assert np.array_equal(got["image_grid_thw"], expected["image_grid_thw"])
+    theirs, again = saved_and_reloaded(ours, tmp_path, "torchvision")
+    assert type(theirs).__name__ == "Kimi_K25ImageProcessor" and theirs.max_patches == 1000
+    assert_outputs_match_transformers((ours, again), theirs, ramp_image(600, 900), "image_grid_thw", ATOL)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -7,8 +7,6 @@ levels after normalize (README, "Where pixelprep differs from transformers on pu
 
 from __future__ import annotations
 
-import io
-import json
 from typing import Any
 
 import numpy as np
@@ -19,10 +17,10 @@ from transformers.image_utils import SizeDict
 from transformers.models.llama4.image_processing_llama4 import find_supported_resolutions, get_best_fit
 
 import pixelprep
+from multiview_checks import assert_runner_rows_equal_each_image_alone, ramp_image, saved_and_reloaded, transformers_model_types
 from pixelprep import InvalidArgumentError
 from pixelprep.geometry_vlm import best_fit_canvas, supported_resolutions
 from pixelprep.models.llama4 import bfloat16_levels
-from pixelprep.runner import read_row, run_job
 
 BACKENDS = ("torchvision", "pil")
 ATOL = 1e-5
@@ -144,10 +142,7 @@ def test_resolves_by_class_name_and_model_type(config: dict) -> None:
 
 
 def test_model_types_are_the_ones_transformers_maps() -> None:
-    from transformers.models.auto.image_processing_auto import IMAGE_PROCESSOR_MAPPING_NAMES
-
-    theirs = {t for t, classes in IMAGE_PROCESSOR_MAPPING_NAMES.items() if classes.get("torchvision") == "Llama4ImageProcessor"}
-    assert set(pixelprep.Llama4ImageProcessor.model_types) == theirs
+    assert set(pixelprep.Llama4ImageProcessor.model_types) == transformers_model_types("Llama4ImageProcessor")
 
 
 def test_repr_shows_the_views() -> None:
@@ -159,11 +154,9 @@ def test_repr_shows_the_views() -> None:
 
 def test_saved_config_loads_in_transformers_and_back(tmp_path) -> None:
     ours = pixelprep.Llama4ImageProcessor(backend="torchvision", max_patches=6)
-    ours.save_pretrained(tmp_path)
-    theirs = transformers.AutoImageProcessor.from_pretrained(str(tmp_path))
-    again = pixelprep.AutoImageProcessor.from_pretrained(str(tmp_path), backend="torchvision")
-    assert type(theirs).__name__ == "Llama4ImageProcessor" and type(again) is type(ours) and theirs.max_patches == 6
-    image = (np.arange(900 * 2600 * 3) % 253).astype(np.uint8).reshape(900, 2600, 3)
+    theirs, again = saved_and_reloaded(ours, tmp_path, "torchvision")
+    assert type(theirs).__name__ == "Llama4ImageProcessor" and theirs.max_patches == 6
+    image = ramp_image(900, 2600)
     expected = theirs(image, return_tensors="pt")
     for processor in (ours, again):
         _compare(processor(image, return_tensors="pt"), expected, "torchvision", "saved config")
@@ -174,12 +167,4 @@ def test_runner_rows_equal_each_image_alone(backend: str, tmp_path, fixture_path
     """Images make different numbers of tiles and carry aspect_ratios: the runner goes one image at a time (bfloat16 values stored as float32)."""
     ours = pixelprep.Llama4ImageProcessor(backend=backend, size={"height": 112, "width": 112})
     inputs = [str(fixture_path(name)) for name in ["photo_rgb_640x427.jpg", "tall_rgb_90x1200.jpg", "tiny_rgb_7x5.png", "gray_l_200x131.png"]]
-    result = run_job(ours, inputs, str(tmp_path), shard_size=3, batch_size=4, log=io.StringIO())
-    assert (result.failed, result.processed) == (0, 4)
-    for line in (tmp_path / "manifest.jsonl").read_text().splitlines():
-        entry = json.loads(line)
-        alone = ours(entry["source"], return_tensors="np")
-        row = read_row(tmp_path, entry)
-        assert row.keys() == alone.keys()
-        for key in row:
-            np.testing.assert_array_equal(np.asarray(row[key]), np.asarray(alone[key]))
+    assert_runner_rows_equal_each_image_alone(ours, inputs, tmp_path)

@@ -19,7 +19,14 @@ import transformers
 from transformers.models.muse_glimmer.image_processing_muse_glimmer import smart_resize
 
 import pixelprep
-from multiview_checks import PIL_MEAN, assert_runner_rows_equal_each_image_alone
+from multiview_checks import (
+    PIL_MEAN,
+    assert_outputs_match_transformers,
+    assert_runner_rows_equal_each_image_alone,
+    ramp_image,
+    saved_and_reloaded,
+    transformers_model_types,
+)
 from pixelprep import InvalidArgumentError, InvalidImageError
 from pixelprep.geometry_vlm import token_capped_aspect_grid
 
@@ -126,10 +133,7 @@ def test_resolves_by_class_name_and_model_type(config: dict) -> None:
 
 
 def test_model_types_are_the_ones_transformers_maps() -> None:
-    from transformers.models.auto.image_processing_auto import IMAGE_PROCESSOR_MAPPING_NAMES
-
-    theirs = {t for t, classes in IMAGE_PROCESSOR_MAPPING_NAMES.items() if classes.get("torchvision") == "MuseGlimmerImageProcessor"}
-    assert set(pixelprep.MuseGlimmerImageProcessor.model_types) == theirs
+    assert set(pixelprep.MuseGlimmerImageProcessor.model_types) == transformers_model_types("MuseGlimmerImageProcessor")
 
 
 def test_repr_shows_the_patch_grid() -> None:
@@ -140,16 +144,9 @@ def test_repr_shows_the_patch_grid() -> None:
 
 def test_saved_config_loads_in_transformers_and_back(tmp_path) -> None:
     ours = pixelprep.MuseGlimmerImageProcessor(backend="torchvision", max_image_tokens=1000)
-    ours.save_pretrained(tmp_path)
-    theirs = transformers.AutoImageProcessor.from_pretrained(str(tmp_path))
-    again = pixelprep.AutoImageProcessor.from_pretrained(str(tmp_path), backend="torchvision")
-    assert type(theirs).__name__ == "MuseGlimmerImageProcessor" and type(again) is type(ours) and theirs.max_image_tokens == 1000
-    image = (np.arange(600 * 900 * 3) % 253).astype(np.uint8).reshape(600, 900, 3)
-    expected = theirs(image, return_tensors="np")
-    for processor in (ours, again):
-        got = processor(image, return_tensors="np")
-        assert got["pixel_values"].shape == expected["pixel_values"].shape and np.abs(got["pixel_values"] - expected["pixel_values"]).max() <= ATOL
-        assert np.array_equal(got["image_grid_thw"], expected["image_grid_thw"])
+    theirs, again = saved_and_reloaded(ours, tmp_path, "torchvision")
+    assert type(theirs).__name__ == "MuseGlimmerImageProcessor" and theirs.max_image_tokens == 1000
+    assert_outputs_match_transformers((ours, again), theirs, ramp_image(600, 900), "image_grid_thw", ATOL)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -18,7 +18,14 @@ import transformers
 from transformers.models.neomme.image_processing_neomme import get_resize_output_size
 
 import pixelprep
-from multiview_checks import assert_pil_close, assert_runner_rows_equal_each_image_alone
+from multiview_checks import (
+    assert_outputs_match_transformers,
+    assert_pil_close,
+    assert_runner_rows_equal_each_image_alone,
+    ramp_image,
+    saved_and_reloaded,
+    transformers_model_types,
+)
 from pixelprep import InvalidArgumentError
 from pixelprep.geometry_vlm import area_and_side_fit
 
@@ -126,10 +133,7 @@ def test_resolves_by_class_name_and_model_type(config: dict) -> None:
 
 
 def test_model_types_are_the_ones_transformers_maps() -> None:
-    from transformers.models.auto.image_processing_auto import IMAGE_PROCESSOR_MAPPING_NAMES
-
-    theirs = {t for t, classes in IMAGE_PROCESSOR_MAPPING_NAMES.items() if classes.get("torchvision") == "NeoMMEImageProcessor"}
-    assert set(pixelprep.NeoMMEImageProcessor.model_types) == theirs
+    assert set(pixelprep.NeoMMEImageProcessor.model_types) == transformers_model_types("NeoMMEImageProcessor")
 
 
 def test_repr_shows_the_patch_grid() -> None:
@@ -141,16 +145,9 @@ def test_repr_shows_the_patch_grid() -> None:
 
 def test_saved_config_loads_in_transformers_and_back(tmp_path) -> None:
     ours = pixelprep.NeoMMEImageProcessor(backend="torchvision", max_side=640, size={"min_pixels": 4096, "max_pixels": 300_000})
-    ours.save_pretrained(tmp_path)
-    theirs = transformers.AutoImageProcessor.from_pretrained(str(tmp_path))
-    again = pixelprep.AutoImageProcessor.from_pretrained(str(tmp_path), backend="torchvision")
-    assert type(theirs).__name__ == "NeoMMEImageProcessor" and type(again) is type(ours) and theirs.max_side == 640
-    image = (np.arange(600 * 900 * 3) % 253).astype(np.uint8).reshape(600, 900, 3)
-    expected = theirs(image, return_tensors="np")
-    for processor in (ours, again):
-        got = processor(image, return_tensors="np")
-        assert got["pixel_values"].shape == expected["pixel_values"].shape and np.abs(got["pixel_values"] - expected["pixel_values"]).max() <= ATOL
-        assert np.array_equal(got["image_grid_hw"], expected["image_grid_hw"])
+    theirs, again = saved_and_reloaded(ours, tmp_path, "torchvision")
+    assert type(theirs).__name__ == "NeoMMEImageProcessor" and theirs.max_side == 640
+    assert_outputs_match_transformers((ours, again), theirs, ramp_image(600, 900), "image_grid_hw", ATOL)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -11,7 +11,14 @@ import transformers
 from transformers.models.ovis2.image_processing_ovis2 import get_min_tile_covering_grid
 
 import pixelprep
-from multiview_checks import assert_runner_rows_equal_each_image_alone
+from multiview_checks import (
+    assert_outputs_match_transformers,
+    assert_return_types_and_array_inputs,
+    assert_runner_rows_equal_each_image_alone,
+    assert_views_and_counts_equal,
+    ramp_image,
+    saved_and_reloaded,
+)
 from pixelprep import InvalidArgumentError, InvalidImageError
 from pixelprep.errors import OutputShapeError
 from pixelprep.geometry_vlm import covering_grid
@@ -32,10 +39,7 @@ def _reference(image, to_eight_bit):
 
 
 def _compare(got: Any, expected: Any, compare, to_numpy, what: str) -> None:
-    assert set(got) == set(expected) == {"pixel_values", "grids"}, f"{what}: output keys {sorted(got)}"
-    assert np.array_equal(to_numpy(got["grids"]), to_numpy(expected["grids"])), f"{what}: grids"
-    assert to_numpy(got["grids"]).dtype == np.int64
-    compare(to_numpy(got["pixel_values"])[None], to_numpy(expected["pixel_values"])[None], atol=ATOL, what=what)
+    assert_views_and_counts_equal(got, expected, "grids", compare, to_numpy, ATOL, what)
 
 
 @pytest.mark.parametrize("config", [{}, CHECKPOINT], ids=["defaults", "checkpoint"])
@@ -78,11 +82,7 @@ def test_nested_inputs(backend: str, fixture_path, load_image, compare, to_numpy
 def test_return_types_and_arrays(backend: str, fixture_path, load_image, compare, to_numpy) -> None:
     image = np.asarray(load_image(fixture_path("photo_rgb_640x427.jpg")))
     ours, theirs = pixelprep.Ovis2ImageProcessor(backend=backend, **CHECKPOINT), _theirs(backend, **CHECKPOINT)
-    got, expected = ours(image, return_tensors="pt"), theirs(image, return_tensors="pt")
-    for key in expected:
-        assert type(got[key]) is type(expected[key]) and got[key].dtype == expected[key].dtype, key
-    for value in (image, torch.from_numpy(image.copy()).permute(2, 0, 1)):
-        _compare(ours(value, return_tensors="np"), theirs(value, return_tensors="np"), compare, to_numpy, f"[{backend}] {type(value)}")
+    assert_return_types_and_array_inputs(ours, theirs, image, "grids", compare, to_numpy, ATOL, f"[{backend}]")
 
 
 def test_covering_grid_matches_transformers() -> None:
@@ -168,17 +168,10 @@ def test_repr_shows_the_views() -> None:
 
 def test_saved_config_loads_in_transformers_and_back(tmp_path) -> None:
     ours = pixelprep.Ovis2ImageProcessor(backend="pil", **CHECKPOINT, use_covering_area_grid=False)
-    ours.save_pretrained(tmp_path)
-    theirs = transformers.AutoImageProcessor.from_pretrained(str(tmp_path), backend="pil")
-    again = pixelprep.AutoImageProcessor.from_pretrained(str(tmp_path), backend="pil")
-    assert type(theirs).__name__ == "Ovis2ImageProcessorPil" and type(again) is type(ours)
+    theirs, again = saved_and_reloaded(ours, tmp_path, "pil")
+    assert type(theirs).__name__ == "Ovis2ImageProcessorPil"
     assert theirs.use_covering_area_grid is False
-    image = (np.arange(300 * 700 * 3) % 253).astype(np.uint8).reshape(300, 700, 3)
-    expected = theirs(image, return_tensors="np")
-    for processor in (ours, again):
-        got = processor(image, return_tensors="np")
-        assert np.abs(got["pixel_values"] - expected["pixel_values"]).max() <= ATOL
-        assert np.array_equal(got["grids"], expected["grids"])
+    assert_outputs_match_transformers((ours, again), theirs, ramp_image(300, 700), "grids", ATOL)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

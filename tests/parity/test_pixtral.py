@@ -6,8 +6,6 @@ images, scaled to 8 bits by value as pixelprep documents. Pixtral converts to RG
 
 from __future__ import annotations
 
-import io
-import json
 import types
 from typing import Any
 
@@ -17,6 +15,12 @@ import torch
 import transformers
 
 import pixelprep
+from multiview_checks import (
+    assert_outputs_match_transformers,
+    assert_runner_skips_a_broken_file_and_rows_equal_each_image_alone,
+    ramp_image,
+    saved_and_reloaded,
+)
 from pixelprep import InvalidArgumentError, InvalidImageError, OutputShapeError
 
 BACKENDS = ("torchvision", "pil")
@@ -179,35 +183,15 @@ def test_repr_shows_the_fit_and_padding() -> None:
 
 def test_saved_config_loads_in_transformers_and_back(tmp_path) -> None:
     ours = pixelprep.PixtralImageProcessor(backend="pil", **MISTRAL3)
-    ours.save_pretrained(tmp_path)
-    theirs = transformers.AutoImageProcessor.from_pretrained(str(tmp_path), backend="pil")
-    again = pixelprep.AutoImageProcessor.from_pretrained(str(tmp_path), backend="pil")
-    images = [(np.arange(h * w * 3) % 253).astype(np.uint8).reshape(h, w, 3) for h, w in ((300, 500), (2000, 100))]
-    expected = theirs(images, return_tensors="np")
-    for processor in (ours, again):
-        got = processor(images, return_tensors="np")
-        assert np.abs(got["pixel_values"] - expected["pixel_values"]).max() <= ATOL
-        assert np.array_equal(got["image_sizes"], expected["image_sizes"])
+    theirs, again = saved_and_reloaded(ours, tmp_path, "pil")
+    assert_outputs_match_transformers((ours, again), theirs, [ramp_image(300, 500), ramp_image(2000, 100)], "image_sizes", ATOL)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_runner_rows_equal_each_image_alone(backend: str, tmp_path, fixture_path) -> None:
     """pixelprep run processes Pixtral images one at a time (the padding depends on the batch); read_row equals the image alone."""
-    from pixelprep.runner import read_row, run_job
-
     processor = pixelprep.PixtralImageProcessor(backend=backend, size=256)
-    broken = str(fixture_path("tiny_rgb_7x5.png").parent.parent / "broken" / "garbage.jpg")
-    inputs = [str(fixture_path(n)) for n in ("photo_rgb_640x427.jpg", "tall_rgb_90x1200.jpg")] + [broken, str(fixture_path("tiny_rgb_7x5.png"))]
-    result = run_job(processor, inputs, str(tmp_path), shard_size=4, batch_size=3, log=io.StringIO())
-    assert (result.failed, result.processed) == (1, 4)
-    entries = [json.loads(line) for line in (tmp_path / "manifest.jsonl").read_text().splitlines()]
-    entries = [entry for entry in entries if "error" not in entry]
-    assert [entry["source"] for entry in entries] == [p for p in inputs if p != broken]
-    for entry in entries:
-        alone, row = processor(entry["source"], return_tensors="np"), read_row(tmp_path, entry)
-        assert row.keys() == {"pixel_values", "image_sizes"}
-        for key in row:
-            np.testing.assert_array_equal(row[key], alone[key])
+    assert_runner_skips_a_broken_file_and_rows_equal_each_image_alone(processor, fixture_path, tmp_path, {"pixel_values", "image_sizes"})
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -8,8 +8,6 @@ never converts (a gray or RGBA image fails there), pixelprep converts because th
 
 from __future__ import annotations
 
-import io
-import json
 from typing import Any
 
 import numpy as np
@@ -20,8 +18,14 @@ from transformers.image_transforms import convert_to_rgb
 from transformers.models.siglip2.image_processing_siglip2 import get_image_size_for_max_num_patches
 
 import pixelprep
+from multiview_checks import (
+    assert_outputs_match_transformers,
+    assert_runner_rows_equal_each_image_alone,
+    ramp_image,
+    saved_and_reloaded,
+    transformers_model_types,
+)
 from pixelprep import InvalidArgumentError, InvalidImageError
-from pixelprep.runner import read_row, run_job
 
 BACKENDS = ("torchvision", "pil")
 ATOL = 1e-5
@@ -151,10 +155,7 @@ def test_resolves_by_class_name_and_model_type(name, model_type) -> None:
 
 def test_model_types_are_the_ones_transformers_maps() -> None:
     """Every model type transformers 5.23 maps to Siglip2ImageProcessor resolves to ours (plus the vision tower's own type)."""
-    from transformers.models.auto.image_processing_auto import IMAGE_PROCESSOR_MAPPING_NAMES
-
-    theirs = {model_type for model_type, classes in IMAGE_PROCESSOR_MAPPING_NAMES.items() if classes.get("torchvision") == "Siglip2ImageProcessor"}
-    assert set(pixelprep.Siglip2ImageProcessor.model_types) == theirs | {"siglip2_vision_model"}
+    assert set(pixelprep.Siglip2ImageProcessor.model_types) == transformers_model_types("Siglip2ImageProcessor") | {"siglip2_vision_model"}
 
 
 def test_repr_shows_the_patch_budget() -> None:
@@ -167,16 +168,9 @@ def test_repr_shows_the_patch_budget() -> None:
 def test_saved_config_loads_in_transformers_and_back(tmp_path) -> None:
     """A saved config is read by transformers' AutoImageProcessor and ours to the same outputs."""
     ours = pixelprep.Siglip2ImageProcessor(backend="pil", max_num_patches=512, patch_size=14)
-    ours.save_pretrained(tmp_path)
-    theirs = transformers.AutoImageProcessor.from_pretrained(str(tmp_path), backend="pil")
+    theirs, again = saved_and_reloaded(ours, tmp_path, "pil")
     assert type(theirs).__name__ == "Siglip2ImageProcessorPil" and theirs.max_num_patches == 512
-    again = pixelprep.AutoImageProcessor.from_pretrained(str(tmp_path), backend="pil")
-    image = (np.arange(300 * 500 * 3) % 253).astype(np.uint8).reshape(300, 500, 3)
-    expected = theirs(image, return_tensors="np")
-    for processor in (ours, again):
-        got = processor(image, return_tensors="np")
-        assert np.abs(got["pixel_values"] - expected["pixel_values"]).max() <= ATOL
-        assert np.array_equal(got["spatial_shapes"], expected["spatial_shapes"])
+    assert_outputs_match_transformers((ours, again), theirs, ramp_image(300, 500), "spatial_shapes", ATOL)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -184,11 +178,4 @@ def test_runner_rows_equal_each_image_alone(tmp_path, backend: str, fixture_path
     """pixelprep run cuts the padded batch back per image: read_row equals the image processed alone, every key."""
     processor = pixelprep.Siglip2ImageProcessor(backend=backend, max_num_patches=64)
     names = ["photo_rgb_640x427.jpg", "tall_rgb_90x1200.jpg", "tiny_rgb_7x5.png", "gray_l_200x131.png", "photo_rgb_333x517.jpg"]
-    inputs = [str(fixture_path(n)) for n in names]
-    result = run_job(processor, inputs, str(tmp_path), shard_size=4, batch_size=3, log=io.StringIO())
-    assert (result.failed, result.processed) == (0, 5)
-    for entry in map(json.loads, (tmp_path / "manifest.jsonl").read_text().splitlines()):
-        alone, row = processor(entry["source"], return_tensors="np"), read_row(tmp_path, entry)
-        assert row.keys() == KEYS
-        for key in row:
-            np.testing.assert_array_equal(row[key], alone[key])
+    assert_runner_rows_equal_each_image_alone(processor, [str(fixture_path(n)) for n in names], tmp_path, keys=KEYS, shard_size=4, batch_size=3)

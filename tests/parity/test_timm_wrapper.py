@@ -57,7 +57,11 @@ def test_mixed_batch_and_torchvision_backend(name: str, fixture_path, load_image
 
 def test_data_config_is_timms(tmp_path) -> None:
     for config in CONFIGS.values():
-        assert pixelprep.TimmWrapperImageProcessor(config).data_config == transformers.TimmWrapperImageProcessor(config).data_config
+        theirs = transformers.TimmWrapperImageProcessor(config)
+        assert pixelprep.TimmWrapperImageProcessor(config).data_config == theirs.data_config
+        # transformers' to_dict keeps only the resolved data_config (what the drop-in mode builds from): the same transform
+        rebuilt = pixelprep.TimmWrapperImageProcessor.from_dict(theirs.to_dict())
+        assert rebuilt.data_config == theirs.data_config and "data_config" not in rebuilt.to_dict()
 
 
 def test_timm_checkpoint_folder_loads_in_both(tmp_path, fixture_path, load_image, compare, to_numpy) -> None:

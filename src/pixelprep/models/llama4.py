@@ -23,7 +23,7 @@ from ..backends import Backend
 from ..backends.base import RESAMPLE_NAMES
 from ..errors import InvalidArgumentError
 from ..features import BatchFeature
-from ..multiview import MultiViewProcessor, StackViews, Views
+from ..multiview import MultiViewProcessor, StackViews, Views, square_tile_side
 from ..params import _positive_int, normalize_bool
 from ..processor import _like
 from .constants import IMAGENET_STANDARD_MEAN, IMAGENET_STANDARD_STD
@@ -73,13 +73,10 @@ class Llama4ImageProcessor(MultiViewProcessor):
     extra_params = {"max_patches": _optional_positive_int, "resize_to_max_canvas": normalize_bool}
     model_input_names = ["pixel_values"]
 
-    @staticmethod
-    def tile_size(params: dict[str, Any]) -> int:
-        """The side of a tile: ``size``, which must be a square."""
-        size = params.get("size") or {}
-        if "height" not in size or "width" not in size or size["height"] != size["width"]:
-            raise InvalidArgumentError(f"size must be a square {{'height': t, 'width': t}} (the tile) for Llama4ImageProcessor, got {size}")
-        return size["height"]
+    @classmethod
+    def tile_size(cls, params: dict[str, Any]) -> int:
+        """The side of a tile: ``size``, which must be a square {'height': t, 'width': t}."""
+        return square_tile_side(params.get("size"), cls.__name__)
 
     def canvas(self, height: int, width: int, params: dict[str, Any] | None = None) -> tuple[tuple[int, int], tuple[int, int]]:
         """((height, width) of the canvas, (height, width) the image is resized to) for a ``height`` x ``width`` image."""

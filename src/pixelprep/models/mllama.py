@@ -19,7 +19,7 @@ from ..backends import Backend
 from ..backends.base import RESAMPLE_NAMES
 from ..errors import InvalidArgumentError
 from ..features import BatchFeature
-from ..multiview import MultiViewProcessor, Views, ViewsPerSample
+from ..multiview import MultiViewProcessor, Views, ViewsPerSample, square_tile_side
 from ..params import _positive_int
 from .constants import IMAGENET_STANDARD_MEAN, IMAGENET_STANDARD_STD
 
@@ -54,13 +54,10 @@ class MllamaImageProcessor(MultiViewProcessor):
             raise InvalidArgumentError("do_resize=False is not supported by MllamaImageProcessor: every image is resized to its tile canvas")
         self.tile_size(self._params)
 
-    @staticmethod
-    def tile_size(params: dict[str, Any]) -> int:
+    @classmethod
+    def tile_size(cls, params: dict[str, Any]) -> int:
         """The side of a tile: ``size``, which must be a square {'height': t, 'width': t}."""
-        size = params.get("size") or {}
-        if "height" not in size or "width" not in size or size["height"] != size["width"]:
-            raise InvalidArgumentError(f"size must be a square {{'height': t, 'width': t}} (the tile) for MllamaImageProcessor, got {size}")
-        return size["height"]
+        return square_tile_side(params.get("size"), cls.__name__)
 
     def canvas(self, height: int, width: int, params: dict[str, Any] | None = None) -> tuple[tuple[int, int], tuple[int, int]]:
         """((rows, cols) of tiles, (height, width) resized) for an image of ``height`` x ``width``."""

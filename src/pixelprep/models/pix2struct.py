@@ -202,6 +202,8 @@ class FlattenedPatchesProcessor(MultiViewProcessor):
         "do_convert_rgb": True,
         "patch_size": {"height": 16, "width": 16},
         "max_patches": 2048,
+        # no rescale step (each image is standardised by its own mean and deviation): unset, as transformers' classes hold it
+        "rescale_factor": None,
         # patch rows have no channel axis to move; unset, so saved configs carry none (transformers' Kosmos-2.5 refuses one)
         "data_format": None,
     }

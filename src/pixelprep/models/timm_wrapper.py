@@ -53,7 +53,14 @@ class TimmWrapperImageProcessor(TransformsPipelineImageProcessor):
 
     @classmethod
     def upgrade_config(cls, config: dict[str, Any]) -> dict[str, Any]:
-        """The eval transform's settings resolved from ``pretrained_cfg`` (timm's ``resolve_data_config``); settings the config gives win."""
+        """The eval transform's settings resolved from ``pretrained_cfg`` (timm's ``resolve_data_config``); settings the config gives win.
+
+        transformers' own ``to_dict`` keeps only the resolved ``data_config`` (no ``pretrained_cfg``): that serves as the
+        ``pretrained_cfg`` (resolving it again gives it back) and is then dropped, since :attr:`data_config` derives it.
+        """
+        data_config = _config_dict(config.pop("data_config", None), "data_config")
+        if config.get("pretrained_cfg") is None and data_config is not None:
+            config["pretrained_cfg"] = data_config
         pretrained = _config_dict(config.get("pretrained_cfg"), "pretrained_cfg")
         resolved = timm_pipeline_params(timm_data_config(pretrained or {}))
         return {**resolved, **{key: value for key, value in config.items() if value is not None or key not in resolved}}
