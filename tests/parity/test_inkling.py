@@ -146,7 +146,7 @@ def test_geometry_and_patch_count_match_transformers() -> None:
             assert int(ours(image, return_tensors="np", **layout, **call)["num_patches"][0]) == expected, (height, width, call)
     # the pure rules: the grid always holds the (rescaled) image and adds a column, as transformers' patch cutter does
     for height, width in sizes:
-        rows, cols = patch_grid(height, width, 40)
+        rows, cols = patch_grid(height, width, 40, 40)
         assert (rows - 1) * 40 < height <= rows * 40 and (cols - 1) * 40 <= width < cols * 40
         new_h, new_w = rescaled_size(max(height, 10), max(width, 10), 2.0, 600)
         assert max(new_h, new_w) <= max(600, max(height, width, 10)) + 1
