@@ -17,7 +17,7 @@ import torch
 import transformers
 
 import pixelprep
-from multiview_checks import assert_runner_rows_equal_each_image_alone, assert_same_return_types
+from multiview_checks import assert_return_types_and_array_inputs, assert_runner_rows_equal_each_image_alone
 from test_inkling import compare_outputs, reference_image
 from pixelprep import InvalidArgumentError
 from pixelprep.models.inkling2 import ceil_grid, checkerboard, composite_on_checkerboard
@@ -77,10 +77,13 @@ def test_nested_inputs_arrays_and_return_types(backend: str, fixture_path, load_
     _compare(ours(nested, return_tensors="np"), theirs(nested, return_tensors="np"), to_numpy, f"[{backend}] nested")
     image = np.asarray(load_image(fixture_path("photo_rgb_333x517.jpg")))
     rgba = np.asarray(load_image(fixture_path("rgba_alpha_radial_256x192.png")))
-    for value in (image, torch.from_numpy(image.copy()).permute(2, 0, 1), rgba, torch.from_numpy(rgba.copy()).permute(2, 0, 1)):
+    for value in (rgba, torch.from_numpy(rgba.copy()).permute(2, 0, 1)):
         _compare(ours(value, return_tensors="np"), theirs(value, return_tensors="np"), to_numpy, f"[{backend}] {type(value)} {tuple(value.shape)}")
-    if backend == "torchvision":  # transformers has no pil class to compare pil's types with
-        assert_same_return_types(ours, theirs, image)
+    # transformers has no pil class to compare pil's types with
+    assert_return_types_and_array_inputs(
+        ours, theirs, image, lambda got, expected, what: _compare(got, expected, to_numpy, what), f"[{backend}]",
+        return_tensors=(None, "pt") if backend == "torchvision" else (),
+    )
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
