@@ -170,6 +170,8 @@ def test_names_print_and_runner(tmp_path, fixture_path) -> None:
     assert "composited onto a 204/153 checkerboard of 8x8 squares" in text and "convert to RGB" not in text
     assert "pad bottom/right with -1 (0..255 scale) to whole 40x40 patches" in text
     assert "pixel_values (patches, 40, 40, C)" in text and "image_grid_thw (1, rows, cols)" in text
+    text = str(_ours("pil", size={"height": 20, "width": 30}))
+    assert "to whole 20x30 patches" in text and "patchify: 20x30 patches" in text and "pixel_values (patches, 20, 30, C)" in text
     inputs = [str(fixture_path(n)) for n in MIXED]
     assert_runner_rows_equal_each_image_alone(_ours("torchvision"), inputs, tmp_path / "run")
 
