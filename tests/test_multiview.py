@@ -68,25 +68,33 @@ def test_nest_inputs_groups_samples_like_transformers() -> None:
 
 
 @pytest.mark.parametrize("backend_name", BACKENDS)
-@pytest.mark.parametrize(("patch", "merge", "temporal", "channels_first"), [(14, 2, 2, True), (16, 1, 1, True), (16, 1, 1, False), (4, 2, 1, False), (8, 3, 3, True)])
-def test_concat_patches_layout(backend_name: str, patch: int, merge: int, temporal: int, channels_first: bool) -> None:
+@pytest.mark.parametrize(
+    ("patch", "merge", "temporal", "channels_first", "patch_width"),
+    [(14, 2, 2, True, None), (16, 1, 1, True, None), (16, 1, 1, False, None), (4, 2, 1, False, None), (8, 3, 3, True, None),
+     (6, 2, 2, True, 10), (5, 1, 1, False, 3), (4, 2, 1, False, 7)],
+)
+def test_concat_patches_layout(backend_name: str, patch: int, merge: int, temporal: int, channels_first: bool, patch_width: int | None) -> None:
+    """Square patches, and patch_width x patch (height) ones: rows in merge-block order, (C, T, ph, pw) or (ph, pw, C) vectors."""
     backend, writer = _writer(backend_name)
-    layout = PatchLayout(patch, merge, temporal, channels_first)
-    factor = patch * merge
-    images = [_image(2 * factor, 3 * factor, 1), _image(factor, factor, 2)]
+    layout = PatchLayout(patch, merge, temporal, channels_first, patch_width=patch_width)
+    ph, pw = patch, patch_width or patch
+    images = [_image(2 * ph * merge, 3 * pw * merge, 1), _image(ph * merge, pw * merge, 2)]
     out = ConcatPatches(layout).pack(backend, [Views([_native(backend, i)]) for i in images], [2], writer)
     expected = []
     for image in images:
         x = _normalised(image)  # (H, W, C)
-        gh, gw = image.shape[0] // patch, image.shape[1] // patch
-        blocks = x.reshape(gh // merge, merge, patch, gw // merge, merge, patch, 3).transpose(0, 3, 1, 4, 6, 2, 5)  # (.., m, m, C, p, p)
+        gh, gw = image.shape[0] // ph, image.shape[1] // pw
+        blocks = x.reshape(gh // merge, merge, ph, gw // merge, merge, pw, 3).transpose(0, 3, 1, 4, 6, 2, 5)  # (.., m, m, C, ph, pw)
         if channels_first:
-            vectors = np.repeat(blocks[:, :, :, :, :, None], temporal, axis=5)  # (.., C, T, p, p)
+            vectors = np.repeat(blocks[:, :, :, :, :, None], temporal, axis=5)  # (.., C, T, ph, pw)
         else:
-            vectors = blocks.transpose(0, 1, 2, 3, 5, 6, 4)  # (.., p, p, C)
+            vectors = blocks.transpose(0, 1, 2, 3, 5, 6, 4)  # (.., ph, pw, C)
         expected.append(vectors.reshape(gh * gw, -1))
     assert np.abs(_np(out["pixel_values"]) - np.concatenate(expected)).max() <= 1e-5
     assert out["image_grid_thw"].tolist() == [[1, 2 * merge, 3 * merge], [1, merge, merge]]
+    if patch_width is not None:  # a side that is no whole block of its own patch side is refused
+        with pytest.raises(InvalidImageError, match=f"does not split into {ph * merge}x{pw * merge}-pixel blocks"):
+            ConcatPatches(layout).pack(backend, [Views([_native(backend, _image(ph * merge, pw * merge + 1, 1))])], [1], writer)
 
 
 @pytest.mark.parametrize("backend_name", BACKENDS)

@@ -58,6 +58,9 @@ class LoadOptions:
     # Approximation "jpeg_draft": maps an upright (height, width) to the size the pipeline resizes it to;
     # JPEG files may then decode at a reduced scale (see _jpeg_draft_scale). None decodes at full size.
     draft_target: Callable[[int, int], tuple[int, int]] | None = None
+    # Without convert_rgb: a gray or RGB PIL image whose transparency is a colour key (PNG tRNS) becomes LA/RGBA with
+    # that key as alpha, as Pillow's convert gives it, instead of losing it (Inkling2 composites the alpha itself).
+    key_to_alpha: bool = False
 
 
 def _pil():
@@ -447,8 +450,9 @@ def _sixteen_to_eight_bit(array: np.ndarray) -> np.ndarray:
 _PLAIN_MODES = {"La": "LA", "RGBa": "RGBA", "PA": "RGBA", "RGBX": "RGB", "CMYK": "RGB", "YCbCr": "RGB", "LAB": "RGB", "HSV": "RGB", "1": "L"}
 
 
-def _convert_pil(image, convert_rgb: bool, label: str):
-    """A PIL image in mode L, LA, RGB or RGBA, converted the way transformers' ``convert_rgb`` does.
+def _convert_pil(image, convert_rgb: bool, label: str, key_to_alpha: bool = False):
+    """A PIL image in mode L, LA, RGB or RGBA, converted the way transformers' ``convert_rgb`` does
+    (``key_to_alpha``: see :class:`LoadOptions`).
 
     Differences from transformers, on purpose: 16-bit images are scaled to 8 bits instead of clipped,
     palette (P) and CMYK images always become RGB(A) rather than palette indices or 4 ink channels, and
@@ -473,6 +477,8 @@ def _convert_pil(image, convert_rgb: bool, label: str):
                 image = Image.alpha_composite(background, rgba).convert("RGB")
             elif image.mode != "RGB":
                 image = image.convert("RGB")
+        elif key_to_alpha and image.mode in ("L", "RGB") and image.info.get("transparency") is not None:
+            image = image.convert(image.mode + "A")
     except (ValueError, OSError, TypeError) as exc:  # a conversion Pillow does not have, or a malformed transparency entry
         raise InvalidImageError(f"{label}: cannot convert a PIL image of mode {image.mode!r}: {exc}") from exc
     if image.mode not in ("L", "LA", "RGB", "RGBA"):
@@ -671,7 +677,7 @@ def _loaded_pil(image, label: str):
 
 def _from_pil(image, options: LoadOptions, label: str) -> Any:
     check_pixels(image.height, image.width, label)
-    converted = _convert_pil(image, options.convert_rgb, label)
+    converted = _convert_pil(image, options.convert_rgb, label, options.key_to_alpha)
     return converted if options.keep_pil else pil_array(converted)
 
 

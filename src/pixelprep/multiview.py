@@ -267,6 +267,7 @@ class PatchLayout:
     plainly row-major over all patches (HunYuan-VL). ``frames_first=True`` makes a ``channels_first``
     vector ``(T, C, p, p)`` (MuseGlimmer); ``channels_first=False`` with a temporal repeat gives
     ``(p, p, C, T)`` (Cosmos3-Edge), or ``(T, p, p, C)`` with ``frames_first`` too (Inkling).
+    ``patch_width`` makes patches ``patch_size`` high and ``patch_width`` wide (Inkling2); unset, they are square.
     """
 
     patch_size: int
@@ -275,25 +276,41 @@ class PatchLayout:
     channels_first: bool = True
     block_order: bool = True
     frames_first: bool = False
+    patch_width: int | None = None
+
+    @property
+    def patch_sides(self) -> tuple[int, int]:
+        """(height, width) of one patch."""
+        return self.patch_size, self.patch_width or self.patch_size
 
     @property
     def factor(self) -> int:
-        """What both image sides must be a multiple of."""
+        """What both image sides must be a multiple of (square patches; see :attr:`factors`)."""
         return self.patch_size * self.merge_size
+
+    @property
+    def factors(self) -> tuple[int, int]:
+        """What the image's height and width must be multiples of."""
+        patch_h, patch_w = self.patch_sides
+        return patch_h * self.merge_size, patch_w * self.merge_size
 
     def grid(self, height: int, width: int) -> tuple[int, int]:
         """Patches down and across an image of ``height`` x ``width``."""
-        return height // self.patch_size, width // self.patch_size
+        patch_h, patch_w = self.patch_sides
+        return height // patch_h, width // patch_w
 
     def vector_size(self, channels: int) -> int:
-        return channels * self.temporal_patch_size * self.patch_size * self.patch_size
+        patch_h, patch_w = self.patch_sides
+        return channels * self.temporal_patch_size * patch_h * patch_w
 
     def check(self, height: int, width: int, what: str) -> None:
         """Raise unless ``height`` x ``width`` splits into whole merge blocks of patches."""
-        if height % self.factor or width % self.factor:
+        factor_h, factor_w = self.factors
+        if height % factor_h or width % factor_w:
+            patch = f"patch_size {self.patch_size}" if self.patch_width is None else f"{self.patch_size}x{self.patch_width} patches"
             raise InvalidImageError(
-                f"{what} is {height}x{width}, which does not split into {self.factor}x{self.factor}-pixel blocks "
-                f"(patch_size {self.patch_size} x merge_size {self.merge_size}); resize it (do_resize=True) or pass "
+                f"{what} is {height}x{width}, which does not split into {factor_h}x{factor_w}-pixel blocks "
+                f"({patch} x merge_size {self.merge_size}); resize it (do_resize=True) or pass "
                 "an image whose sides are multiples of that"
             )
 
@@ -306,7 +323,7 @@ class PatchLayout:
             order = "(T, C, p, p)" if self.frames_first else "(C, T, p, p)"
         else:
             order = ("(T, p, p, C)" if self.frames_first else "(p, p, C, T)") if self.temporal_patch_size > 1 else "(p, p, C)"
-        return f"{self.patch_size}x{self.patch_size} patches{merge}{temporal}, vectors {order}"
+        return f"{self.patch_sides[0]}x{self.patch_sides[1]} patches{merge}{temporal}, vectors {order}"
 
 
 def write_patches(
@@ -322,22 +339,22 @@ def write_patches(
     """
     height, width = backend.size(image)
     channels = backend.channels(image)
-    p, m, t = layout.patch_size, layout.merge_size, layout.temporal_patch_size
-    blocks_h, blocks_w = height // layout.factor, width // layout.factor
+    (ph, pw), m, t = layout.patch_sides, layout.merge_size, layout.temporal_patch_size
+    blocks_h, blocks_w = height // (ph * m), width // (pw * m)
     first, stop = block_rows or (0, blocks_h)
     # Output rows as (block row, a, b, c): (block col, patch row in block, patch col in block) in block order,
     # (patch row in block, block col, patch col in block) in plain row-major order; one block row is contiguous either way.
     order = (0, 3, 1, 4, 2, 5, 6) if layout.block_order else (0, 1, 3, 4, 2, 5, 6)
     a, b = (blocks_w, m) if layout.block_order else (m, blocks_w)
-    source = backend.permute(backend.realize(image).reshape(blocks_h, m, p, blocks_w, m, p, channels), order)[first:stop]
+    source = backend.permute(backend.realize(image).reshape(blocks_h, m, ph, blocks_w, m, pw, channels), order)[first:stop]
     # The output block rows as (block row, a, b, c, vector axes), channels at ``channel_axis``, frames at ``frames_axis``.
     if layout.channels_first:
-        vector = (t, channels, p, p) if layout.frames_first else (channels, t, p, p)
+        vector = (t, channels, ph, pw) if layout.frames_first else (channels, t, ph, pw)
         frames_axis, channel_axis = (4, 5) if layout.frames_first else (5, 4)
     elif layout.frames_first:  # (T, p, p, C) vectors (Inkling)
-        vector, frames_axis, channel_axis = (t, p, p, channels), 4, 7
+        vector, frames_axis, channel_axis = (t, ph, pw, channels), 4, 7
     else:  # (p, p, C, T) vectors (Cosmos3-Edge), or (p, p, C) without frames
-        vector, frames_axis, channel_axis = (p, p, channels, t), 7, 6
+        vector, frames_axis, channel_axis = (ph, pw, channels, t), 7, 6
     target = out.reshape(blocks_h, a, b, m, *vector)[first:stop]
     if _write_staged(backend, source, target, affine, channel_axis, frames_axis):
         return
@@ -374,7 +391,8 @@ def _patch_tasks(layout: PatchLayout, sizes: list[tuple[int, int]], vector_bytes
     """(image index, (first, stop) block rows) pieces of about ``_PATCH_TASK_BYTES`` of output, over every image."""
     tasks = []
     for index, (height, width) in enumerate(sizes):
-        blocks_h, blocks_w = height // layout.factor, width // layout.factor
+        factor_h, factor_w = layout.factors
+        blocks_h, blocks_w = height // factor_h, width // factor_w
         row_bytes = blocks_w * layout.merge_size * layout.merge_size * vector_bytes
         step = max(1, _PATCH_TASK_BYTES // max(1, row_bytes))
         tasks += [(index, (first, min(first + step, blocks_h))) for first in range(0, blocks_h, step)]
@@ -484,8 +502,7 @@ class ConcatPatches:
         if self.patch_axes:
             if not self.layout.channels_first:
                 raise InvalidArgumentError("patch_axes needs (C, T, p, p) patch vectors (channels_first=True)")
-            p = self.layout.patch_size
-            out = out.reshape(offsets[-1], channels * self.layout.temporal_patch_size, p, p)
+            out = out.reshape(offsets[-1], channels * self.layout.temporal_patch_size, *self.layout.patch_sides)
         data = {self.key: out}
         if self.grid_key:
             lead = [1] if self.grid_frames else []

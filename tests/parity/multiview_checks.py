@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,14 +47,6 @@ def assert_runner_rows_equal_each_image_alone(
             np.testing.assert_array_equal(np.asarray(row[key]), np.asarray(alone[key]))
 
 
-def assert_same_return_types(ours: Any, theirs: Any, image: Any) -> None:
-    """With ``return_tensors`` None and "pt", every output of ours has the type and dtype of transformers' (same backend)."""
-    for tensors in (None, "pt"):
-        got, expected = ours(image, return_tensors=tensors), theirs(image, return_tensors=tensors)
-        for key in expected:
-            assert type(got[key]) is type(expected[key]) and got[key].dtype == expected[key].dtype, f"{tensors} {key}"
-
-
 def assert_views_and_counts_equal(got: Any, expected: Any, count_key: str, compare: Any, to_numpy: Any, atol: float, what: str) -> None:
     """Both outputs hold exactly ``pixel_values`` and ``count_key``: the int64 counts equal, the pixel values within ``atol``
     (``compare`` and ``to_numpy`` are the conftest fixtures)."""
@@ -64,16 +57,23 @@ def assert_views_and_counts_equal(got: Any, expected: Any, count_key: str, compa
 
 
 def assert_return_types_and_array_inputs(
-    ours: Any, theirs: Any, image: np.ndarray, count_key: str, compare: Any, to_numpy: Any, atol: float, what: str
+    ours: Any,
+    theirs: Any,
+    image: np.ndarray,
+    compare_outputs: Callable[[Any, Any, str], None],
+    what: str,
+    *,
+    return_tensors: tuple[str | None, ...] = (None, "pt"),
 ) -> None:
-    """return_tensors="pt" gives transformers' types and dtypes; an HWC uint8 array and a CHW tensor of ``image`` give
-    ``theirs``' outputs (see :func:`assert_views_and_counts_equal`)."""
-    got, expected = ours(image, return_tensors="pt"), theirs(image, return_tensors="pt")
-    for key in expected:
-        assert type(got[key]) is type(expected[key]) and got[key].dtype == expected[key].dtype, key
+    """With each of ``return_tensors`` (none where transformers has no class on ours' backend), every output of ours has the
+    type and dtype of transformers' (same backend); an HWC uint8 array and a CHW tensor of ``image`` give ``theirs``' outputs
+    by ``compare_outputs(got, expected, what)``."""
+    for tensors in return_tensors:
+        got, expected = ours(image, return_tensors=tensors), theirs(image, return_tensors=tensors)
+        for key in expected:
+            assert type(got[key]) is type(expected[key]) and got[key].dtype == expected[key].dtype, f"{what} {tensors} {key}"
     for value in (image, torch.from_numpy(image.copy()).permute(2, 0, 1)):
-        got, expected = ours(value, return_tensors="np"), theirs(value, return_tensors="np")
-        assert_views_and_counts_equal(got, expected, count_key, compare, to_numpy, atol, f"{what} {type(value)}")
+        compare_outputs(ours(value, return_tensors="np"), theirs(value, return_tensors="np"), f"{what} {type(value)} {tuple(value.shape)}")
 
 
 def assert_runner_skips_a_broken_file_and_rows_equal_each_image_alone(processor: Any, fixture_path: Any, out: Path, keys: set[str]) -> None:

@@ -13,11 +13,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-import torch
 import transformers
 
 import pixelprep
-from multiview_checks import assert_runner_rows_equal_each_image_alone, assert_same_return_types
+from multiview_checks import assert_return_types_and_array_inputs, assert_runner_rows_equal_each_image_alone
 from pixelprep import InvalidArgumentError, InvalidImageError
 from pixelprep.models.inkling import patch_grid, rescaled_size
 
@@ -97,14 +96,15 @@ def test_nested_inputs_arrays_and_return_types(backend: str, fixture_path, load_
                  resized_on_pil=backend == "pil" and bool(call))
     image = np.asarray(load_image(fixture_path("photo_rgb_333x517.jpg")))
     rgba = np.asarray(load_image(fixture_path("rgba_alpha_radial_256x192.png")))
-    for value in (image, torch.from_numpy(image.copy()).permute(2, 0, 1)):
-        compare_outputs(ours(value, return_tensors="np"), theirs(value, return_tensors="np"), to_numpy, f"[{backend}] {type(value)} {value.shape}")
+    # transformers has no pil class to compare pil's types with
+    assert_return_types_and_array_inputs(
+        ours, theirs, image, lambda got, expected, what: compare_outputs(got, expected, to_numpy, what), f"[{backend}]",
+        return_tensors=(None, "pt") if backend == "torchvision" else (),
+    )
     # an RGBA array is blended onto white with rounding; transformers truncates (README): one level apart at most
     got, expected = ours(rgba, return_tensors="np"), theirs(rgba, return_tensors="np")
     assert np.array_equal(got["num_patches"], expected["num_patches"])
     assert np.abs(got["pixel_values"] - expected["pixel_values"]).max() <= 1 / 255 / 0.26130258 + 1e-5
-    if backend == "torchvision":  # transformers has no pil class to compare pil's types with
-        assert_same_return_types(ours, theirs, image)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -146,7 +146,7 @@ def test_geometry_and_patch_count_match_transformers() -> None:
             assert int(ours(image, return_tensors="np", **layout, **call)["num_patches"][0]) == expected, (height, width, call)
     # the pure rules: the grid always holds the (rescaled) image and adds a column, as transformers' patch cutter does
     for height, width in sizes:
-        rows, cols = patch_grid(height, width, 40)
+        rows, cols = patch_grid(height, width, 40, 40)
         assert (rows - 1) * 40 < height <= rows * 40 and (cols - 1) * 40 <= width < cols * 40
         new_h, new_w = rescaled_size(max(height, 10), max(width, 10), 2.0, 600)
         assert max(new_h, new_w) <= max(600, max(height, width, 10)) + 1

@@ -7,6 +7,7 @@ converted: its class composites transparency onto its checkerboard itself, as ou
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
@@ -16,7 +17,7 @@ import torch
 import transformers
 
 import pixelprep
-from multiview_checks import assert_runner_rows_equal_each_image_alone, assert_same_return_types
+from multiview_checks import assert_return_types_and_array_inputs, assert_runner_rows_equal_each_image_alone
 from test_inkling import compare_outputs, reference_image
 from pixelprep import InvalidArgumentError
 from pixelprep.models.inkling2 import ceil_grid, checkerboard, composite_on_checkerboard
@@ -50,6 +51,8 @@ CALLS = [
     {},
     {"size": {"height": 32, "width": 32}},
     {"size": 16},
+    {"size": {"height": 20, "width": 30}},  # non-square patches, as transformers' class cuts them
+    {"size": {"height": 48, "width": 8}},
     {"do_normalize": False},
     {"do_rescale": False, "do_normalize": False},
     {"image_mean": [0.1, 0.2, 0.3], "image_std": [0.9, 0.8, 0.7]},
@@ -74,10 +77,13 @@ def test_nested_inputs_arrays_and_return_types(backend: str, fixture_path, load_
     _compare(ours(nested, return_tensors="np"), theirs(nested, return_tensors="np"), to_numpy, f"[{backend}] nested")
     image = np.asarray(load_image(fixture_path("photo_rgb_333x517.jpg")))
     rgba = np.asarray(load_image(fixture_path("rgba_alpha_radial_256x192.png")))
-    for value in (image, torch.from_numpy(image.copy()).permute(2, 0, 1), rgba, torch.from_numpy(rgba.copy()).permute(2, 0, 1)):
+    for value in (rgba, torch.from_numpy(rgba.copy()).permute(2, 0, 1)):
         _compare(ours(value, return_tensors="np"), theirs(value, return_tensors="np"), to_numpy, f"[{backend}] {type(value)} {tuple(value.shape)}")
-    if backend == "torchvision":  # transformers has no pil class to compare pil's types with
-        assert_same_return_types(ours, theirs, image)
+    # transformers has no pil class to compare pil's types with
+    assert_return_types_and_array_inputs(
+        ours, theirs, image, lambda got, expected, what: _compare(got, expected, to_numpy, what), f"[{backend}]",
+        return_tensors=(None, "pt") if backend == "torchvision" else (),
+    )
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -125,26 +131,28 @@ def test_checkpoint_config_and_saved_config(backend: str, fixture_path, load_ima
 
 
 def test_grid_and_patch_count_match_transformers() -> None:
-    """The grid rule gives transformers' image_grid_thw for many sizes; get_number_of_image_patches equals the real output."""
+    """The grid rule gives transformers' image_grid_thw for many sizes and square or non-square patches; get_number_of_image_patches
+    equals the real output (transformers' class has no such method)."""
     rng = np.random.default_rng(0)
     sizes = [(1, 1), (5, 7), (40, 40), (39, 80), (80, 41), (1, 200), (427, 640), (90, 1200)]
     sizes += [tuple(int(v) for v in rng.integers(1, 700, 2)) for _ in range(20)]
     theirs, ours = _theirs(), _ours("pil")
     for height, width in sizes:
-        for call in ({}, {"size": {"height": 16, "width": 16}}):
+        for call in ({}, {"size": {"height": 16, "width": 16}}, {"size": {"height": 20, "width": 30}}, {"size": {"height": 7, "width": 3}}):
             image, layout = np.zeros((height, width, 3), np.uint8), {"input_data_format": "channels_last"}  # (1, 200, 3) is HWC here
             grid = theirs(image, return_tensors="np", **layout, **call)["image_grid_thw"][0]
-            assert list(grid) == [1, *ceil_grid(height, width, call.get("size", {}).get("height", 40))], (height, width, call)
+            size = call.get("size", {"height": 40, "width": 40})
+            assert list(grid) == [1, *ceil_grid(height, width, size["height"], size["width"])], (height, width, call)
             assert ours.get_number_of_image_patches(height, width, call) == grid[1] * grid[2], (height, width, call)
             assert np.array_equal(ours(image, return_tensors="np", **layout, **call)["image_grid_thw"][0], grid), (height, width, call)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_bad_input_raises_our_errors(backend: str) -> None:
-    """A non-square size (transformers' class takes it; our patch layout is square), Inkling's rescale setting, bad sizes: our errors."""
+    """A size without both sides, Inkling's rescale setting, bad sizes: our errors."""
     ours, image = _ours(backend), np.zeros((50, 60, 3), np.uint8)
-    with pytest.raises(InvalidArgumentError, match=r"size must be a square .* for Inkling2ImageProcessor, got \{'height': 20, 'width': 30\}"):
-        ours(image, size={"height": 20, "width": 30})
+    with pytest.raises(InvalidArgumentError, match=r"size must be \{'height': h, 'width': w\} \(the patch sides\) for Inkling2ImageProcessor"):
+        ours(image, size={"shortest_edge": 20})
     with pytest.raises(InvalidArgumentError, match="rescale_image_frac is not a setting of Inkling2ImageProcessor"):
         ours(image, rescale_image_frac=1.5)
     with pytest.raises(InvalidArgumentError, match="size"):
@@ -162,5 +170,55 @@ def test_names_print_and_runner(tmp_path, fixture_path) -> None:
     assert "composited onto a 204/153 checkerboard of 8x8 squares" in text and "convert to RGB" not in text
     assert "pad bottom/right with -1 (0..255 scale) to whole 40x40 patches" in text
     assert "pixel_values (patches, 40, 40, C)" in text and "image_grid_thw (1, rows, cols)" in text
+    text = str(_ours("pil", size={"height": 20, "width": 30}))
+    assert "to whole 20x30 patches" in text and "patchify: 20x30 patches" in text and "pixel_values (patches, 20, 30, C)" in text
     inputs = [str(fixture_path(n)) for n in MIXED]
     assert_runner_rows_equal_each_image_alone(_ours("torchvision"), inputs, tmp_path / "run")
+
+
+def _colour_key_pngs(folder) -> dict[str, bytes]:
+    """A gray and an RGB PNG whose transparency is a tRNS colour key (a level / colour every few pixels take), saved in ``folder``."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    images = {"l_trns": (rng.integers(0, 4, (37, 45), dtype=np.uint8) * 60, 60),
+              "rgb_trns": (rng.integers(0, 3, (37, 45, 3), dtype=np.uint8) * 100, (100, 0, 200))}
+    files = {}
+    for name, (pixels, key) in images.items():
+        buffer = io.BytesIO()
+        Image.fromarray(pixels).save(buffer, "PNG", transparency=key)
+        files[name] = buffer.getvalue()
+        (folder / f"{name}.png").write_bytes(files[name])
+    return files
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_colour_key_transparency_reaches_the_checkerboard(backend: str, tmp_path, to_numpy) -> None:
+    """Gray and RGB PNGs with a tRNS colour key, as paths, bytes and PIL images: the keyed pixels lie on the checkerboard, as in
+    transformers (which reads Pillow's info["transparency"]); with do_convert_rgb=False both keep the plain channels."""
+    from PIL import Image
+
+    ours, theirs = _ours(backend), _theirs()
+    for name, data in _colour_key_pngs(tmp_path).items():
+        expected = theirs(Image.open(io.BytesIO(data)), return_tensors="np")
+        values = to_numpy(expected["pixel_values"])
+        keyless = Image.fromarray(np.asarray(Image.open(io.BytesIO(data))))  # the same pixels without the colour key
+        assert not np.allclose(values, to_numpy(theirs(keyless, return_tensors="np")["pixel_values"])), f"{name}: the key changes transformers' output"
+        for value in (str(tmp_path / f"{name}.png"), data, Image.open(io.BytesIO(data))):
+            _compare(ours(value, return_tensors="np"), expected, to_numpy, f"[{backend}] {name} {type(value).__name__}")
+        plain = {"do_convert_rgb": False, "image_mean": 0.5, "image_std": 0.5, "return_tensors": "np"}
+        _compare(ours(data, **plain), theirs(Image.open(io.BytesIO(data)), **plain), to_numpy, f"[{backend}] {name} do_convert_rgb=False")
+
+
+@pytest.mark.parametrize("name", ["CLIPImageProcessor", "Qwen2VLImageProcessor"])
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_colour_key_pngs_unchanged_for_other_families(name: str, backend: str, tmp_path, to_numpy) -> None:
+    """Inkling2's alpha from a colour key is its own: CLIP and Qwen2-VL still equal transformers on these files (paths, bytes, PIL)."""
+    from PIL import Image
+
+    ours = getattr(pixelprep, name)(backend=backend)
+    theirs = getattr(transformers, name + ("Pil" if backend == "pil" else ""))()
+    for key, data in _colour_key_pngs(tmp_path).items():
+        expected = to_numpy(theirs(Image.open(io.BytesIO(data)), return_tensors="np")["pixel_values"])
+        for value in (str(tmp_path / f"{key}.png"), data, Image.open(io.BytesIO(data))):
+            assert np.array_equal(to_numpy(ours(value, return_tensors="np")["pixel_values"]), expected), (key, type(value).__name__)

@@ -60,24 +60,25 @@ def rescaled_size(height: int, width: int, frac: float, max_upscaled_long_edge: 
     return new_height, new_width
 
 
-def patch_grid(height: int, width: int, patch: int) -> tuple[int, int]:
-    """Inkling's ``(rows, cols)`` of ``patch`` squares over a ``height`` x ``width`` image: rows round up, cols are ``width // patch + 1``."""
-    return -(-height // patch), width // patch + 1
+def patch_grid(height: int, width: int, patch_height: int, patch_width: int) -> tuple[int, int]:
+    """Inkling's ``(rows, cols)`` of patches over a ``height`` x ``width`` image: rows round up, cols are ``width // patch_width + 1``."""
+    return -(-height // patch_height), width // patch_width + 1
 
 
 @dataclass(frozen=True)
 class PadToPatchGrid:
-    """Pad bottom/right with ``fill`` to the whole patch grid ``grid(height, width)`` gives; in float32 where ``fill`` is no uint8 level."""
+    """Pad bottom/right with ``fill`` to the whole grid of ``patch`` (height, width) patches ``grid(height, width)`` gives;
+    in float32 where ``fill`` is no uint8 level."""
 
     grid: Callable[[int, int], tuple[int, int]]
-    patch: int
+    patch: tuple[int, int]
     fill: float
     what: str
 
     def apply(self, backend: Backend, image: Any) -> Any:
         height, width = backend.size(image)
         rows, cols = self.grid(height, width)
-        target_h, target_w = geometry.check_output_size(rows * self.patch, cols * self.patch, f"padding a {height}x{width} image gives an image")
+        target_h, target_w = geometry.check_output_size(rows * self.patch[0], cols * self.patch[1], f"padding a {height}x{width} image gives an image")
         if (target_h, target_w) == (height, width):
             return image
         if backend.is_uint8(image) and not (0 <= self.fill <= 255 and self.fill == int(self.fill)):
@@ -121,6 +122,11 @@ class InklingImageProcessor(MultiViewProcessor):
             raise InvalidArgumentError(f"size must be a square {{'height': p, 'width': p}} (the patch side) for {type(self).__name__}, got {size}")
         return size["height"]
 
+    def patch_sides(self, params: dict[str, Any]) -> tuple[int, int]:
+        """``(height, width)`` of one patch for the resolved ``params``: Inkling's are square (see :meth:`patch_side`)."""
+        side = self.patch_side(params)
+        return side, side
+
     def check_params(self, params: dict[str, Any]) -> None:
         """Refuse ``do_resize=False``, as transformers does: the patch grid is this family's resize."""
         if params.get("do_resize") is False:
@@ -133,20 +139,20 @@ class InklingImageProcessor(MultiViewProcessor):
             return None
         return lambda height, width: rescaled_size(height, width, frac, cap)
 
-    def patch_rule(self, height: int, width: int, patch: int) -> tuple[int, int]:
-        """``(rows, cols)`` of ``patch`` squares the padding makes for an image of ``height`` x ``width`` (see :func:`patch_grid`)."""
-        return patch_grid(height, width, patch)
+    def patch_rule(self, height: int, width: int, patch: tuple[int, int]) -> tuple[int, int]:
+        """``(rows, cols)`` of ``patch`` (height, width) patches the padding makes for an image of ``height`` x ``width`` (see :func:`patch_grid`)."""
+        return patch_grid(height, width, *patch)
 
-    def describe_grid(self, patch: int) -> str:
+    def describe_grid(self, patch: tuple[int, int]) -> str:
         """:meth:`patch_rule` in words, for ``print(processor)``."""
-        return f"ceil(height / {patch}) rows and width // {patch} + 1 columns of {patch}x{patch} patches"
+        return f"ceil(height / {patch[0]}) rows and width // {patch[1]} + 1 columns of {patch[0]}x{patch[1]} patches"
 
     def grid(self, height: int, width: int, params: dict[str, Any]) -> tuple[int, int]:
         """``(rows, cols)`` of patches an input image of ``height`` x ``width`` gives (after any rescale)."""
         rule = self.rescale_rule(params)
         if rule is not None:
             height, width = rule(height, width)
-        return self.patch_rule(height, width, self.patch_side(params))
+        return self.patch_rule(height, width, self.patch_sides(params))
 
     def get_number_of_image_patches(self, height: int, width: int, images_kwargs: dict[str, Any] | None = None) -> int:
         """Patches (image tokens) an image of ``height`` x ``width`` gives; ``images_kwargs`` overrides settings as a call would."""
@@ -156,7 +162,7 @@ class InklingImageProcessor(MultiViewProcessor):
 
     def pad_step(self, params: dict[str, Any]) -> PadToPatchGrid:
         """The -1 padding to whole patches (:meth:`patch_rule`) for the resolved ``params``."""
-        patch = self.patch_side(params)
+        patch = self.patch_sides(params)
         return PadToPatchGrid(lambda height, width: self.patch_rule(height, width, patch), patch, PAD_VALUE, self.describe_grid(patch))
 
     def process_images(self, images: Any, params: dict[str, Any], backend: Backend) -> BatchFeature:

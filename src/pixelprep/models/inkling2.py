@@ -1,9 +1,10 @@
 """Inkling2: Inkling's -1-padded 40x40 patches, without the rescale or the extra column, with ``image_grid_thw``.
 
 Each image is padded bottom/right with -1 (0..255 scale, before normalize) to whole patches (rows and
-columns rounded up) and cut row-major into ``(p, p, C)`` patches: ``pixel_values`` ``(sum of patches, p,
-p, C)`` and ``image_grid_thw`` ``(images, 3)`` of ``(1, rows, cols)``. Images with transparency
-(RGBA, gray+alpha, palettes with a transparent colour) are composited onto a gray checkerboard of 8x8
+columns rounded up) and cut row-major into ``(ph, pw, C)`` patches (``size``'s height and width, which
+need not be equal): ``pixel_values`` ``(sum of patches, ph, pw, C)`` and ``image_grid_thw`` ``(images, 3)``
+of ``(1, rows, cols)``. Images with transparency (RGBA, gray+alpha, palettes with a transparent colour,
+gray or RGB images with a transparent colour key such as a PNG's tRNS) are composited onto a gray checkerboard of 8x8
 squares (204 where ``row // 8 + col // 8`` is even, 153 elsewhere) with integer rounding, as
 transformers' class does, instead of onto white. transformers has only a torchvision class; the pil
 backend runs the same steps.
@@ -11,6 +12,7 @@ backend runs the same steps.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,14 +71,14 @@ class CheckerboardRGB:
         return f"transparent pixels composited onto a {CHECKER_LEVELS[0]}/{CHECKER_LEVELS[1]} checkerboard of {CHECKER_SQUARE}x{CHECKER_SQUARE} squares"
 
 
-def ceil_grid(height: int, width: int, patch: int) -> tuple[int, int]:
-    """Inkling2's ``(rows, cols)`` of ``patch`` squares over a ``height`` x ``width`` image: both round up."""
-    return -(-height // patch), -(-width // patch)
+def ceil_grid(height: int, width: int, patch_height: int, patch_width: int) -> tuple[int, int]:
+    """Inkling2's ``(rows, cols)`` of ``patch_height`` x ``patch_width`` patches over a ``height`` x ``width`` image: both round up."""
+    return -(-height // patch_height), -(-width // patch_width)
 
 
 @register_family
 class Inkling2ImageProcessor(InklingImageProcessor):
-    """Inkling2: -1 padding to whole 40x40 patches, ``(patches, p, p, C)`` with ``image_grid_thw``; alpha onto a checkerboard."""
+    """Inkling2: -1 padding to whole 40x40 (or ``size``) patches, ``(patches, ph, pw, C)`` with ``image_grid_thw``; alpha onto a checkerboard."""
 
     transformers_class = "Inkling2ImageProcessor"
     model_types = ("inkling2",)
@@ -97,23 +99,34 @@ class Inkling2ImageProcessor(InklingImageProcessor):
     def rescale_rule(self, params: dict[str, Any]) -> None:
         return None
 
-    def patch_rule(self, height: int, width: int, patch: int) -> tuple[int, int]:
-        return ceil_grid(height, width, patch)
+    def patch_side(self, params: dict[str, Any]) -> int:
+        """The patch height of the resolved ``params`` (``size``'s height; see :meth:`patch_sides`)."""
+        return self.patch_sides(params)[0]
 
-    def describe_grid(self, patch: int) -> str:
-        return f"whole {patch}x{patch} patches"
+    def patch_sides(self, params: dict[str, Any]) -> tuple[int, int]:
+        """``(height, width)`` of one patch: ``size``'s, which need not be square (as in transformers)."""
+        size = params.get("size") or {}
+        if size.get("height") is None or size.get("width") is None:
+            raise InvalidArgumentError(f"size must be {{'height': h, 'width': w}} (the patch sides) for {type(self).__name__}, got {size}")
+        return size["height"], size["width"]
+
+    def patch_rule(self, height: int, width: int, patch: tuple[int, int]) -> tuple[int, int]:
+        return ceil_grid(height, width, *patch)
+
+    def describe_grid(self, patch: tuple[int, int]) -> str:
+        return f"whole {patch[0]}x{patch[1]} patches"
 
     @classmethod
     def load_options(cls, params: dict[str, Any], backend: Backend | None = None, draft_target: Any = None) -> LoadOptions:
-        # alpha is kept through decoding so that CheckerboardRGB, not the white blend, removes it
+        # alpha (and a PNG's tRNS colour key, as alpha) is kept through decoding so that CheckerboardRGB, not the white blend, removes it
         options = super().load_options(params, backend, draft_target)
-        return LoadOptions(False, options.input_data_format, options.keep_pil, options.pil_decode, options.draft_target)
+        return dataclasses.replace(options, convert_rgb=False, key_to_alpha=options.convert_rgb)
 
     def convert_to_rgb(self, image: Any, input_data_format: Any = None) -> Any:
         """As every family's ``convert_to_rgb``, except that alpha is composited onto the checkerboard (transformers' Inkling2)."""
         from ..inputs import _is_pil_image, _is_torch_tensor, to_canonical
 
-        hwc = to_canonical(image, LoadOptions(False, None if _is_pil_image(image) else input_data_format))
+        hwc = to_canonical(image, LoadOptions(False, None if _is_pil_image(image) else input_data_format, key_to_alpha=True))
         hwc = hwc.detach().cpu().numpy() if hasattr(hwc, "detach") else np.asarray(hwc)
         if hwc.shape[-1] not in (2, 4):
             return super().convert_to_rgb(image, input_data_format)
@@ -133,8 +146,10 @@ class Inkling2ImageProcessor(InklingImageProcessor):
         return lines[1:] if lines and lines[0] == "convert to RGB" else lines
 
     def layout(self, params: dict[str, Any]) -> PatchLayout:
-        """Row-major ``(p, p, C)`` patches."""
-        return PatchLayout(self.patch_side(params), channels_first=False)
+        """Row-major ``(patch height, patch width, C)`` patches."""
+        patch_h, patch_w = self.patch_sides(params)
+        # a square patch keeps patch_width unset, the layout every square family uses
+        return PatchLayout(patch_h, channels_first=False, patch_width=None if patch_w == patch_h else patch_w)
 
     def split_views(self, backend: Backend, image: Any, params: dict[str, Any]) -> Views:
         return Views([image])
@@ -146,5 +161,4 @@ class Inkling2ImageProcessor(InklingImageProcessor):
         return ConcatPatches(self.layout(params), grid_key="image_grid_thw")
 
     def vector_shape(self, params: dict[str, Any]) -> tuple[int, ...]:
-        patch = self.patch_side(params)
-        return (patch, patch, -1)
+        return (*self.patch_sides(params), -1)
