@@ -112,6 +112,7 @@ from .video_llava import VideoLlavaImageProcessor
 from .ultravbert import UltraVBertImageProcessor
 from .vilt import ViltImageProcessor
 from .videomae import VideoMAEImageProcessor
+from .vivit import VivitImageProcessor
 from .siglip2 import Siglip2ImageProcessor
 from .video_llama_3 import VideoLlama3ImageProcessor
 from .slanext import SLANeXtImageProcessor
@@ -255,4 +256,5 @@ __all__ = [
     "GlmgaImageProcessor",
     "VitPoseImageProcessor",
     "VideoMAEImageProcessor",
+    "VivitImageProcessor",
 ]
