@@ -113,6 +113,7 @@ from .ultravbert import UltraVBertImageProcessor
 from .vilt import ViltImageProcessor
 from .videomae import VideoMAEImageProcessor
 from .vivit import VivitImageProcessor
+from .tvp import TvpImageProcessor
 from .siglip2 import Siglip2ImageProcessor
 from .video_llama_3 import VideoLlama3ImageProcessor
 from .slanext import SLANeXtImageProcessor
@@ -257,4 +258,5 @@ __all__ = [
     "VitPoseImageProcessor",
     "VideoMAEImageProcessor",
     "VivitImageProcessor",
+    "TvpImageProcessor",
 ]
