@@ -77,6 +77,7 @@ def test_video_forms(backend: str, fixture_path, load_image, compare, to_numpy) 
         "4-D HWC": (hwc, (1, 2)),
         "4-D CHW tensor": (torch.from_numpy(chw), (1, 2)),
         "list of 4-D": ([hwc, np.stack([np.asarray(second)] * 2)], (2, 2)),
+        "flat list of arrays": (list(hwc), (1, 2)),
     }
     for what, (video, (count, frames)) in forms.items():
         got = ours(video, return_tensors="np")["pixel_values"]

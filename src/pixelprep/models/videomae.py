@@ -33,10 +33,9 @@ def nest_videos(videos: Any) -> list[list[Any]]:
         if not all(samples):
             raise InvalidArgumentError(f"videos: video(s) {[i for i, s in enumerate(samples) if not s]} hold no frame")
         return samples
-    try:
-        return nest_inputs(videos)
-    except InvalidArgumentError as error:
-        raise InvalidArgumentError(f"videos: {error}".replace("images is empty: pass at least one image", "videos is empty: pass at least one frame")) from None
+    if isinstance(videos, (list, tuple)) and all(isinstance(video, (list, tuple)) and not video for video in videos):
+        raise InvalidArgumentError("videos is empty: pass at least one video of at least one frame")
+    return nest_inputs(videos)
 
 
 class VideoFramesProcessor(ImageProcessor):
