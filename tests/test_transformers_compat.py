@@ -160,7 +160,7 @@ def _extra_inputs(reference: Any, images: list[Image.Image]) -> dict[str, Any]:
             # two COCO [x, y, width, height] person boxes per image: one off-centre and wide, one tall near a corner
             extras[name] = [[[image.width * 0.1, image.height * 0.2, image.width * 0.6, image.height * 0.3],
                              [image.width * 0.7, image.height * 0.05, image.width * 0.25, image.height * 0.9]] for image in images]
-        elif parameter.default is inspect.Parameter.empty and parameter.kind is parameter.POSITIONAL_OR_KEYWORD and name not in ("self", "images"):
+        elif parameter.default is inspect.Parameter.empty and parameter.kind is parameter.POSITIONAL_OR_KEYWORD and name not in ("self", "images", "videos"):
             raise AssertionError(f"{type(reference).__name__}.preprocess needs {name}: give the test an input for it")
     return extras
 

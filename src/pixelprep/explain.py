@@ -28,7 +28,8 @@ def _model_view(processor: Any, source: Any, params: dict[str, Any]) -> np.ndarr
     output = processor(source, return_tensors="np", **overrides)
     # pixel_values, or the family's own name for its (images, C, H, W) pixels (Video-LLaVA's pixel_values_images)
     key = "pixel_values" if "pixel_values" in output else next(k for k, v in output.items() if getattr(v, "ndim", 0) == 4)
-    chw = output[key][0].astype(np.float64)
+    # the first image: video families stack (videos, frames, C, H, W), so every leading axis is folded into one
+    chw = output[key].reshape(-1, *output[key].shape[-3:])[0].astype(np.float64)
     if params.get("data_format") == "channels_last":
         chw = np.moveaxis(chw, -1, 0)
     scale, mean, std = processor.affine_parts(params)

@@ -111,6 +111,9 @@ from .tipsv2_dpt import Tipsv2DptImageProcessor
 from .video_llava import VideoLlavaImageProcessor
 from .ultravbert import UltraVBertImageProcessor
 from .vilt import ViltImageProcessor
+from .videomae import VideoMAEImageProcessor
+from .vivit import VivitImageProcessor
+from .tvp import TvpImageProcessor
 from .siglip2 import Siglip2ImageProcessor
 from .video_llama_3 import VideoLlama3ImageProcessor
 from .slanext import SLANeXtImageProcessor
@@ -253,4 +256,7 @@ __all__ = [
     "GlmImageImageProcessor",
     "GlmgaImageProcessor",
     "VitPoseImageProcessor",
+    "VideoMAEImageProcessor",
+    "VivitImageProcessor",
+    "TvpImageProcessor",
 ]
