@@ -41,3 +41,8 @@ def test_donut_swin_resolves_to_donut(tmp_path) -> None:
     (tmp_path / "config.json").write_text('{"model_type": "donut-swin"}')
     (tmp_path / "preprocessor_config.json").write_text("{}")
     assert type(pixelprep.AutoImageProcessor.from_pretrained(tmp_path)) is pixelprep.DonutImageProcessor
+
+
+def test_every_mapped_model_type_resolves() -> None:
+    """Every model type transformers maps to an image processor has a pixelprep family (none left to fall back on)."""
+    assert sorted(set(IMAGE_PROCESSOR_MAPPING_NAMES) - set(_BY_MODEL_TYPE)) == []
