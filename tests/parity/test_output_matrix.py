@@ -33,11 +33,13 @@ ImageGPT, TimmWrapper           ``REQUIRED_SETTINGS``: 16 seeded colour clusters
 ==============================  ========================================================================================
 
 Every other family with a transformers class runs the plain flat and nested batches with ``return_tensors="pt"``.
-Families with no pil class in transformers (torchvision only) are compared on torchvision here.
+Families with no pil class in transformers (torchvision only) are compared on torchvision, and ours on pil against that
+torchvision class: same keys, shapes, dtypes and integers, floats within Pillow's resampling difference (PIL_MAX, PIL_MEAN).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -45,6 +47,7 @@ import pytest
 import torch
 from PIL import Image
 from transformers.image_transforms import convert_to_rgb
+from multiview_checks import assert_pil_close
 from transformers_reference import documented_input, extra_inputs, reference_class
 
 import pixelprep
@@ -103,6 +106,8 @@ BARE_TENSOR: dict[str, str] = {
 CONVERTS_MASKS_ONLY: dict[str, str] = {"SegGptImageProcessor": "its do_convert_rgb converts the prompt masks; images are taken as RGB"}
 
 MATRIX = [(name, backend) for name in FAMILY_NAMES for backend in ("torchvision", "pil") if reference_class(name, backend)]
+#: families transformers has a class for on torchvision only
+TORCHVISION_ONLY = [name for name in FAMILY_NAMES if reference_class(name, "torchvision") and not reference_class(name, "pil")]
 
 
 @pytest.fixture(scope="module")
@@ -110,9 +115,15 @@ def photos(fixture_path, load_image) -> list[Image.Image]:
     return [load_image(fixture_path(name)) for name in PHOTOS]
 
 
-def _processors(name: str, backend: str) -> tuple[Any, pixelprep.ImageProcessor]:
+def _processors(name: str, backend: str, reference_backend: str | None = None) -> tuple[Any, pixelprep.ImageProcessor]:
+    """transformers' class (of ``reference_backend``, default ``backend``) and ours on ``backend``, same settings."""
     settings = REQUIRED_SETTINGS.get(name, {})
-    return reference_class(name, backend)(**settings), getattr(pixelprep, name)(**settings, backend=backend)
+    return reference_class(name, reference_backend or backend)(**settings), getattr(pixelprep, name)(**settings, backend=backend)
+
+
+def _within_atol(got: torch.Tensor, expected: torch.Tensor, where: str) -> None:
+    worst = (got.double() - expected.double()).abs().max().item()
+    assert worst <= ATOL, f"{where}: max |ours - transformers| = {worst:.3g}"
 
 
 def _as_documented(name: str, theirs: Any, images: list[Any], to_eight_bit: Any) -> list[Any]:
@@ -135,30 +146,32 @@ def _flat(images: list[Any]) -> list[Image.Image]:
     return [leaf for image in images for leaf in (_flat(image) if isinstance(image, list) else [image])]
 
 
-def assert_same_output(got: Any, expected: Any, where: str) -> None:
-    """Equal structure; arrays of the same dtype and shape, integers equal and floats within ATOL; other leaves equal."""
+def assert_same_output(got: Any, expected: Any, where: str, floats_close: Callable[[torch.Tensor, torch.Tensor, str], None] = _within_atol) -> None:
+    """Equal structure; arrays of the same dtype and shape, integers equal and floats checked by ``floats_close``
+    (within ATOL); other leaves equal."""
     if isinstance(expected, (torch.Tensor, np.ndarray)):
         assert isinstance(got, (torch.Tensor, np.ndarray)), f"{where}: {type(got).__name__}, transformers an array"
         got_t, expected_t = torch.as_tensor(got), torch.as_tensor(expected)
         assert got_t.dtype == expected_t.dtype, f"{where}: dtype {got_t.dtype}, transformers {expected_t.dtype}"
         assert got_t.shape == expected_t.shape, f"{where}: shape {tuple(got_t.shape)}, transformers {tuple(expected_t.shape)}"
         if expected_t.dtype.is_floating_point and expected_t.numel():
-            worst = (got_t.double() - expected_t.double()).abs().max().item()
-            assert worst <= ATOL, f"{where}: max |ours - transformers| = {worst:.3g}"
+            floats_close(got_t, expected_t, where)
         else:
             assert torch.equal(got_t, expected_t), f"{where}: integer values differ"
     elif isinstance(expected, (list, tuple)):
         assert isinstance(got, (list, tuple)) and len(got) == len(expected), f"{where}: {got!r:.80} vs transformers {expected!r:.80}"
         for index, (a, b) in enumerate(zip(got, expected)):
-            assert_same_output(a, b, f"{where}[{index}]")
+            assert_same_output(a, b, f"{where}[{index}]", floats_close)
     elif isinstance(expected, float):
         assert got == pytest.approx(expected, abs=ATOL), f"{where}: {got} vs transformers {expected}"
     else:
         assert got == expected, f"{where}: {got!r} vs transformers {expected!r}"
 
 
-def _check(name: str, backend: str, images: list[Any], to_eight_bit: Any) -> None:
-    theirs, ours = _processors(name, backend)
+def _check(
+    name: str, backend: str, images: list[Any], to_eight_bit: Any, reference_backend: str | None = None, floats_close: Any = _within_atol
+) -> None:
+    theirs, ours = _processors(name, backend, reference_backend)
     extras = extra_inputs(theirs, _flat(images))
     tensors = "pt"
     if name in MODES_KEPT:
@@ -176,7 +189,7 @@ def _check(name: str, backend: str, images: list[Any], to_eight_bit: Any) -> Non
         expected = {"pixel_values": expected}
     assert set(got) == set(expected), f"keys: ours {sorted(got)}, transformers {sorted(expected)}"
     for key in expected:
-        assert_same_output(got[key], expected[key], key)
+        assert_same_output(got[key], expected[key], key, floats_close)
 
 
 @pytest.mark.parametrize(("name", "backend"), MATRIX, ids=[f"{name.removesuffix('ImageProcessor')}-{backend}" for name, backend in MATRIX])
@@ -196,3 +209,15 @@ def test_nested_batch_every_key(name: str, backend: str, photos: list[Image.Imag
     if name in PAIRS or name in EQUAL_COUNTS:
         samples = [[photos[0], photos[1]], [photos[2], photos[1]]]
     _check(name, backend, samples, to_eight_bit)
+
+
+def _pil_close(got: torch.Tensor, expected: torch.Tensor, where: str) -> None:
+    # NumPy has no bfloat16 (Llama 4's outputs); its values are exact in float32
+    assert_pil_close(got.float(), expected.float(), where)
+
+
+@pytest.mark.parametrize("name", TORCHVISION_ONLY, ids=[name.removesuffix("ImageProcessor") for name in TORCHVISION_ONLY])
+def test_pil_backend_matches_torchvision_only_class(name: str, photos: list[Image.Image], to_eight_bit) -> None:
+    """Where transformers has only a torchvision class, ours on pil gives its keys, shapes, dtypes and integer outputs,
+    and its float outputs within Pillow's resampling difference (multiview_checks.PIL_MAX anywhere, PIL_MEAN on average)."""
+    _check(name, "pil", list(photos), to_eight_bit, reference_backend="torchvision", floats_close=_pil_close)
