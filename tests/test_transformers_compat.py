@@ -21,13 +21,14 @@ import pytest
 import torch
 import transformers
 from PIL import Image
-from transformers.image_processing_backends import TorchvisionBackend
 from transformers.image_processing_utils import BaseImageProcessor
 
 import pixelprep
 from pixelprep import InvalidArgumentError
 from pixelprep.models import __all__ as FAMILY_NAMES
 from pixelprep.transformers_compat import as_transformers, is_patched
+from transformers_reference import extra_inputs as _extra_inputs
+from transformers_reference import reference_class as _reference_class
 
 PHOTOS = ("photo_rgb_640x427.jpg", "photo_rgb_333x517.jpg", "tall_rgb_90x1200.jpg")
 LABELS = {0: "cat", 1: "dog", 2: "car"}
@@ -113,17 +114,6 @@ def test_patched_auto_falls_back_to_transformers_for_other_families(tmp_path: Pa
     assert "pixelprep's ConvNextImageProcessor" in lines[0] and f"transformers' {lacking.__name__} (no pixelprep family)" in lines[1]
 
 
-def _reference_class(name: str, backend: str) -> type | None:
-    """transformers' class of ``name`` for ``backend``, or None: DINOv3 and TIPSv2 have no pil class there, and Emu3's
-    one class (unsuffixed, on the old base) is pil only."""
-    if backend == "pil":
-        suffixed = getattr(transformers, name + "Pil", None)
-        plain = getattr(transformers, name, None)
-        return suffixed or (plain if plain is not None and not issubclass(plain, TorchvisionBackend) else None)
-    plain = getattr(transformers, name, None)
-    return plain if plain is not None and issubclass(plain, TorchvisionBackend) else None
-
-
 def _families_and_backends() -> list[tuple[str, str]]:
     """Every (family, backend) transformers has a class for."""
     return [
@@ -145,24 +135,6 @@ def _inputs_for(reference: Any, photos: list[Image.Image]) -> tuple[list[Image.I
             raise
         images = [photos[0], photos[0].transpose(Image.Transpose.FLIP_LEFT_RIGHT)]
     return images, _extra_inputs(reference, images)
-
-
-def _extra_inputs(reference: Any, images: list[Image.Image]) -> dict[str, Any]:
-    """Required arguments of ``reference.preprocess`` beyond the images, built for ``images``."""
-    import inspect
-
-    extras: dict[str, Any] = {}
-    for name, parameter in inspect.signature(reference.preprocess).parameters.items():
-        if name == "trimaps" and parameter.default is inspect.Parameter.empty:
-            # a trimap per image: background, unknown and foreground bands
-            extras[name] = [np.repeat(np.array([0, 128, 255], np.uint8), -(-image.height // 3))[: image.height, None].repeat(image.width, 1) for image in images]
-        elif name == "boxes" and parameter.default is inspect.Parameter.empty:
-            # two COCO [x, y, width, height] person boxes per image: one off-centre and wide, one tall near a corner
-            extras[name] = [[[image.width * 0.1, image.height * 0.2, image.width * 0.6, image.height * 0.3],
-                             [image.width * 0.7, image.height * 0.05, image.width * 0.25, image.height * 0.9]] for image in images]
-        elif parameter.default is inspect.Parameter.empty and parameter.kind is parameter.POSITIONAL_OR_KEYWORD and name not in ("self", "images", "videos"):
-            raise AssertionError(f"{type(reference).__name__}.preprocess needs {name}: give the test an input for it")
-    return extras
 
 
 @pytest.mark.parametrize(("family_name", "backend"), _families_and_backends())

@@ -18,7 +18,7 @@ import pytest
 import torch
 import transformers
 from PIL import Image
-from transformers.image_transforms import convert_to_rgb
+from transformers_reference import documented_input
 
 import pixelprep
 from pixelprep import InvalidArgumentError, InvalidImageError
@@ -211,29 +211,6 @@ def _theirs(case_id: str, backend: str) -> Any:
 def _ours(case_id: str, backend: str) -> pixelprep.ImageProcessor:
     case = _CASES_BY_ID[case_id]
     return getattr(pixelprep, f"{case.family}ImageProcessor").from_dict(case.config, backend=backend)
-
-
-def documented_input(image: Image.Image, converts_rgb: bool, rgb_mean: bool, to_eight_bit) -> Image.Image:
-    """The image transformers must be given to produce what pixelprep documents for ``image``.
-
-    16-bit images are scaled by value to 8 bits. Where ``do_convert_rgb`` is unset and the mean has 3
-    values, every image is made RGB the way transformers' own ``convert_to_rgb`` does (transformers
-    raises on gray or alpha there, or reads palette indices); otherwise palette and CMYK images
-    become RGB(A) and 1-bit becomes L.
-    """
-    if image.mode.startswith("I"):
-        image = to_eight_bit(image)
-    if converts_rgb:
-        return image
-    if rgb_mean:
-        return convert_to_rgb(image)
-    if image.mode == "P":
-        image = image.convert("RGBA" if image.info.get("transparency") is not None else "RGB")
-    elif image.mode == "CMYK":
-        image = image.convert("RGB")
-    elif image.mode == "1":
-        image = image.convert("L")
-    return image
 
 
 def _channels_first_reference(case: Case, theirs: Any) -> Any:
