@@ -26,6 +26,9 @@ LightGlue, EfficientLoFTR
 Fuyu                            ``EQUAL_COUNTS``: transformers stacks samples, so samples of 2 and 1 images fail: 2 + 2
 SuperGlue, LightGlue,           ``PAIRS``: image pairs only: flat batch = one pair (RGB, gray), nested = two pairs
 EfficientLoFTR
+VideoMAE, Vivit, Tvp            ``EQUAL_COUNTS`` too: a sample is a video; videos of 2 and 1 frames cannot be stacked
+Tvp (pil)                       ``ODD_PAD_PIXEL``: its pil class pads the odd pixel top/left: ours on pil is compared
+                                with its torchvision class, within Pillow's resampling difference
 Idefics                         ``BARE_TENSOR``: transformers returns the pixel-values tensor alone; ours a BatchFeature
                                 holding it (``as_transformers`` unwraps it): ``pixel_values`` compared
 SegGpt                          ``CONVERTS_MASKS_ONLY``: its ``do_convert_rgb`` is for the prompt masks: images made RGB
@@ -92,6 +95,15 @@ MODES_KEPT: dict[str, str] = {
 #: family -> why transformers' class fails on samples holding different numbers of images (given 2 + 2 instead)
 EQUAL_COUNTS: dict[str, str] = {
     "FuyuImageProcessor": "it stacks the samples into one (batch, images, ...) array (torchvision: even with return_tensors=None)",
+    "VideoMAEImageProcessor": "a sample is a video: videos of 2 and 1 frames cannot be stacked into (videos, frames, C, H, W)",
+    "VivitImageProcessor": "a sample is a video: videos of 2 and 1 frames cannot be stacked into (videos, frames, C, H, W)",
+    "TvpImageProcessor": "a sample is a video: videos of 2 and 1 frames cannot be stacked into (videos, frames, C, H, W)",
+}
+
+#: family -> why ours on pil is compared with transformers' torchvision class (within Pillow's resampling difference)
+ODD_PAD_PIXEL: dict[str, str] = {
+    "TvpImageProcessor": "its pil class puts the odd pixel of an odd padding top/left, its torchvision class and ours "
+    "bottom/right (README, deliberate differences; tests/parity/test_tvp.py compares with that pixel moved)",
 }
 
 #: families that take image pairs: the flat batch is one pair (RGB, gray), the nested batch two pairs of mixed modes
@@ -171,6 +183,8 @@ def assert_same_output(got: Any, expected: Any, where: str, floats_close: Callab
 def _check(
     name: str, backend: str, images: list[Any], to_eight_bit: Any, reference_backend: str | None = None, floats_close: Any = _within_atol
 ) -> None:
+    if backend == "pil" and name in ODD_PAD_PIXEL and reference_backend is None:
+        reference_backend, floats_close = "torchvision", _pil_close
     theirs, ours = _processors(name, backend, reference_backend)
     extras = extra_inputs(theirs, _flat(images))
     tensors = "pt"
