@@ -81,26 +81,25 @@ def test_import_does_not_patch_and_unpatch_restores() -> None:
     pixelprep.unpatch_transformers()  # and so is undoing it twice
 
 
-def _family_pixelprep_lacks() -> type:
-    """A transformers image-processor class (torchvision backend) that no pixelprep family reproduces, found in transformers' mapping."""
-    from transformers.models.auto.image_processing_auto import IMAGE_PROCESSOR_MAPPING_NAMES
+def _family_pixelprep_lacks(monkeypatch: pytest.MonkeyPatch) -> type:
+    """An image-processor class transformers loads but no pixelprep family reproduces: every class transformers maps has
+    one now, so a user's own class under a new name, registered with transformers' AutoImageProcessor (undone after)."""
+    from transformers.models.auto.image_processing_auto import IMAGE_PROCESSOR_MAPPING
 
     from pixelprep.transformers_compat import family_for_transformers_class
 
-    for classes in IMAGE_PROCESSOR_MAPPING_NAMES.values():
-        name = classes.get("torchvision") if isinstance(classes, dict) else None
-        reference = getattr(transformers, name, None) if name else None
-        if reference is not None and family_for_transformers_class(name) is None:
-            try:
-                reference()
-            except Exception:  # some classes need constructor arguments; any other one will do
-                continue
-            return reference
-    raise AssertionError("every image processor transformers maps has a pixelprep family")
+    lacking = type("InHouseImageProcessor", (transformers.ConvNextImageProcessor,), {})
+    config = type("InHouseConfig", (transformers.PretrainedConfig,), {"model_type": "in_house"})
+    monkeypatch.setattr(IMAGE_PROCESSOR_MAPPING, "_extra_content", dict(IMAGE_PROCESSOR_MAPPING._extra_content))
+    transformers.AutoImageProcessor.register(config, image_processor_classes={"torchvision": lacking})
+    assert family_for_transformers_class(lacking.__name__) is None
+    return lacking
 
 
-def test_patched_auto_falls_back_to_transformers_for_other_families(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    lacking = _family_pixelprep_lacks()
+def test_patched_auto_falls_back_to_transformers_for_other_families(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lacking = _family_pixelprep_lacks(monkeypatch)
     transformers.ConvNextImageProcessor().save_pretrained(tmp_path / "ours")
     lacking().save_pretrained(tmp_path / "other")
     pixelprep.patch_transformers()
