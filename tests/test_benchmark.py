@@ -44,7 +44,7 @@ def tiny_clip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_bench_runs_every_input_scenario_and_reports_exact_parity(tiny_clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     out = tmp_path / "rows.json"
-    argv = ["bench", "--model", str(tiny_clip), "--images", str(IMAGES_DIR), "--rounds", "1", "--batch-size", "4"]
+    argv = ["bench", "--model", str(tiny_clip), "--images", str(IMAGES_DIR), "--rounds", "1", "--min-round-seconds", "0", "--batch-size", "4"]
     argv += ["--scenario", "pil", "numpy", "torch", "files", "png", "batch", "threads", "--threads", "1,2"]
     argv += ["--cache-dir", str(tmp_path / "cache"), "--json", str(out)]
     assert main(argv) == 0
@@ -131,6 +131,27 @@ def test_measure_alternates_contenders_and_keeps_the_first_output() -> None:
     assert first.output[0] == 0 and second.output[0] == 1
 
 
+def test_measure_repeats_calls_until_a_round_lasts_min_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [0.0]
+    monkeypatch.setattr(benchmark.time, "perf_counter", lambda: clock[0])
+
+    def slow(seconds: float, calls: list[str], name: str) -> benchmark.Contender:
+        def run(inputs: list) -> np.ndarray:
+            calls.append(name)
+            clock[0] += seconds
+            return np.full(1, seconds, np.float32)
+
+        return benchmark.Contender(name, "pil", run)
+
+    calls: list[str] = []
+    quick, long = slow(0.3, calls, "quick"), slow(2.0, calls, "long")
+    benchmark.measure([quick, long], inputs=[1, 2, 3], rounds=2, min_seconds=1.0)
+    # per round: quick runs until 1 s has passed (4 calls of 0.3 s), long once; time = mean per call
+    assert calls.count("quick") == 1 + 2 * 4 and calls.count("long") == 1 + 2
+    assert quick.times == pytest.approx([0.3, 0.3]) and long.times == pytest.approx([2.0, 2.0])
+    assert quick.output[0] == pytest.approx(0.3)
+
+
 def test_memory_probe_reports_peak_growth(tiny_clip: Path, tmp_path: Path) -> None:
     variants = benchmark.photo_variants(str(IMAGES_DIR))
     paths = benchmark.scenario_inputs("jpeg", variants, 6, str(tmp_path))
@@ -166,7 +187,7 @@ def test_detr_scenario_compares_pixel_values_and_masks(tmp_path: Path, monkeypat
     config["size"] = {"shortest_edge": 32, "longest_edge": 48}
     (detr / "preprocessor_config.json").write_text(json.dumps(config))
     out = tmp_path / "rows.json"
-    argv = ["bench", "--model", str(detr), "--detr-model", str(detr), "--images", str(IMAGES_DIR), "--rounds", "1"]
+    argv = ["bench", "--model", str(detr), "--detr-model", str(detr), "--images", str(IMAGES_DIR), "--rounds", "1", "--min-round-seconds", "0"]
     assert main([*argv, "--scenario", "detr", "--json", str(out)]) == 0
     rows = {row["contender"]: row for row in json.loads(out.read_text())}
     assert rows["pixelprep-torchvision"]["max_diff"] == 0 and rows["pixelprep-pil"]["max_diff"] == 0
@@ -190,7 +211,7 @@ def test_qwen2vl_scenario_compares_patches_and_grids(tmp_path: Path, monkeypatch
     config["max_pixels"] = 20_000
     (qwen / "preprocessor_config.json").write_text(json.dumps(config))
     out = tmp_path / "rows.json"
-    argv = ["bench", "--model", str(qwen), "--qwen-model", str(qwen), "--images", str(IMAGES_DIR), "--rounds", "1"]
+    argv = ["bench", "--model", str(qwen), "--qwen-model", str(qwen), "--images", str(IMAGES_DIR), "--rounds", "1", "--min-round-seconds", "0"]
     assert main([*argv, "--scenario", "qwen2vl", "--json", str(out)]) == 0
     rows = {row["contender"]: row for row in json.loads(out.read_text())}
     assert rows["pixelprep-torchvision"]["max_diff"] == 0 and rows["pixelprep-pil"]["max_diff"] == 0
@@ -202,7 +223,7 @@ def test_qwen2vl_scenario_compares_patches_and_grids(tmp_path: Path, monkeypatch
 
 def test_pipeline_scenario_compares_transformers_pipeline_plain_and_patched(tiny_clip: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     out = tmp_path / "rows.json"
-    argv = ["bench", "--model", str(tiny_clip), "--images", str(IMAGES_DIR), "--rounds", "1", "--batch-size", "3"]
+    argv = ["bench", "--model", str(tiny_clip), "--images", str(IMAGES_DIR), "--rounds", "1", "--min-round-seconds", "0", "--batch-size", "3"]
     assert main([*argv, "--scenario", "pipeline", "--json", str(out)]) == 0
     rows = {row["contender"]: row for row in json.loads(out.read_text())}
     assert set(rows) == {"transformers-torchvision", "pixelprep-torchvision (patched pipeline)"}
@@ -224,7 +245,7 @@ def test_smolvlm_scenario_compares_views_and_masks(tmp_path: Path, monkeypatch: 
     config["size"], config["max_image_size"] = {"longest_edge": 192}, {"longest_edge": 64}  # shrunk to keep the test fast
     (smolvlm / "preprocessor_config.json").write_text(json.dumps(config))
     out = tmp_path / "rows.json"
-    argv = ["bench", "--model", str(smolvlm), "--smolvlm-model", str(smolvlm), "--images", str(IMAGES_DIR), "--rounds", "1"]
+    argv = ["bench", "--model", str(smolvlm), "--smolvlm-model", str(smolvlm), "--images", str(IMAGES_DIR), "--rounds", "1", "--min-round-seconds", "0"]
     assert main([*argv, "--scenario", "smolvlm", "--json", str(out)]) == 0
     rows = {row["contender"]: row for row in json.loads(out.read_text())}
     assert rows["pixelprep-torchvision"]["max_diff"] == 0 and rows["pixelprep-pil"]["max_diff"] == 0
@@ -259,7 +280,7 @@ def test_tiling_scenarios_compare_every_output(
     folder.mkdir()
     (folder / "preprocessor_config.json").write_text(json.dumps(config))
     out = tmp_path / "rows.json"
-    argv = ["bench", "--model", str(folder), spec.option, str(folder), "--images", str(IMAGES_DIR), "--rounds", "1"]
+    argv = ["bench", "--model", str(folder), spec.option, str(folder), "--images", str(IMAGES_DIR), "--rounds", "1", "--min-round-seconds", "0"]
     assert main([*argv, "--scenario", scenario, "--json", str(out)]) == 0
     rows = {row["contender"]: row for row in json.loads(out.read_text())}
     assert rows["pixelprep-torchvision"]["max_diff"] == 0 and rows["pixelprep-pil"]["max_diff"] == 0

@@ -330,8 +330,13 @@ def pipeline_contenders(model: str) -> list[Contender]:
     return [Contender(f"transformers-{backend}", backend, scores(plain), ("pil",)), Contender(f"pixelprep-{backend} (patched pipeline)", backend, scores(patched), ("pil",))]
 
 
-def measure(contenders: list[Contender], inputs: list[Any], rounds: int, calls_per_round: int = 1) -> None:
-    """Time ``rounds`` rounds of every contender, alternating (order rotated each round); keep the first output."""
+def measure(contenders: list[Contender], inputs: list[Any], rounds: int, calls_per_round: int = 1, min_seconds: float = 0.0) -> None:
+    """Time ``rounds`` rounds of every contender, alternating (order rotated each round); keep the first output.
+
+    A round makes ``calls_per_round`` calls, and more until it has lasted ``min_seconds``: a round of one
+    short call is mostly the machine's noise (a stall of a few tens of ms in a 0.2 s call). Its time is
+    the mean per call.
+    """
     for contender in contenders:
         contender.times, contender.output = [], None
         if not contender.warmed:  # lazy imports and first-call setup stay out of the timings
@@ -341,13 +346,14 @@ def measure(contenders: list[Contender], inputs: list[Any], rounds: int, calls_p
         shift = round_index % len(contenders)
         for contender in contenders[shift:] + contenders[:shift]:
             gc.collect()
-            start = time.perf_counter()
-            for _ in range(calls_per_round):
+            calls, start = 0, time.perf_counter()
+            while calls < calls_per_round or time.perf_counter() - start < min_seconds:
                 output = contender.run(inputs)
-            contender.times.append((time.perf_counter() - start) / calls_per_round)
-            if contender.output is None:
-                contender.output = output
-            del output
+                calls += 1
+                if contender.output is None:
+                    contender.output = output
+                del output
+            contender.times.append((time.perf_counter() - start) / calls)
 
 
 def report(title: str, contenders: list[Contender], count: int, seconds: float | None = None) -> list[dict[str, Any]]:
@@ -520,7 +526,8 @@ def run_benchmark(args: argparse.Namespace) -> int:
     print(
         f"\n{os.cpu_count()} CPU(s), torch {torch.__version__} with {torch.get_num_threads()} intra-op threads; "
         f"photos {', '.join(f'{w}x{h}' for w, h in PHOTO_SIZES)} made from {args.images}; "
-        "ratios and differences are against transformers' class of the same backend, in this run."
+        "ratios and differences are against transformers' class of the same backend, in this run; "
+        f"each round repeats calls for at least {args.min_round_seconds:g} s and reports the mean per call."
     )
     rows: list[dict[str, Any]] = []
     contenders = build_contenders(args.model, approximations=not args.no_approximations)
@@ -530,7 +537,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
             start = time.perf_counter()
             inputs = scenario_inputs(kind, variants, args.batch_size, args.cache_dir)
             active = [c for c in contenders if kind in c.kinds]
-            measure(active, inputs, args.rounds)
+            measure(active, inputs, args.rounds, min_seconds=args.min_round_seconds)
             rows += report(f"{KIND_TITLES[kind]}, batch {args.batch_size}", active, len(inputs), time.perf_counter() - start)
     exact = [c for c in contenders if c.name.startswith("transformers-") or c.name in ("pixelprep-torchvision", "pixelprep-pil")]
     if "batch" in scenarios:
@@ -538,12 +545,12 @@ def run_benchmark(args: argparse.Namespace) -> int:
             # Small batches repeat so that every round processes at least 8 images; batch 128 gets fewer rounds.
             start = time.perf_counter()
             rounds = max(1, round(args.rounds * 32 / max(size, 32)))
-            measure(exact, cycle(variants, size), rounds, calls_per_round=max(1, 8 // size))
+            measure(exact, cycle(variants, size), rounds, calls_per_round=max(1, 8 // size), min_seconds=args.min_round_seconds)
             rows += report(f"batch size {size}, decoded photos", exact, size, time.perf_counter() - start)
     if "detr" in scenarios:
         start = time.perf_counter()
         detr = build_contenders(args.detr_model, approximations=False, open_clip=False)
-        measure(detr, cycle(variants, DETR_BATCH), args.rounds)
+        measure(detr, cycle(variants, DETR_BATCH), args.rounds, min_seconds=args.min_round_seconds)
         title = f"{SCENARIOS['detr']}: {args.detr_model}, batch {DETR_BATCH} (differences cover pixel_values and pixel_mask)"
         rows += report(title, detr, DETR_BATCH, time.perf_counter() - start)
     if "pipeline" in scenarios:
@@ -554,7 +561,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
-            measure(piped, cycle(variants, args.batch_size), args.rounds)
+            measure(piped, cycle(variants, args.batch_size), args.rounds, min_seconds=args.min_round_seconds)
         finally:
             torch.set_num_threads(threads)
         title = f"{SCENARIOS['pipeline']}, {args.batch_size} decoded photos, model on 1 torch thread (differences cover the class scores)"
@@ -567,7 +574,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
         models = build_contenders(config, approximations=False, open_clip=False, call_kwargs=dict(scenario.call_kwargs))
         images = [*variants, document_page(*DOCUMENT_SIZE)]
         inputs = [[image] for image in images] if scenario.per_sample else images
-        measure(models, inputs, args.rounds)
+        measure(models, inputs, args.rounds, min_seconds=args.min_round_seconds)
         compared = models[0].output.keys() if isinstance(models[0].output, dict) else ("pixel_values",)
         title = f"{SCENARIOS[name]}: {config} (differences cover {' and '.join(compared)})"
         rows += report(title, models, len(inputs), time.perf_counter() - start)
@@ -584,7 +591,7 @@ def run_benchmark(args: argparse.Namespace) -> int:
             for n in args.threads
         ]
         start = time.perf_counter()
-        measure(scaling, cycle(variants, args.batch_size), args.rounds)
+        measure(scaling, cycle(variants, args.batch_size), args.rounds, min_seconds=args.min_round_seconds)
         rows += report(f"thread scaling, decoded photos, batch {args.batch_size}", scaling, args.batch_size, time.perf_counter() - start)
     if "memory" in scenarios:
         paths = scenario_inputs("jpeg", variants, args.memory_batch, args.cache_dir)
@@ -615,6 +622,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--scenario", nargs="+", default=None, help=f"any of {', '.join(SCENARIOS)}, or all (default: all but memory)"
     )
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds per contender and scenario (median reported; default 3)")
+    parser.add_argument(
+        "--min-round-seconds", type=float, default=1.0,
+        help="each round repeats calls until it has lasted this long (default 1; 0: one call per round)",
+    )
     parser.add_argument("--batch-size", type=int, default=32, help="images per call in the input scenarios (default 32)")
     parser.add_argument(
         "--threads", type=_thread_counts, default=sorted({1, 2, cores}), help=f"pixelprep thread counts to compare, comma-separated (default {','.join(map(str, sorted({1, 2, cores})))})"

@@ -109,6 +109,13 @@ class ResizeCropRegion:
         return self.crop.apply(backend, self.resize.apply(backend, image))
 
 
+def _host_view(backend: Backend, array: Any) -> Any:
+    """``array`` as a NumPy view where it lives in host memory, else itself: for filling slices of an output, where
+    torch starts its worker threads for every fill (on per-image slices, several times the cost of the write)."""
+    view = backend.host_array(array)
+    return array if view is None else view
+
+
 def _zero_outside(array: Any, height: int, width: int) -> None:
     """Zero the padding of ``array`` (..., H, W): everything below row ``height`` or right of column ``width``."""
     array[..., height:, :] = 0
@@ -483,6 +490,8 @@ class ImageProcessor:
         slots = [outputs[i][:, :h, :w] for i, (h, w) in enumerate(sizes)]
         with_mask = bool(self.pads_batch(params) and params.get("return_pixel_mask"))
         mask = backend.allocate_unfilled((len(images), canvases[0][0], canvases[0][1]), "int64") if with_mask else None
+        outputs_host = _host_view(backend, outputs) if uniform else None
+        mask_host = _host_view(backend, mask) if with_mask else None
 
         def write(i: int) -> None:
             channels_out = slots[i].shape[0]
@@ -494,10 +503,10 @@ class ImageProcessor:
                     f"(rescale_factor={scale}) and normalized (image_mean={mean}, image_std={std})"
                 )
             if uniform:
-                _zero_outside(outputs[i], *sizes[i])
-            if mask is not None:  # written by the same threads: the mask is two thirds the size of the pixels
-                mask[i, : sizes[i][0], : sizes[i][1]] = 1
-                _zero_outside(mask[i], *sizes[i])
+                _zero_outside(outputs_host[i], *sizes[i])
+            if mask_host is not None:  # written by the same threads: the mask is two thirds the size of the pixels
+                mask_host[i, : sizes[i][0], : sizes[i][1]] = 1
+                _zero_outside(mask_host[i], *sizes[i])
 
         _map(write, list(range(len(images))), self.num_threads)
         pixel_values = outputs

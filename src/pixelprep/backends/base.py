@@ -226,23 +226,26 @@ class Affine:
             np.divide(out, self.torch_std[channel], out=out)
 
 
-    def write_block(self, values: np.ndarray, out: np.ndarray, axis: int) -> None:
-        """Map uint8 ``values`` (broadcast to ``out``'s shape) into the float32 ``out``, channel ``c`` being index ``c`` of
-        ``axis``, with exactly the values of :meth:`apply`, as whole-array ufuncs."""
-        shape = [1] * out.ndim
+    def normalize_block(self, values: np.ndarray, axis: int) -> np.ndarray:
+        """A new contiguous float32 array of uint8 ``values`` mapped with exactly the values of :meth:`apply`, channel
+        ``c`` being index ``c`` of ``axis``: the pixels are cast once, then mapped in place by whole-array ufuncs."""
+        shape = [1] * values.ndim
         shape[axis] = -1
         if self.formula == "torch":
+            x = values.astype(np.float32)
             if self.mean is None:
-                np.multiply(values, np.float32(self.scale), out=out, dtype=np.float32)
+                np.multiply(x, np.float32(self.scale), out=x)
             else:
-                np.subtract(values, self.torch_mean.reshape(shape), out=out, dtype=np.float32)
-                np.divide(out, self.torch_std.reshape(shape), out=out)
-            return
+                np.subtract(x, self.torch_mean.reshape(shape), out=x)
+                np.divide(x, self.torch_std.reshape(shape), out=x)
+            return x
         # the NumPy arithmetic: rescale in float64 rounded to float32, then subtract and divide in float32
-        np.multiply(values, self.scale if self.scale is not None else 1.0, out=out, dtype=np.float64)
+        x = np.empty(values.shape, np.float32)
+        np.multiply(values, self.scale if self.scale is not None else 1.0, out=x, dtype=np.float64)
         if self.mean is not None:
-            np.subtract(out, np.asarray(self.mean, np.float32).reshape(shape), out=out)
-            np.divide(out, np.asarray(self.std, np.float32).reshape(shape), out=out)
+            np.subtract(x, np.asarray(self.mean, np.float32).reshape(shape), out=x)
+            np.divide(x, np.asarray(self.std, np.float32).reshape(shape), out=x)
+        return x
 
 
 def channel_broadcast_target(channels: int, mean: tuple[float, ...] | None) -> int:

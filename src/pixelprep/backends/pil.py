@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from .. import buffers
 from ..errors import InvalidArgumentError, InvalidImageError
 from .base import Affine, Backend
 
@@ -90,10 +91,10 @@ class PilBackend(Backend):
         return out
 
     def allocate(self, shape: tuple[int, ...], dtype: str) -> np.ndarray:
-        return np.zeros(shape, dtype=np.dtype(dtype))
+        return buffers.zeros(shape, dtype)
 
     def allocate_unfilled(self, shape: tuple[int, ...], dtype: str) -> np.ndarray:
-        return np.empty(shape, dtype=np.dtype(dtype))
+        return buffers.empty(shape, dtype)
 
     def write_chw(self, image: np.ndarray, out: np.ndarray, affine: Affine | None) -> None:
         if affine is None or not affine.output_float:

@@ -15,6 +15,7 @@ from PIL import Image
 from torchvision.transforms.v2 import InterpolationMode
 from torchvision.transforms.v2 import functional as tvF
 
+from .. import buffers
 from ..errors import InvalidArgumentError
 from ..inputs import pil_array, pil_memory_view, pil_view
 from .base import BICUBIC, BILINEAR, BOX, HAMMING, LANCZOS, NEAREST, Affine, Backend
@@ -125,15 +126,14 @@ class TorchvisionBackend(Backend):
 
     def allocate(self, shape: tuple[int, ...], dtype: str) -> torch.Tensor:
         if self._on_cpu():
-            return torch.from_numpy(np.zeros(shape, np.dtype(dtype)))  # huge pages: see allocate_unfilled
+            return torch.from_numpy(buffers.zeros(shape, dtype))  # see allocate_unfilled
         return torch.zeros(shape, dtype=getattr(torch, dtype), device=self.device)
 
     def allocate_unfilled(self, shape: tuple[int, ...], dtype: str) -> torch.Tensor:
         if self._on_cpu():
-            # NumPy asks the kernel for huge pages for large arrays, torch's CPU allocator does not: the first
-            # writes into a fresh output batch then fault memory in 2 MB at a time instead of 4 KB, which
-            # halves the cost of writing a padded DETR batch.
-            return torch.from_numpy(np.empty(shape, np.dtype(dtype)))
+            # NumPy memory, not torch's: NumPy asks the kernel for huge pages for large arrays (torch's CPU allocator
+            # does not), so fresh memory faults in 2 MB at a time; and large outputs reuse dropped ones (pixelprep.buffers).
+            return torch.from_numpy(buffers.empty(shape, dtype))
         return torch.empty(shape, dtype=getattr(torch, dtype), device=self.device)
 
     def _on_cpu(self) -> bool:

@@ -1,0 +1,118 @@
+"""Reuse of the memory of large outputs the caller has dropped.
+
+A processor's output is written into fresh memory on every call, and the first write into fresh memory
+costs a page fault per page: on a virtual machine that returns freed memory to its host, a 440 MB batch
+of Qwen2-VL patches then takes longer to fault in than to compute. Outputs of 4 MB or more are therefore
+carved from buffers kept here: when the last array, view or tensor sharing an output is gone, its
+buffer returns to a cache, and a later output of the same order of size takes it, already mapped.
+
+The cache holds at most ``PIXELPREP_OUTPUT_CACHE_MB`` megabytes (default 1024; 0 turns reuse off);
+:func:`release_cached_memory` empties it. A buffer is only ever reused after every object that can reach
+its memory (NumPy views, torch tensors made with ``torch.from_numpy``, their views) has been freed.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import weakref
+from typing import Any
+
+import numpy as np
+
+from .errors import InvalidArgumentError
+
+#: Outputs smaller than this come straight from NumPy (its own allocator serves them well).
+MIN_BYTES = 4 << 20
+_DEFAULT_LIMIT_MB = 1024
+
+_lock = threading.Lock()
+_free: list[np.ndarray] = []  # raw uint8 buffers that no output uses, oldest first
+
+
+def cache_limit() -> int:
+    """Bytes the cache may hold, from ``PIXELPREP_OUTPUT_CACHE_MB`` (read on every call, so it can change at run time)."""
+    value = os.environ.get("PIXELPREP_OUTPUT_CACHE_MB", "")
+    if not value.strip():
+        return _DEFAULT_LIMIT_MB << 20
+    try:
+        megabytes = float(value)
+    except ValueError:
+        megabytes = -1.0
+    if not math.isfinite(megabytes) or megabytes < 0:
+        raise InvalidArgumentError(f"PIXELPREP_OUTPUT_CACHE_MB={value!r}: expected a number of megabytes >= 0 (0 turns output reuse off)")
+    return int(megabytes * (1 << 20))
+
+
+def cached_bytes() -> int:
+    """Bytes held in the cache now (buffers no output uses)."""
+    with _lock:
+        return sum(raw.nbytes for raw in _free)
+
+
+def release_cached_memory() -> int:
+    """Free every cached buffer; return the bytes freed. Outputs still in use are not affected."""
+    with _lock:
+        dropped = _free[:]
+        _free.clear()
+    return sum(raw.nbytes for raw in dropped)
+
+
+class _Owner:
+    """The base object of the arrays viewing one pooled buffer: NumPy stops collapsing view bases at a non-array,
+    so every view made from an output keeps this object (and not the buffer) alive, and its end is the end of all."""
+
+    __slots__ = ("__array_interface__", "__weakref__")
+
+
+def empty(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """An uninitialised C-contiguous array, carved from a cached buffer where one fits (see the module docstring)."""
+    dtype = np.dtype(dtype)
+    shape = tuple(int(n) for n in shape)
+    nbytes = math.prod(shape) * dtype.itemsize
+    limit = cache_limit()
+    if nbytes < MIN_BYTES or nbytes > limit or dtype.hasobject:
+        return np.empty(shape, dtype)
+    raw = _take(nbytes)
+    if raw is None:
+        raw = np.empty(nbytes, np.uint8)
+    owner = _Owner()
+    owner.__array_interface__ = {"version": 3, "shape": shape, "typestr": dtype.str, "data": (raw.ctypes.data, False)}
+    array = np.asarray(owner)
+    finalizer = weakref.finalize(owner, _give_back, raw)
+    finalizer.atexit = False
+    return array
+
+
+def zeros(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """Like :func:`empty`, filled with zeros (NumPy's own zeroed pages below the pooled size)."""
+    dtype = np.dtype(dtype)
+    if math.prod(int(n) for n in shape) * dtype.itemsize < MIN_BYTES:
+        return np.zeros(shape, dtype)
+    array = empty(shape, dtype)
+    array.fill(0)
+    return array
+
+
+def _take(nbytes: int) -> np.ndarray | None:
+    """The smallest cached buffer of ``nbytes`` to twice that, removed from the cache; None if there is none."""
+    with _lock:
+        fits = [i for i, raw in enumerate(_free) if nbytes <= raw.nbytes <= 2 * nbytes]
+        if not fits:
+            return None
+        return _free.pop(min(fits, key=lambda i: _free[i].nbytes))
+
+
+def _give_back(raw: np.ndarray) -> None:
+    """Cache a buffer whose last output has gone, dropping the oldest ones beyond the limit."""
+    try:
+        limit = cache_limit()
+    except InvalidArgumentError:  # reported by the next allocation; a finalizer has no caller to tell
+        limit = 0
+    with _lock:
+        _free.append(raw)
+        dropped = []
+        while _free and sum(r.nbytes for r in _free) > limit:
+            dropped.append(_free.pop(0))
+    del dropped  # freed outside the lock
