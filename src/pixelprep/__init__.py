@@ -11,6 +11,7 @@ MAX_OUTPUT_PIXELS: int | None = 178_956_970
 
 from .auto import AutoImageProcessor  # noqa: E402 - the limit above is read by the modules below
 from .backends import Backend, available_backends, register_backend
+from .buffers import release_cached_memory
 from .errors import (
     ArgumentTypeError,
     BackendUnavailableError,
@@ -64,6 +65,7 @@ __all__ = [
     "ImageProcessor",
     "available_backends",
     "register_backend",
+    "release_cached_memory",
     "patch_transformers",
     "unpatch_transformers",
     "collate",

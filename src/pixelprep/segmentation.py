@@ -156,6 +156,48 @@ class LabelMapProcessor(ImageProcessor):
         return self.finalize(features, params, backend)
 
 
+class MaskLabelsProcessor(LabelMapProcessor):
+    """Base of families that turn ``segmentation_maps`` (with ``instance_id_to_semantic_id``) into per-view
+    ``mask_labels`` and ``class_labels`` lists (MaskFormer, Mask2Former, EoMT); a family says how one map gives its views'."""
+
+    def mask_label_steps(self, params: dict[str, Any]) -> list[Any]:
+        """Geometric steps the maps go through before :meth:`view_mask_labels` (the images' steps, nearest-neighbour)."""
+        return self.label_steps(params)
+
+    def view_mask_labels(self, label_map: np.ndarray, mapping: Any, params: dict[str, Any], features: BatchFeature) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(binary masks, class ids) of each view one transformed map gives, given its image's ``mapping`` of instance ids."""
+        raise NotImplementedError
+
+    def __call__(self, images: Any, segmentation_maps: Any = None, instance_id_to_semantic_id: Any = None, **kwargs: Any) -> BatchFeature:
+        """Preprocess images; with segmentation maps also ``mask_labels`` and ``class_labels`` per view."""
+        return self.preprocess(images, segmentation_maps=segmentation_maps, instance_id_to_semantic_id=instance_id_to_semantic_id, **kwargs)
+
+    def preprocess(self, images: Any, segmentation_maps: Any = None, instance_id_to_semantic_id: Any = None, **kwargs: Any) -> BatchFeature:
+        """Same as calling the processor."""
+        params = self.resolve(kwargs)
+        backend = self._backend_for(params.get("device"))
+        features = self.finalize(self.process_images(images, params, backend), params, backend)
+        if segmentation_maps is None:
+            return features
+        count = len(flatten_inputs(images))
+        maps = transform_label_maps(split_label_maps(segmentation_maps, count), self.mask_label_steps(params), backend)
+        if len(maps) != count:
+            raise InvalidArgumentError(f"got {len(maps)} segmentation maps for {count} images")
+        if isinstance(instance_id_to_semantic_id, list) and len(instance_id_to_semantic_id) != count:
+            raise InvalidArgumentError(f"instance_id_to_semantic_id has {len(instance_id_to_semantic_id)} mappings for {count} images")
+        mask_labels, class_labels = [], []
+        for index, label_map in enumerate(maps):
+            mapping = instance_id_to_semantic_id[index] if isinstance(instance_id_to_semantic_id, list) else instance_id_to_semantic_id
+            for masks, classes in self.view_mask_labels(label_map, mapping, params, features):
+                mask_labels.append(masks)
+                class_labels.append(classes)
+        # these stay lists (views differ in segment count): torch where asked, else native to the backend
+        convert = backend.to_torch if params.get("return_tensors") == "pt" else backend.from_canonical
+        features["mask_labels"] = [convert(m) for m in mask_labels]
+        features["class_labels"] = [convert(c) for c in class_labels]
+        return features
+
+
 class SemanticSegmentationProcessor(LabelMapProcessor):
     """Families whose models predict per-pixel class logits: ``do_reduce_labels`` and semantic post-processing."""
 

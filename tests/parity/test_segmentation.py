@@ -258,6 +258,19 @@ def test_universal_panoptic_without_segments(family: str) -> None:
     _assert_same_results(UNIVERSAL[family]().post_process_panoptic_segmentation(outputs, threshold=1.0, target_sizes=[(9, 7), (5, 6)]), expected)
 
 
+@pytest.mark.parametrize("family", sorted(UNIVERSAL))
+def test_universal_maps_and_mappings_must_match_images(family: str, load_image, fixture_path) -> None:
+    """One map and one instance mapping per image (a short list was an IndexError from inside, a long one ignored)."""
+    image = load_image(fixture_path(PHOTOS[0]))
+    label_map = _label_map(image.height, image.width, np.uint8, 0)
+    processor = UNIVERSAL[family](ignore_index=255)
+    with pytest.raises(pixelprep.InvalidArgumentError, match="got 1 segmentation maps for 2 images"):
+        processor([image, image], segmentation_maps=[label_map])
+    for mappings in ([{}], [{}, {}, {}]):
+        with pytest.raises(pixelprep.InvalidArgumentError, match=f"instance_id_to_semantic_id has {len(mappings)} mappings for 2 images"):
+            processor([image, image], segmentation_maps=[label_map, label_map], instance_id_to_semantic_id=mappings)
+
+
 def test_multiple_of_size_matches_dpt_rule() -> None:
     from transformers.models.dpt.image_processing_dpt import get_resize_output_image_size
 

@@ -25,7 +25,7 @@ from ..features import BatchFeature
 from ..inputs import flatten_inputs, to_canonical
 from ..params import normalize_bool
 from ..processor import _map
-from ..segmentation import LabelMapProcessor, back, nearest_steps, output_field, semantic_from_logits, size_list, split_label_maps, to_torch, transform_label_maps
+from ..segmentation import MaskLabelsProcessor, back, nearest_steps, output_field, semantic_from_logits, size_list, to_torch
 from .constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 from .maskformer import _normalize_label, binary_masks
 
@@ -142,7 +142,7 @@ def _target_sizes(target_sizes: Any, count: int | None = None) -> list[tuple[int
 
 
 @register_family
-class EomtImageProcessor(LabelMapProcessor):
+class EomtImageProcessor(MaskLabelsProcessor):
     """EoMT and EoMT-DINOv3: ``proc(images, segmentation_maps=..., instance_id_to_semantic_id=...)``."""
 
     transformers_class = "EomtImageProcessor"
@@ -201,37 +201,14 @@ class EomtImageProcessor(LabelMapProcessor):
         features["patch_offsets"] = [convert(np.array(row, dtype=np.int64)) for row in offsets]
         return features
 
-    def __call__(self, images: Any, segmentation_maps: Any = None, instance_id_to_semantic_id: Any = None, **kwargs: Any) -> BatchFeature:
-        """Preprocess images; with segmentation maps also ``mask_labels`` and ``class_labels`` per view (image or patch)."""
-        return self.preprocess(images, segmentation_maps=segmentation_maps, instance_id_to_semantic_id=instance_id_to_semantic_id, **kwargs)
+    def mask_label_steps(self, params: dict[str, Any]) -> list[Any]:
+        """The maps are resized (nearest-neighbour) like their images, then split and padded per view below."""
+        return nearest_steps(self.resize_steps(params)) if params.get("do_resize") else []
 
-    def preprocess(self, images: Any, segmentation_maps: Any = None, instance_id_to_semantic_id: Any = None, **kwargs: Any) -> BatchFeature:
-        """Same as calling the processor."""
-        params = self.resolve(kwargs)
-        backend = self._backend_for(params.get("device"))
-        features = self.finalize(self.process_images(images, params, backend), params, backend)
-        if segmentation_maps is None:
-            return features
-        count = len(flatten_inputs(images))
-        resize = nearest_steps(self.resize_steps(params)) if params.get("do_resize") else []
-        maps = transform_label_maps(split_label_maps(segmentation_maps, count), resize, backend)
-        if len(maps) != count:
-            raise InvalidArgumentError(f"got {len(maps)} segmentation maps for {count} images")
-        if isinstance(instance_id_to_semantic_id, list) and len(instance_id_to_semantic_id) != count:
-            raise InvalidArgumentError(f"instance_id_to_semantic_id has {len(instance_id_to_semantic_id)} mappings for {count} images")
+    def view_mask_labels(self, label_map: np.ndarray, mapping: Any, params: dict[str, Any], features: BatchFeature) -> list[tuple[np.ndarray, np.ndarray]]:
+        """One entry per view of the image (the image, or each of its patches), the image's mapping used for each."""
         ignore_index = params.get("ignore_index")
-        mask_labels, class_labels = [], []
-        for index, label_map in enumerate(maps):
-            # one mapping per image, used for each of its patches
-            mapping = instance_id_to_semantic_id[index] if isinstance(instance_id_to_semantic_id, list) else instance_id_to_semantic_id
-            for view in _split_label_map(label_map, params):
-                masks, classes = binary_masks(view, mapping, ignore_index, ignore_index is not None)
-                mask_labels.append(masks)
-                class_labels.append(classes)
-        convert = backend.to_torch if params.get("return_tensors") == "pt" else backend.from_canonical
-        features["mask_labels"] = [convert(m) for m in mask_labels]
-        features["class_labels"] = [convert(c) for c in class_labels]
-        return features
+        return [binary_masks(view, mapping, ignore_index, ignore_index is not None) for view in _split_label_map(label_map, params)]
 
     def can_split_batch(self, params: dict[str, Any]) -> bool:
         """Always: an image's outputs never depend on its batch-mates (see :meth:`split_batch`)."""

@@ -15,10 +15,9 @@ from ..auto import register_family
 from ..backends import Backend
 from ..errors import InvalidArgumentError, InvalidImageError
 from ..features import BatchFeature
-from ..inputs import flatten_inputs
 from ..params import COMMON_PARAMS, normalize_bool
 from ..processor import ImageProcessor, Resize
-from ..segmentation import LabelMapProcessor, back, output_field, semantic_from_logits, size_list, split_label_maps, to_torch, transform_label_maps
+from ..segmentation import MaskLabelsProcessor, back, output_field, semantic_from_logits, size_list, to_torch
 from .constants import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 
 DEFAULT_SIZE = {"shortest_edge": 800, "longest_edge": 1333}
@@ -85,7 +84,7 @@ def _normalize_label(value: Any, name: str) -> int | None:
     return int(value)
 
 
-class _MaskFormerBase(LabelMapProcessor):
+class _MaskFormerBase(MaskLabelsProcessor):
     """Preprocessing and post-processing shared by MaskFormer and Mask2Former."""
 
     #: Size the mask logits are bilinearly resized to before any post-processing (None: as they come).
@@ -144,37 +143,14 @@ class _MaskFormerBase(LabelMapProcessor):
         where = f"{target['height']}x{target['width']}" if target else "the largest image in the batch"
         return super().describe_pipeline(dict(params, do_pad=False)) + [f"pad bottom/right to {where}, with a pixel mask"]
 
-    def __call__(self, images: Any, segmentation_maps: Any = None, instance_id_to_semantic_id: Any = None, **kwargs: Any) -> BatchFeature:
-        """Preprocess images; with segmentation maps also ``mask_labels`` and ``class_labels`` per image."""
-        return self.preprocess(images, segmentation_maps=segmentation_maps, instance_id_to_semantic_id=instance_id_to_semantic_id, **kwargs)
-
-    def preprocess(self, images: Any, segmentation_maps: Any = None, instance_id_to_semantic_id: Any = None, **kwargs: Any) -> BatchFeature:
-        """Same as calling the processor."""
-        params = self.resolve(kwargs)
-        backend = self._backend_for(params.get("device"))
-        features = self.finalize(self.process_images(images, params, backend), params, backend)
-        if segmentation_maps is None:
-            return features
-        count = len(flatten_inputs(images))
-        maps = transform_label_maps(split_label_maps(segmentation_maps, count), self.label_steps(params), backend)
-        if len(maps) != count:
-            raise InvalidArgumentError(f"got {len(maps)} segmentation maps for {count} images")
+    def view_mask_labels(self, label_map: np.ndarray, mapping: Any, params: dict[str, Any], features: BatchFeature) -> list[tuple[np.ndarray, np.ndarray]]:
+        """One view per image: its masks padded to the batch canvas with ``ignore_index``, as transformers fills them."""
         canvas = tuple(int(v) for v in features["pixel_mask"][0].shape)
         ignore_index = params.get("ignore_index")
-        mask_labels, class_labels = [], []
-        for index, label_map in enumerate(maps):
-            mapping = instance_id_to_semantic_id[index] if isinstance(instance_id_to_semantic_id, list) else instance_id_to_semantic_id
-            masks, classes = binary_masks(label_map, mapping, ignore_index, bool(params.get("do_reduce_labels")))
-            # the padding of the masks carries ignore_index, as transformers fills it
-            padded = np.full((len(masks), *canvas), 0 if ignore_index is None else ignore_index, np.float32)
-            padded[:, : masks.shape[1], : masks.shape[2]] = masks
-            mask_labels.append(padded)
-            class_labels.append(classes)
-        # these stay per-image lists (images differ in segment count): torch where asked or native to the backend
-        convert = backend.to_torch if params.get("return_tensors") == "pt" else backend.from_canonical
-        features["mask_labels"] = [convert(m) for m in mask_labels]
-        features["class_labels"] = [convert(c) for c in class_labels]
-        return features
+        masks, classes = binary_masks(label_map, mapping, ignore_index, bool(params.get("do_reduce_labels")))
+        padded = np.full((len(masks), *canvas), 0 if ignore_index is None else ignore_index, np.float32)
+        padded[:, : masks.shape[1], : masks.shape[2]] = masks
+        return [(padded, classes)]
 
     def pad(self, images: Any, padded_size: tuple[int, int], segmentation_maps: Any = None, fill: float = 0, ignore_index: int = 255) -> tuple[Any, Any, Any]:
         """Images (a list, or a stacked batch) padded bottom/right to ``padded_size`` with ``fill``, their pixel masks, and
