@@ -17,6 +17,7 @@ import math
 import os
 import threading
 import weakref
+from collections import deque
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,10 @@ MIN_BYTES = 4 << 20
 _DEFAULT_LIMIT_MB = 1024
 
 _lock = threading.Lock()
-_free: list[np.ndarray] = []  # raw uint8 buffers that no output uses, oldest first
+_free: list[np.ndarray] = []  # raw uint8 buffers that no output uses, oldest first; changed only under _lock
+# Buffers whose last output has gone. The finalizer that returns one can run anywhere (a garbage collection can
+# free an output inside a locked section below), so it only appends here, and settles into _free when it can.
+_returned: deque[np.ndarray] = deque()
 
 
 def cache_limit() -> int:
@@ -48,13 +52,16 @@ def cache_limit() -> int:
 def cached_bytes() -> int:
     """Bytes held in the cache now (buffers no output uses)."""
     with _lock:
-        return sum(raw.nbytes for raw in _free)
+        dropped = _settle()
+        held = sum(raw.nbytes for raw in _free)
+    del dropped
+    return held
 
 
 def release_cached_memory() -> int:
     """Free every cached buffer; return the bytes freed. Outputs still in use are not affected."""
     with _lock:
-        dropped = _free[:]
+        dropped = _settle() + _free[:]
         _free.clear()
     return sum(raw.nbytes for raw in dropped)
 
@@ -98,21 +105,35 @@ def zeros(shape: tuple[int, ...], dtype: Any) -> np.ndarray:
 def _take(nbytes: int) -> np.ndarray | None:
     """The smallest cached buffer of ``nbytes`` to twice that, removed from the cache; None if there is none."""
     with _lock:
-        fits = [i for i, raw in enumerate(_free) if nbytes <= raw.nbytes <= 2 * nbytes]
-        if not fits:
-            return None
-        return _free.pop(min(fits, key=lambda i: _free[i].nbytes))
+        dropped = _settle()
+        fitting = [index for index, raw in enumerate(_free) if nbytes <= raw.nbytes <= 2 * nbytes]
+        best = _free.pop(min(fitting, key=lambda index: _free[index].nbytes)) if fitting else None
+    del dropped  # freed outside the lock
+    return best
+
+
+def _settle() -> list[np.ndarray]:
+    """Move returned buffers into the cache and take out the oldest beyond the limit (called under ``_lock``); return
+    those, for the caller to free once it has released the lock."""
+    while _returned:
+        _free.append(_returned.popleft())
+    try:
+        limit = cache_limit()
+    except InvalidArgumentError:  # reported by the next allocation
+        limit = 0
+    dropped, held = [], sum(raw.nbytes for raw in _free)
+    while _free and held > limit:
+        dropped.append(_free.pop(0))
+        held -= dropped[-1].nbytes
+    return dropped
 
 
 def _give_back(raw: np.ndarray) -> None:
-    """Cache a buffer whose last output has gone, dropping the oldest ones beyond the limit."""
-    try:
-        limit = cache_limit()
-    except InvalidArgumentError:  # reported by the next allocation; a finalizer has no caller to tell
-        limit = 0
-    with _lock:
-        _free.append(raw)
-        dropped = []
-        while _free and sum(r.nbytes for r in _free) > limit:
-            dropped.append(_free.pop(0))
-    del dropped  # freed outside the lock
+    """Return a buffer whose last output has gone; settle the cache now unless a locked section is under way."""
+    _returned.append(raw)
+    if _lock.acquire(blocking=False):
+        try:
+            dropped = _settle()
+        finally:
+            _lock.release()
+        del dropped
