@@ -47,7 +47,10 @@ def convert_value(value: Any, tensor_type: str | None) -> Any:
     if tensor_type is None or isinstance(value, (str, dict)) or value is None:
         return value
     if tensor_type == "pt":
-        import torch
+        try:
+            import torch
+        except ImportError as exc:
+            raise BackendUnavailableError("return_tensors='pt' needs torch, which is not installed here: pip install 'pixelprep[torch]', or pass return_tensors='np'") from exc
 
         if _is_torch(value):
             return value

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import inspect
 import json
 import os
 import threading
@@ -21,7 +22,7 @@ from typing import Any, ClassVar
 from . import geometry
 from .backends import Affine, Backend, create_backend
 from .backends.base import LANCZOS, RESAMPLE_NAMES, channel_broadcast_target
-from .errors import ConfigError, InvalidArgumentError, InvalidImageError, UnknownArgumentError
+from .errors import BackendUnavailableError, ConfigError, InvalidArgumentError, InvalidImageError, UnknownArgumentError
 from .features import BatchFeature
 from .inputs import LoadOptions, flatten_inputs, to_canonical
 from .params import APPROXIMATIONS, CALL_ONLY_PARAMS, COMMON_PARAMS, normalize_size, normalize_square_size
@@ -193,6 +194,35 @@ def _map(function: Callable[[Any], Any], items: list[Any], threads: int) -> list
 # ------------------------------------------------------------------------------------------- processor
 
 
+def _torch_reported(method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method``, raising :class:`BackendUnavailableError` where it needs torch and torch is not installed.
+
+    The core package runs without torch, but some families need it on every backend (where transformers'
+    classes do: Pix2Struct's patches, ZoeDepth's resize, Sapiens2's box crops, most post-processing).
+    """
+
+    @functools.wraps(method)
+    def reported(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except ModuleNotFoundError as exc:
+            if (exc.name or "").partition(".")[0] not in ("torch", "torchvision"):
+                raise
+            name = "calling it" if method.__name__ == "__call__" else method.__name__
+            raise BackendUnavailableError(
+                f"{type(self).__name__}: {name} needs torch, which is not installed here: pip install 'pixelprep[torch]'"
+            ) from exc
+
+    return reported
+
+
+def _report_missing_torch(cls: type) -> None:
+    """Wrap the public methods ``cls`` defines (and ``__call__``) in :func:`_torch_reported`."""
+    for name, member in list(cls.__dict__.items()):
+        if inspect.isfunction(member) and (name == "__call__" or not name.startswith("_")):
+            setattr(cls, name, _torch_reported(member))
+
+
 class ImageProcessor:
     """Base of every family. Construct with parameters, call with images, get a :class:`BatchFeature`."""
 
@@ -238,6 +268,7 @@ class ImageProcessor:
             merged_params.update(klass.__dict__.get("extra_params", {}))
         cls.defaults = merged_defaults
         cls.extra_params = merged_params
+        _report_missing_torch(cls)
 
     def __init__(self, *, backend: str | None = None, num_threads: int | None = None, **params: Any) -> None:
         """Build a processor from parameters; unknown names raise :class:`UnknownArgumentError`."""
@@ -797,6 +828,9 @@ class ImageProcessor:
         clone = type(self).__new__(type(self))
         clone.__setstate__(copy.deepcopy(self.__getstate__(), memo))
         return clone
+
+
+_report_missing_torch(ImageProcessor)
 
 
 @dataclass(frozen=True)
