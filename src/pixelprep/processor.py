@@ -197,8 +197,9 @@ def _map(function: Callable[[Any], Any], items: list[Any], threads: int) -> list
 def _torch_reported(method: Callable[..., Any]) -> Callable[..., Any]:
     """``method``, raising :class:`BackendUnavailableError` where it needs torch and torch is not installed.
 
-    The core package runs without torch, but some families need it on every backend (where transformers'
-    classes do: Pix2Struct's patches, ZoeDepth's resize, Sapiens2's box crops, most post-processing).
+    The core package runs without torch, but some calls need it on every backend (Pix2Struct's patches and
+    ZoeDepth's resize, as in transformers' pil classes; Sapiens2's box crops; ``return_tensors="pt"``; most
+    post-processing).
     """
 
     @functools.wraps(method)
