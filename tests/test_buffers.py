@@ -148,3 +148,27 @@ def test_processor_outputs_kept_alive_stay_intact(backend: str) -> None:
 
 def _host(array: np.ndarray | torch.Tensor) -> np.ndarray:
     return array.numpy() if isinstance(array, torch.Tensor) else array
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_a_forked_child_allocates_while_the_parent_holds_the_lock() -> None:
+    """A child forked while another thread holds the cache's lock must not wait for it forever."""
+    import os
+
+    kept = buffers.empty(SHAPE, "float32")
+    del kept  # one cached buffer for the child to take
+    with buffers._lock:
+        pid = os.fork()
+        if pid == 0:  # the child: take the cached buffer, allocate, free, then leave without running pytest's exit
+            import signal
+
+            signal.alarm(20)  # a child stuck on the inherited lock dies (exit status not 0) instead of hanging the suite
+            try:
+                array = buffers.empty(SHAPE, "float32")
+                array.fill(1.0)
+                del array
+                os._exit(0 if buffers.cached_bytes() == 12 << 20 else 1)
+            except BaseException:
+                os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -35,6 +35,17 @@ _free: list[np.ndarray] = []  # raw uint8 buffers that no output uses, oldest fi
 _returned: deque[np.ndarray] = deque()
 
 
+def _new_lock_after_fork() -> None:
+    # A forked child (a DataLoader worker) may inherit the lock held by a thread it does not have; its cached
+    # buffers are its own copies, so it keeps them and only needs a lock of its own.
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # no fork on Windows
+    os.register_at_fork(after_in_child=_new_lock_after_fork)
+
+
 def cache_limit() -> int:
     """Bytes the cache may hold, from ``PIXELPREP_OUTPUT_CACHE_MB`` (read on every call, so it can change at run time)."""
     value = os.environ.get("PIXELPREP_OUTPUT_CACHE_MB", "")
