@@ -44,6 +44,7 @@ for name in NAMES:
         report["foreign"][name] = f"{type(exc).__name__}: {exc}"
 for what, call in {
     "return_tensors_pt": lambda: pixelprep.CLIPImageProcessor(backend="pil")(images[0], return_tensors="pt"),
+    "sapiens2_boxes": lambda: pixelprep.Sapiens2ImageProcessor(backend="pil")(images[:1], boxes=[[[5, 5, 20, 30]]], return_tensors="np"),
     "post_processing": lambda: pixelprep.DetrImageProcessor(backend="pil").post_process_object_detection(
         {"logits": np.zeros((1, 5, 3), np.float32), "pred_boxes": np.zeros((1, 5, 4), np.float32)}
     ),
@@ -67,12 +68,12 @@ def test_pil_backend_without_torch() -> None:
     assert not report["foreign"], report["foreign"]
     assert not report["torch_loaded"]
     needs_torch = {name for name, message in report["ours"].items() if "needs torch" in message}
-    assert set(report["ok"]) | needs_torch == {*FAMILY_NAMES, "return_tensors_pt", "post_processing"}
+    assert set(report["ok"]) | needs_torch == {*FAMILY_NAMES, "return_tensors_pt", "sapiens2_boxes", "post_processing"}
     # Kosmos-2.5, Pix2Struct and ZoeDepth: transformers' pil classes use torch too (patches, resize); DepthPro, RF-DETR and
-    # UVDoc: transformers has a torchvision class only, whose float resizes ours runs on both backends; and two calls
+    # UVDoc: transformers has a torchvision class only, whose float resizes ours runs on both backends; and three calls
     assert needs_torch == {
         "Kosmos2_5ImageProcessor", "Pix2StructImageProcessor", "ZoeDepthImageProcessor", "DepthProImageProcessor",
-        "RfDetrImageProcessor", "UVDocImageProcessor", "return_tensors_pt", "post_processing",
+        "RfDetrImageProcessor", "UVDocImageProcessor", "return_tensors_pt", "sapiens2_boxes", "post_processing",
     }  # fmt: skip
     assert "pip install 'pixelprep[torch]'" in report["ours"]["return_tensors_pt"]
     assert report["ours"]["return_tensors_pt"].startswith("BackendUnavailableError: return_tensors='pt' needs torch")
