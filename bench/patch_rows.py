@@ -3,7 +3,7 @@
     python bench/patch_rows.py [--sizes 476x644 1512x2016 3024x4032] [--rounds 8]
 
 "staged" is the path every 8-bit image in host memory takes (one contiguous 8-bit copy in the output's
-order, then whole-block ufuncs writing every temporal frame); "strided" is the fallback (float views,
+order, cast and normalised once, then copied into every temporal frame); "strided" is the fallback (float views,
 GPU tensors): ufuncs straight from the 3-byte pixels into one frame, then a copy per extra frame. Both
 run single-threaded on the same random image, in 1 MB pieces as the packer splits them, alternating
 rounds; CPU time (``time.process_time``), best of the rounds, so other load on the machine matters less.

@@ -340,7 +340,7 @@ def write_patches(
     height, width = backend.size(image)
     channels = backend.channels(image)
     (ph, pw), m, t = layout.patch_sides, layout.merge_size, layout.temporal_patch_size
-    blocks_h, blocks_w = height // (ph * m), width // (pw * m)
+    blocks_h, blocks_w = height // layout.factors[0], width // layout.factors[1]
     first, stop = block_rows or (0, blocks_h)
     # Output rows as (block row, a, b, c): (block col, patch row in block, patch col in block) in block order,
     # (patch row in block, block col, patch col in block) in plain row-major order; one block row is contiguous either way.

@@ -113,19 +113,14 @@ class InklingImageProcessor(MultiViewProcessor):
     @property
     def patch_size(self) -> int:
         """The patch side of this processor's settings (``size``'s height)."""
-        return self.patch_side(self._params)
+        return self.patch_sides(self._params)[0]
 
-    def patch_side(self, params: dict[str, Any]) -> int:
-        """The patch side of the resolved ``params``: ``size``'s height, which must equal its width (as transformers checks)."""
+    def patch_sides(self, params: dict[str, Any]) -> tuple[int, int]:
+        """``(height, width)`` of one patch for the resolved ``params``: ``size``'s, which must be square (as transformers checks)."""
         size = params.get("size") or {}
         if size.get("height") is None or size.get("height") != size.get("width"):
             raise InvalidArgumentError(f"size must be a square {{'height': p, 'width': p}} (the patch side) for {type(self).__name__}, got {size}")
-        return size["height"]
-
-    def patch_sides(self, params: dict[str, Any]) -> tuple[int, int]:
-        """``(height, width)`` of one patch for the resolved ``params``: Inkling's are square (see :meth:`patch_side`)."""
-        side = self.patch_side(params)
-        return side, side
+        return size["height"], size["width"]
 
     def check_params(self, params: dict[str, Any]) -> None:
         """Refuse ``do_resize=False``, as transformers does: the patch grid is this family's resize."""
@@ -180,7 +175,7 @@ class InklingImageProcessor(MultiViewProcessor):
 
     def layout(self, params: dict[str, Any]) -> PatchLayout:
         """Row-major patches, each a ``(2, p, p, C)`` vector: the patch repeated over two frames."""
-        return PatchLayout(self.patch_side(params), temporal_patch_size=FRAMES, channels_first=False, frames_first=True)
+        return PatchLayout(self.patch_sides(params)[0], temporal_patch_size=FRAMES, channels_first=False, frames_first=True)
 
     def split_views(self, backend: Backend, image: Any, params: dict[str, Any]) -> Views:
         rows, cols = self.layout(params).grid(*backend.size(image))
@@ -194,8 +189,7 @@ class InklingImageProcessor(MultiViewProcessor):
 
     def vector_shape(self, params: dict[str, Any]) -> tuple[int, ...]:
         """The axes of one patch vector in ``pixel_values`` (channels left as -1)."""
-        patch = self.patch_side(params)
-        return (FRAMES, patch, patch, -1)
+        return (FRAMES, *self.patch_sides(params), -1)
 
     def finalize(self, features: BatchFeature, params: dict[str, Any], backend: Backend) -> BatchFeature:
         values = features.data["pixel_values"]

@@ -99,10 +99,6 @@ class Inkling2ImageProcessor(InklingImageProcessor):
     def rescale_rule(self, params: dict[str, Any]) -> None:
         return None
 
-    def patch_side(self, params: dict[str, Any]) -> int:
-        """The patch height of the resolved ``params`` (``size``'s height; see :meth:`patch_sides`)."""
-        return self.patch_sides(params)[0]
-
     def patch_sides(self, params: dict[str, Any]) -> tuple[int, int]:
         """``(height, width)`` of one patch: ``size``'s, which need not be square (as in transformers)."""
         size = params.get("size") or {}
